@@ -1,0 +1,573 @@
+"""GenRepair web app: generate, translate, denoise and inpaint images with the ``genrepair`` pipelines.
+
+This file only wires Gradio. Every model-running event has a stable ``api_name`` so ``gradio_client``
+can call it (inputs in this order; images as ``gradio_client.handle_file(path)``):
+
+- ``generate``    (model, n, seed, label, truncation) -> (gallery, grid PNG)
+- ``interpolate`` (model, seed_a, seed_b, steps, label, truncation) -> (strip, strip PNG)
+- ``translate``   (model, image) -> ((input, output), round trip A->B->A or None, output PNG, note)
+- ``denoise``     (model, image, sigma, auto, add_noise_sigma, noise_seed, compare_opencv)
+                  -> ((noisy, denoised), OpenCV result or None, denoised PNG, note)
+- ``inpaint``     (model, editor, mask, invert_mask, compare_opencv)
+                  -> ((image with hole marked, filled), OpenCV result or None, filled PNG, note)
+  ``editor`` is an ImageEditor value ``{"background": image, "layers": [mask, sketch], "composite": None}``;
+  ``mask`` is an optional mask file (white = hole) used instead of the editor's mask layer.
+
+Label "random" and truncation 0 mean: no label, no truncation. Environment: GENREPAIR_QUEUE_SIZE (32),
+GENREPAIR_CONCURRENCY (1), GENREPAIR_MAX_FILE_SIZE ("50mb"), GENREPAIR_SHARE=1 or ``--share``,
+GRADIO_SERVER_NAME, GRADIO_SERVER_PORT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import math
+import os
+import random
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+import genrepair
+from genrepair.hub import weights_dir
+from genrepair.imageio import composite_on, decode, encode, open_image
+
+try:
+    import spaces
+
+    gpu = spaces.GPU
+except ImportError:
+    gpu = lambda f: f  # noqa: E731 - no ZeroGPU outside Hugging Face Spaces
+
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+OUT_DIR = Path(tempfile.mkdtemp(prefix="genrepair-app-"))
+KEEP_OUTPUTS_S = 3600
+HOLE_RGB = np.array([255, 59, 48])  # the mask brush colour, also used to mark the hole in "before"
+TASK_OF_CLASS = {
+    "ResnetGenerator": "translate",
+    "DnCNN": "denoise",
+    "FFDNet": "denoise",
+    "DRUNet": "denoise",
+    "NoiseCondUNet": "denoise",
+    "InpaintNet": "inpaint",
+    "CondGenerator": "generate",
+    "ConvVAE": "generate",
+}
+UI_ONLY = {"queue": False, "api_visibility": "private"}  # instant UI updates, not API endpoints
+USER_ERRORS = (genrepair.ImageInputError, genrepair.ModelLoadError, ValueError)
+
+
+# ---------------------------------------------------------------- models
+
+
+def extra_models(folder: Path) -> dict[str, str]:
+    """Model folders under ``weights/`` that the registry lacks (e.g. converted official CycleGANs): name -> task."""
+    found = {}
+    for cfg in sorted(Path(folder).glob("*/config.json")):
+        if cfg.parent.name in genrepair.REGISTRY:
+            continue
+        with contextlib.suppress(OSError, json.JSONDecodeError):
+            task = TASK_OF_CLASS.get(json.loads(cfg.read_text()).get("_class_name"))
+            if task:
+                found[cfg.parent.name] = task
+    return found
+
+
+EXTRAS = extra_models(weights_dir())
+
+
+def model_names(task: str) -> list[str]:
+    return [s.name for s in genrepair.list_models(task)] + [n for n, t in EXTRAS.items() if t == task]
+
+
+def has_weights(name: str) -> bool:
+    """True for classic generators and for models whose weights are in ``weights/<name>/``."""
+    spec = genrepair.REGISTRY.get(name)
+    return (spec is not None and spec.cls == "classic") or (weights_dir() / name / "model.safetensors").is_file()
+
+
+def default_model(task: str) -> str:
+    names = model_names(task)
+    return next((n for n in names if has_weights(n)), names[0])
+
+
+@functools.cache
+def get_model(name: str):
+    """Load each model once; failures are not cached, so weights that appear later are picked up."""
+    if name in EXTRAS:
+        return genrepair.load_model(weights_dir() / name)
+    return genrepair.load_model(name, allow_any_repo=False)
+
+
+def model_note(name: str) -> str:
+    spec = genrepair.REGISTRY.get(name)
+    if spec is None:
+        return f"**{name}**: a converted checkpoint in `weights/{name}/` (not in the registry)."
+    trained = f" Trained on: {spec.trained_on}." if spec.trained_on else " Not trained: a procedural baseline."
+    missing = "" if has_weights(name) else " _Weights are not bundled; the first run tries the Hugging Face Hub._"
+    return f"**{name}**: {spec.description}.{trained}{missing}"
+
+
+def reverse_model(name: str) -> str | None:
+    """The opposite direction of a translator (``a2b`` -> ``b2a``), if such a model is listed."""
+    parts = re.split(r"([._])", name)
+    for i, part in enumerate(parts):
+        for j in [k for k, ch in enumerate(part) if ch == "2" and 0 < k < len(part) - 1]:
+            candidate = "".join([*parts[:i], part[j + 1 :] + "2" + part[:j], *parts[i + 1 :]])
+            if candidate in model_names("translate"):
+                return candidate
+    return None
+
+
+def class_names(name: str) -> list[str]:
+    """Categories of a conditional generator; empty for unconditional ones or weights not at hand."""
+    if not has_weights(name):
+        return []
+    try:
+        return list(getattr(get_model(name), "class_names", []))
+    except genrepair.ModelLoadError:
+        return []
+
+
+# ---------------------------------------------------------------- glue
+
+
+def friendly(fn):
+    """Show bad input and model errors to the user as ``gr.Error``; the server keeps running."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except USER_ERRORS as e:
+            raise gr.Error(str(e)) from e
+        except MemoryError as e:
+            raise gr.Error("Out of memory: try a smaller image.") from e
+
+    return run
+
+
+def save_png(img: Image.Image, stem: str) -> str:
+    """Write a lossless PNG for download (outputs older than an hour are removed)."""
+    for old in OUT_DIR.iterdir():
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < time.time() - KEEP_OUTPUTS_S:
+                shutil.rmtree(old, ignore_errors=True)
+    path = Path(tempfile.mkdtemp(dir=OUT_DIR)) / f"{stem}.png"
+    img.save(path, format="PNG")
+    return str(path)
+
+
+def grid(images: list[Image.Image], columns: int | None = None) -> Image.Image:
+    columns = columns or math.ceil(math.sqrt(len(images)))
+    w, h = images[0].size
+    sheet = Image.new("RGB", (columns * w, math.ceil(len(images) / columns) * h), "white")
+    for i, img in enumerate(images):
+        sheet.paste(img.convert("RGB"), ((i % columns) * w, (i // columns) * h))
+    return sheet
+
+
+def example(name: str) -> str:
+    return str(EXAMPLES / name)
+
+
+def rgb8(img: Image.Image) -> np.ndarray:
+    """Any image as uint8 RGB, transparency flattened onto white."""
+    return (composite_on(decode(img)) * 255 + 0.5).astype(np.uint8)
+
+
+def require_image(image) -> Image.Image:
+    if image is None:
+        raise gr.Error("Upload an image first.")
+    return open_image(image)
+
+
+def label_arg(label: str | None) -> str | None:
+    return None if label in (None, "", "random") else label
+
+
+def truncation_arg(truncation: float) -> float:
+    return float(truncation) if truncation and truncation > 0 else 1e9
+
+
+def add_noise(img: Image.Image, sigma: float, seed: int) -> Image.Image:
+    """Additive white Gaussian noise, ``sigma`` on the 0-255 scale; alpha is kept."""
+    d = decode(img)
+    noise = np.random.default_rng(int(seed)).normal(0, sigma / 255, d.pixels.shape)
+    return encode(d.pixels + noise, d.alpha, d.high_bit)
+
+
+def opencv_denoise(img: Image.Image, sigma: float) -> Image.Image:
+    """Classical baseline: OpenCV non-local means, filter strength sigma / 2 (the best of 0.4-1.0 x sigma
+    on the landscape example at sigma 10, 25 and 50)."""
+    bgr = cv2.cvtColor(rgb8(img), cv2.COLOR_RGB2BGR)
+    h = max(0.5 * float(sigma), 1.0)
+    return Image.fromarray(cv2.cvtColor(cv2.fastNlMeansDenoisingColored(bgr, None, h, h, 7, 21), cv2.COLOR_BGR2RGB))
+
+
+def opencv_inpaint(img: Image.Image, hole: np.ndarray) -> Image.Image:
+    """Classical baseline: OpenCV's fast-marching (Telea) inpainting."""
+    bgr = cv2.cvtColor(rgb8(img), cv2.COLOR_RGB2BGR)
+    out = cv2.inpaint(bgr, hole.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+    return Image.fromarray(cv2.cvtColor(out, cv2.COLOR_BGR2RGB))
+
+
+def strokes(layer, size: tuple[int, int]) -> np.ndarray:
+    """Where an editor layer is painted (alpha > 0), as bool HxW at the image's size."""
+    layer = open_image(layer).convert("RGBA")
+    if layer.size != size:
+        layer = layer.resize(size, Image.NEAREST)
+    return np.asarray(layer.getchannel("A")) > 0
+
+
+def uploaded_mask(mask) -> np.ndarray:
+    """A mask file as bool HxW, True = hole: its alpha if it has transparency, else luminance > 0.5."""
+    d = decode(open_image(mask))
+    if d.alpha is not None and d.alpha.min() < 1.0:
+        return d.alpha > 0.5
+    return d.pixels.mean(2) > 0.5
+
+
+def bool_image(a: np.ndarray) -> Image.Image:
+    return Image.fromarray(a.astype(np.uint8) * 255)
+
+
+def mark_hole(img: Image.Image, hole: np.ndarray) -> Image.Image:
+    """The "before" view of inpainting: the hole tinted in the brush colour."""
+    rgb = rgb8(img).astype(np.float32)
+    rgb[hole] = 0.35 * rgb[hole] + 0.65 * HOLE_RGB
+    return Image.fromarray(rgb.astype(np.uint8))
+
+
+# ---------------------------------------------------------------- generate
+
+
+@gpu
+@friendly
+def run_generate(model_name, n, seed, label, truncation, progress=gr.Progress()):
+    progress(0.1, desc=f"Loading {model_name}")
+    model = get_model(model_name)
+    progress(0.4, desc=f"Sampling {int(n)} images")
+    images = genrepair.generate(model, int(n), int(seed), label=label_arg(label), truncation=truncation_arg(truncation))
+    return images, save_png(grid(images), f"{model_name}-seed{int(seed)}")
+
+
+@gpu
+@friendly
+def run_interpolate(model_name, seed_a, seed_b, steps, label, truncation, progress=gr.Progress()):
+    progress(0.1, desc=f"Loading {model_name}")
+    model = get_model(model_name)
+    progress(0.4, desc="Walking the latent space")
+    images = genrepair.interpolate(
+        model, int(seed_a), int(seed_b), int(steps), label=label_arg(label), truncation=truncation_arg(truncation)
+    )
+    strip = grid(images, columns=len(images))
+    return strip, save_png(strip, f"{model_name}-{int(seed_a)}-to-{int(seed_b)}")
+
+
+def on_generator_change(model_name):
+    names = class_names(model_name)
+    label = gr.Dropdown(choices=["random", *names], value="random", visible=bool(names))
+    return label, model_note(model_name)
+
+
+def pick_sample(gallery, evt: gr.SelectData):
+    """Offer the clicked sample alone as a download (the gallery holds PNG files)."""
+    return gallery[evt.index][0] if gallery else None
+
+
+def build_generate_tab() -> None:
+    model0 = default_model("generate")
+    with gr.Row():
+        with gr.Column(scale=1):
+            model = gr.Dropdown(model_names("generate"), value=model0, label="Model")
+            note = gr.Markdown(model_note(model0))
+            n = gr.Slider(1, 64, value=16, step=1, label="Number of images")
+            with gr.Row():
+                seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed", scale=3)
+                dice = gr.Button("🎲 Random seed", scale=1)
+            names = class_names(model0)
+            label = gr.Dropdown(
+                ["random", *names], value="random", label="Category", visible=bool(names), allow_custom_value=True
+            )
+            truncation = gr.Slider(
+                0, 3, value=0, step=0.05, label="Truncation", info="Limit |z| for cleaner, less varied samples; 0 = off"
+            )
+            go = gr.Button("Generate", variant="primary")
+        with gr.Column(scale=2):
+            gallery = gr.Gallery(label="Samples", columns=8, format="png", object_fit="contain", height="auto")
+            with gr.Row():
+                grid_file = gr.File(label="All samples as one PNG")
+                one_file = gr.DownloadButton("Download the selected sample (PNG)", value=None)
+            with gr.Accordion("Interpolate between two seeds", open=False):
+                gr.Markdown("Walks from the seed above to a second seed (learned models only).")
+                with gr.Row():
+                    seed_b = gr.Number(1, precision=0, minimum=0, maximum=2**31 - 1, label="Second seed")
+                    steps = gr.Slider(2, 32, value=8, step=1, label="Steps")
+                go_lerp = gr.Button("Interpolate")
+                strip = gr.Image(label="Interpolation", type="pil", format="png", interactive=False)
+                strip_file = gr.File(label="Strip as PNG")
+    gr.Examples(
+        [["gan.emoji", 16, 7, 0], ["gan.emoji", 16, 7, 1.0], ["vae.emoji", 16, 3, 0], ["classic.lsystem", 9, 1, 0]],
+        inputs=[model, n, seed, truncation],
+    )
+    model.change(on_generator_change, model, [label, note], **UI_ONLY)
+    dice.click(lambda: random.randint(0, 2**31 - 1), None, seed, **UI_ONLY)
+    go.click(run_generate, [model, n, seed, label, truncation], [gallery, grid_file], api_name="generate")
+    gallery.select(pick_sample, gallery, one_file, **UI_ONLY)
+    go_lerp.click(
+        run_interpolate, [model, seed, seed_b, steps, label, truncation], [strip, strip_file], api_name="interpolate"
+    )
+
+
+# ---------------------------------------------------------------- translate
+
+
+@gpu
+@friendly
+def run_translate(model_name, image, progress=gr.Progress()):
+    src = require_image(image)
+    progress(0.1, desc=f"Loading {model_name}")
+    model = get_model(model_name)
+    progress(0.3, desc="Translating")
+    out = genrepair.translate(model, src)
+    back_name = reverse_model(model_name)
+    if back_name and has_weights(back_name):
+        progress(0.7, desc=f"Round trip with {back_name}")
+        back = genrepair.translate(get_model(back_name), out)
+        note = f"Round trip A→B→A uses **{back_name}**."
+    else:
+        back, note = None, "No reverse model is available here, so there is no round trip."
+    return (src, out), back, save_png(out, f"{model_name}-{Path(str(image)).stem}"), note
+
+
+def build_translate_tab() -> None:
+    model0 = default_model("translate")
+    with gr.Row():
+        with gr.Column(scale=1):
+            with gr.Row():
+                model = gr.Dropdown(model_names("translate"), value=model0, label="Model (direction A2B)", scale=3)
+                swap = gr.Button("⇄ Reverse direction", scale=1)
+            note = gr.Markdown(model_note(model0))
+            image = gr.Image(type="filepath", image_mode=None, format="png", label="Input image")
+            go = gr.Button("Translate", variant="primary")
+        with gr.Column(scale=2):
+            with gr.Row():
+                compare = gr.ImageSlider(label="Input | output", image_mode=None, format="png")
+                round_trip = gr.Image(label="Round trip A→B→A", format="png", interactive=False)
+            out_file = gr.File(label="Output, full resolution (PNG)")
+            info = gr.Markdown()
+    gr.Examples(
+        [["cyclegan.flat2fluent3d", example("smiley_flat.png")],
+         ["cyclegan.fluent3d2flat", example("smiley_shaded.png")]],
+        inputs=[model, image],
+    )  # fmt: skip
+    model.change(model_note, model, note, **UI_ONLY)
+    swap.click(lambda name: reverse_model(name) or name, model, model, **UI_ONLY)
+    go.click(run_translate, [model, image], [compare, round_trip, out_file, info], api_name="translate")
+
+
+# ---------------------------------------------------------------- denoise
+
+
+@gpu
+@friendly
+def run_denoise(model_name, image, sigma, auto, add_noise_sigma, noise_seed, compare_opencv, progress=gr.Progress()):
+    noisy = require_image(image)
+    if add_noise_sigma and add_noise_sigma > 0:
+        noisy = add_noise(noisy, float(add_noise_sigma), int(noise_seed or 0))
+    progress(0.1, desc=f"Loading {model_name}")
+    model = get_model(model_name)
+    progress(0.3, desc="Denoising")
+    out = genrepair.denoise(model, noisy, sigma=None if auto else float(sigma))
+    used = out.info["genrepair_sigma"]
+    note = f"Noise level used: **σ = {used:.1f}** ({'estimated from the image' if auto else 'set by hand'})"
+    if add_noise_sigma and add_noise_sigma > 0:
+        note += f". Synthetic noise added first: σ = {float(add_noise_sigma):g}, seed {int(noise_seed or 0)}"
+    baseline = None
+    if compare_opencv:
+        progress(0.7, desc="OpenCV non-local means")
+        baseline = opencv_denoise(noisy, used)
+    return (noisy, out), baseline, save_png(out, f"{Path(str(image)).stem}-denoised"), note + "."
+
+
+def build_denoise_tab() -> None:
+    model0 = default_model("denoise")
+    with gr.Row():
+        with gr.Column(scale=1):
+            model = gr.Dropdown(model_names("denoise"), value=model0, label="Model")
+            note = gr.Markdown(model_note(model0))
+            image = gr.Image(type="filepath", image_mode=None, format="png", label="Noisy image (or a clean one)")
+            with gr.Row():
+                auto = gr.Checkbox(True, label="Auto noise level")
+                sigma = gr.Slider(0, 75, value=25, step=1, label="Noise level σ (0-255)", interactive=False)
+            with gr.Accordion("Add synthetic noise to a clean image first", open=False):
+                add_sigma = gr.Slider(0, 75, value=0, step=1, label="Gaussian noise σ to add (0 = none)")
+                noise_seed = gr.Number(0, precision=0, minimum=0, label="Noise seed")
+            compare_opencv = gr.Checkbox(False, label="Also run OpenCV non-local means (slow on big images)")
+            go = gr.Button("Denoise", variant="primary")
+        with gr.Column(scale=2):
+            compare = gr.ImageSlider(label="Noisy | denoised", image_mode=None, format="png")
+            info = gr.Markdown()
+            baseline = gr.Image(label="OpenCV non-local means", format="png", interactive=False, visible=False)
+            out_file = gr.File(label="Denoised, full resolution (PNG)")
+    gr.Examples(
+        [["denoise.color", example("landscape_noisy25.png"), 25, True, 0],
+         ["denoise.color", example("landscape.png"), 25, True, 25]],
+        inputs=[model, image, sigma, auto, add_sigma],
+    )  # fmt: skip
+    model.change(model_note, model, note, **UI_ONLY)
+    auto.change(lambda a: gr.Slider(interactive=not a), auto, sigma, **UI_ONLY)
+    compare_opencv.change(lambda c: gr.Image(visible=c), compare_opencv, baseline, **UI_ONLY)
+    go.click(
+        run_denoise,
+        [model, image, sigma, auto, add_sigma, noise_seed, compare_opencv],
+        [compare, baseline, out_file, info],
+        api_name="denoise",
+    )
+
+
+# ---------------------------------------------------------------- inpaint
+
+
+def editor_image(editor: dict | None) -> Image.Image:
+    if not editor or editor.get("background") is None:
+        raise gr.Error("Upload an image first.")
+    img = open_image(editor["background"])
+    if img.mode == "RGBA" and img.getextrema()[3][0] == 255:
+        img = img.convert("RGB")  # the editor hands every upload over as RGBA
+    return img
+
+
+@gpu
+@friendly
+def run_inpaint(model_name, editor, mask, invert_mask, compare_opencv, progress=gr.Progress()):
+    img = editor_image(editor)
+    layers = [strokes(layer, img.size) for layer in (editor.get("layers") or []) if layer is not None]
+    if mask is not None:
+        hole = uploaded_mask(mask)
+    elif layers:
+        hole = layers[0]
+    else:
+        hole = np.zeros((img.height, img.width), bool)
+    hole = ~hole if invert_mask else hole
+    if not hole.any():
+        raise gr.Error("The mask is empty: paint the area to fill on the Mask layer, or upload a mask (white = hole).")
+    sketch = layers[1] if len(layers) > 1 and (layers[1] & hole).any() else None  # strokes count inside the hole
+    progress(0.1, desc=f"Loading {model_name}")
+    model = get_model(model_name)
+    progress(0.3, desc="Filling the hole")
+    out = genrepair.inpaint(model, img, bool_image(hole), None if sketch is None else bool_image(sketch))
+    note = f"Filled {int(hole.sum())} pixels ({100 * hole.mean():.1f}% of the image)"
+    note += ", guided by the sketch layer." if sketch is not None else "."
+    baseline = opencv_inpaint(img, hole) if compare_opencv else None
+    return (mark_hole(img, hole), out), baseline, save_png(out, "inpainted"), note
+
+
+def clear_mask(editor: dict | None):
+    """Empty the Mask layer (the Sketch layer stays) and drop an uploaded mask."""
+    if not editor or editor.get("background") is None:
+        return editor, None
+    bg = open_image(editor["background"]).convert("RGBA")
+    sketch = [open_image(x).convert("RGBA").resize(bg.size) for x in (editor.get("layers") or [])[1:2] if x is not None]
+    layers = [Image.new("RGBA", bg.size, (0, 0, 0, 0)), *sketch]
+    composite = Image.alpha_composite(bg, sketch[0]) if sketch else bg
+    return {"background": bg, "layers": layers, "composite": composite}, None
+
+
+def build_inpaint_tab() -> None:
+    model0 = default_model("inpaint")
+    with gr.Row():
+        with gr.Column(scale=1):
+            model = gr.Dropdown(model_names("inpaint"), value=model0, label="Model")
+            note = gr.Markdown(model_note(model0))
+            gr.Markdown(
+                "Upload an image, then paint on the **Mask** layer (layer 1) over what should be replaced. "
+                "Optionally draw guide lines on the **Sketch** layer (layer 2) inside the hole. "
+                "The brush has a size control; colours do not matter, only where you paint."
+            )
+            editor = gr.ImageEditor(
+                type="pil",
+                image_mode="RGBA",
+                format="png",
+                label="Image and mask",
+                sources=("upload", "clipboard"),
+                layers=gr.LayerOptions(layers=["Mask", "Sketch"], allow_additional_layers=False),
+                brush=gr.Brush(colors=["#ff3b30", "#1e88e5", "#000000", "#ffffff"], default_size=16),
+                transforms=(),
+            )
+            with gr.Accordion("Or upload a mask (white = hole)", open=False):
+                mask = gr.Image(type="filepath", image_mode=None, format="png", label="Mask (same size as the image)")
+            with gr.Row():
+                invert = gr.Checkbox(False, label="Invert mask")
+                compare_opencv = gr.Checkbox(False, label="Also run OpenCV Telea fill")
+            with gr.Row():
+                clear = gr.Button("Clear mask")
+                go = gr.Button("Inpaint", variant="primary")
+        with gr.Column(scale=1):
+            compare = gr.ImageSlider(label="Hole | filled", image_mode=None, format="png")
+            info = gr.Markdown()
+            baseline = gr.Image(label="OpenCV Telea", format="png", interactive=False, visible=False)
+            out_file = gr.File(label="Filled, full resolution (PNG)")
+    scene = example("landscape.png")
+    gr.Examples(
+        [["inpaint.photo", {"background": scene, "layers": [example("landscape_mask_layer.png")],
+                            "composite": example("landscape_masked.png")}, None],
+         ["inpaint.photo", {"background": scene, "layers": [], "composite": scene}, example("landscape_mask.png")]],
+        inputs=[model, editor, mask],
+    )  # fmt: skip
+    model.change(model_note, model, note, **UI_ONLY)
+    compare_opencv.change(lambda c: gr.Image(visible=c), compare_opencv, baseline, **UI_ONLY)
+    clear.click(clear_mask, editor, [editor, mask], **UI_ONLY)
+    go.click(
+        run_inpaint,
+        [model, editor, mask, invert, compare_opencv],
+        [compare, baseline, out_file, info],
+        api_name="inpaint",
+    )
+
+
+# ---------------------------------------------------------------- app
+
+with gr.Blocks(title="GenRepair", delete_cache=(KEEP_OUTPUTS_S, KEEP_OUTPUTS_S)) as demo:
+    gr.Markdown(
+        "# GenRepair\nGenerate emoji, translate between styles, remove noise and fill holes. "
+        "Every result downloads as a lossless PNG; each tab is also an API endpoint (see *Use via API* below)."
+    )
+    with gr.Tabs():
+        with gr.Tab("Generate"):
+            build_generate_tab()
+        with gr.Tab("Translate"):
+            build_translate_tab()
+        with gr.Tab("Denoise"):
+            build_denoise_tab()
+        with gr.Tab("Inpaint"):
+            build_inpaint_tab()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Run the GenRepair web app.")
+    parser.add_argument("--share", action="store_true", help="create a public gradio.live link (or GENREPAIR_SHARE=1)")
+    args = parser.parse_args()
+    port = os.environ.get("GRADIO_SERVER_PORT")
+    demo.queue(
+        default_concurrency_limit=int(os.environ.get("GENREPAIR_CONCURRENCY", 1)),
+        max_size=int(os.environ.get("GENREPAIR_QUEUE_SIZE", 32)),
+    ).launch(
+        share=args.share or os.environ.get("GENREPAIR_SHARE") == "1",
+        server_name=os.environ.get("GRADIO_SERVER_NAME"),
+        server_port=int(port) if port else None,
+        max_file_size=os.environ.get("GENREPAIR_MAX_FILE_SIZE", "50mb"),
+    )

@@ -1,0 +1,243 @@
+"""The ``genrepair`` command line. Bad input exits with status 2 and one line on stderr.
+
+A folder in gives a folder out with the same file names, as PNG. Input files are never overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+
+
+class CLIError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (the usage itself is under --help)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _inputs(paths: list[str]) -> list[tuple[Path, str]]:
+    """(file, relative output name) for each input; folders expand to their images."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXT and f.is_file())
+            if not files:
+                raise CLIError(f"{p}: folder holds no images")
+            out += [(f, f.stem + ".png") for f in files]
+        elif p.is_file():
+            out.append((p, p.stem + ".png"))
+        else:
+            raise CLIError(f"{p}: no such file or folder")
+    return out
+
+
+def _targets(inputs: list[tuple[Path, str]], output: Path, many: bool, protect: list[Path] = ()) -> list[Path]:
+    """Output paths; checked before anything is written: no input is overwritten, no output twice."""
+    folder = many or output.is_dir() or not output.suffix
+    if not folder and output.suffix.lower() != ".png":
+        raise CLIError(f"{output}: outputs are PNG; give a .png file name or a folder")
+    targets = [output / name for _, name in inputs] if folder else [output]
+    srcs = {f.resolve() for f, _ in inputs} | {Path(f).resolve() for f in protect}
+    seen: dict[Path, Path] = {}
+    for (src, _), t in zip(inputs, targets, strict=True):
+        if t.resolve() in srcs:
+            raise CLIError(f"{t}: refusing to overwrite an input file")
+        if t.resolve() in seen:
+            raise CLIError(f"{seen[t.resolve()].name} and {src.name} would both be written to {t}; rename one")
+        seen[t.resolve()] = src
+    (output if folder else output.parent).mkdir(parents=True, exist_ok=True)
+    return targets
+
+
+def _map_images(args, fn, protect: list[Path] = ()) -> None:
+    from tqdm import tqdm
+
+    inputs = _inputs(args.inputs)
+    many = len(inputs) > 1 or any(Path(p).is_dir() for p in args.inputs)
+    targets = _targets(inputs, Path(args.output), many, protect)
+    for (src, _), dst in tqdm(list(zip(inputs, targets, strict=True)), disable=len(inputs) < 2, desc=args.command):
+        fn(src).save(dst, format="PNG")
+        print(dst)
+
+
+def cmd_list(args) -> None:
+    from .registry import list_models
+
+    for s in list_models(args.task):
+        print(f"{s.name}\t{s.task}\t{s.description}")
+
+
+def cmd_generate(args) -> None:
+    from . import generate, load_model
+
+    model = load_model(args.model, device=args.device)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    label = args.label
+    stem = Path(args.model).name  # a registry name, or the folder name of a model path
+    for i, img in enumerate(generate(model, args.n, args.seed, label=label, truncation=args.truncation)):
+        path = out / f"{stem}_seed{args.seed}_{i:03d}.png"
+        img.save(path)
+        print(path)
+
+
+def cmd_translate(args) -> None:
+    from . import load_model, translate
+
+    model = load_model(args.model, device=args.device)
+    _map_images(args, lambda p: translate(model, p))
+
+
+def cmd_denoise(args) -> None:
+    from . import denoise, load_model
+
+    sigma = None if args.sigma in (None, "auto") else _float(args.sigma, "--sigma")
+    model = load_model(args.model, device=args.device)
+    _map_images(args, lambda p: denoise(model, p, sigma=sigma))
+
+
+def cmd_inpaint(args) -> None:
+    from . import inpaint, load_model
+
+    model = load_model(args.model, device=args.device)
+    args.inputs = [args.image]
+    side_inputs = [Path(f) for f in (args.mask, args.sketch) if f is not None]
+    _map_images(args, lambda p: inpaint(model, p, args.mask, args.sketch), protect=side_inputs)
+
+
+def cmd_convert(args) -> None:
+    from .convert import convert
+
+    print(convert(args.src, args.arch, args.output))
+
+
+def cmd_push(args) -> None:
+    from huggingface_hub import HfApi
+
+    folder = Path(args.folder)
+    for f in ("config.json", "model.safetensors", "README.md"):
+        if not (folder / f).is_file():
+            raise CLIError(f"{folder}: missing {f}; push needs a full model folder")
+    api = HfApi()
+    api.create_repo(args.repo_id, exist_ok=True, private=args.private)
+    info = api.upload_folder(folder_path=str(folder), repo_id=args.repo_id, commit_message=args.message)
+    print(getattr(info, "commit_url", info))
+
+
+def cmd_eval(args) -> None:
+    from importlib import import_module
+
+    mod = import_module(f"genrepair.evaluation.{args.task}")
+    result = mod.run(args)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2))
+
+
+def _float(v: str, flag: str) -> float:
+    try:
+        return float(v)
+    except ValueError:
+        raise CLIError(f"{flag} must be a number or 'auto', got {v!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .convert import ARCHES
+
+    p = _Parser(prog="genrepair", description=__doc__)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list", help="list registry models")
+    s.add_argument("--task", default=None)
+    s.set_defaults(fn=cmd_list)
+
+    s = sub.add_parser("generate", help="sample images from a generator")
+    s.add_argument("--model", default="gan.emoji")
+    s.add_argument("--n", type=int, default=16)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--label", default=None)
+    s.add_argument("--truncation", type=float, default=1e9)
+    s.add_argument("--output", required=True)
+    s.set_defaults(fn=cmd_generate)
+
+    for name, fn, default in (
+        ("translate", cmd_translate, "cyclegan.flat2fluent3d"),
+        ("denoise", cmd_denoise, "denoise.color"),
+    ):
+        s = sub.add_parser(name, help=f"{name} images (files or folders)")
+        s.add_argument("inputs", nargs="+")
+        s.add_argument("--model", default=default)
+        s.add_argument("--output", required=True)
+        if name == "denoise":
+            s.add_argument("--sigma", default="auto", help="noise level on the 0-255 scale, or 'auto'")
+        s.set_defaults(fn=fn)
+
+    s = sub.add_parser("inpaint", help="fill the holes of a mask (white = hole)")
+    s.add_argument("image")
+    s.add_argument("--mask", required=True)
+    s.add_argument("--sketch", default=None)
+    s.add_argument("--model", default="inpaint.photo")
+    s.add_argument("--output", required=True)
+    s.set_defaults(fn=cmd_inpaint)
+
+    s = sub.add_parser("convert", help="official CycleGAN / KAIR .pth -> weights folder")
+    s.add_argument("src")
+    s.add_argument("--arch", required=True, choices=ARCHES)
+    s.add_argument("--output", required=True)
+    s.set_defaults(fn=cmd_convert)
+
+    s = sub.add_parser("push", help="publish a model folder to the Hugging Face Hub")
+    s.add_argument("folder")
+    s.add_argument("--repo-id", required=True)
+    s.add_argument("--private", action="store_true")
+    s.add_argument("--message", default="Upload genrepair model")
+    s.set_defaults(fn=cmd_push)
+
+    s = sub.add_parser("eval", help="print a task's evaluation table")
+    s.add_argument("task", choices=["denoise", "inpaint", "generate", "translate"])
+    s.add_argument("--json", default=None)
+    s.add_argument("--data-root", default=None)
+    s.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
+    s.set_defaults(fn=cmd_eval)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .convert import ConversionError
+    from .hub import ModelLoadError
+    from .imageio import ImageInputError
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    if args.device:
+        try:
+            from .device import pick_device
+
+            pick_device(args.device)
+        except (RuntimeError, ValueError) as e:
+            print(f"genrepair: error: {e}", file=sys.stderr)
+            return 2
+    try:
+        args.fn(args)
+    except (CLIError, ImageInputError, ModelLoadError, ConversionError, ValueError, KeyError, OSError) as e:
+        text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)  # str(KeyError) adds quotes
+        msg = text.strip().splitlines()[0] if text.strip() else type(e).__name__
+        print(f"genrepair: error: {msg}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

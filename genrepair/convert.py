@@ -1,0 +1,123 @@
+"""Convert official CycleGAN and KAIR/DPIR ``.pth`` checkpoints into ``weights/<name>/`` folders.
+
+The only place in genrepair that reads pickles, and only with ``torch.load(weights_only=True)``.
+Sizes (ngf, blocks, layers, channels) are read from tensor shapes, never guessed from file names.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+from .hub import save_model
+from .models import DnCNN, DRUNet, FFDNet, ResnetGenerator
+
+ARCHES = ("cyclegan", "dncnn", "ffdnet", "drunet")
+_STALE = ("running_mean", "running_var", "num_batches_tracked")
+
+
+class ConversionError(ValueError):
+    """The file is not a checkpoint of the requested architecture."""
+
+
+def read_state_dict(src: str | Path) -> dict[str, torch.Tensor]:
+    src = Path(src)
+    if not src.is_file():
+        raise ConversionError(f"{src}: no such file")
+    try:
+        obj = torch.load(src, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - unpickling refuses anything but plain tensors/containers
+        # torch's own message advises weights_only=False; say what was found instead
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        why = (
+            f"it pickles a Python object ({found.group(1)}); only plain tensors are read (weights_only=True)"
+            if found
+            else "not a PyTorch checkpoint that loads with weights_only=True"
+        )
+        raise ConversionError(f"{src.name}: refused: {why}") from e
+    for key in ("state_dict", "params", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ConversionError(f"{src.name}: expected a dict of tensors (a state_dict)")
+    return {re.sub(r"^(module\.|_orig_mod\.)+", "", k): v for k, v in obj.items()}
+
+
+def _count(sd: dict, pattern: str) -> int:
+    return sum(1 for k in sd if re.fullmatch(pattern, k))
+
+
+def build(arch: str, sd: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """Instantiate ``arch`` with sizes read from ``sd`` and load it strictly."""
+    try:
+        if arch == "cyclegan":
+            sd = {k: v for k, v in sd.items() if not k.endswith(_STALE)}
+            # the dropout variant shifts a block's second conv from conv_block.5 to conv_block.6
+            sd = {re.sub(r"conv_block\.6\.", "conv_block.5.", k): v for k, v in sd.items()}
+            ngf = sd["model.1.weight"].shape[0]
+            n_blocks = _count(sd, r"model\.\d+\.conv_block\.1\.weight")
+            last = max(int(k.split(".")[1]) for k in sd if re.fullmatch(r"model\.\d+\.weight", k))
+            model = ResnetGenerator(
+                input_nc=sd["model.1.weight"].shape[1],
+                output_nc=sd[f"model.{last}.weight"].shape[0],
+                ngf=ngf,
+                n_blocks=n_blocks,
+            )
+        elif arch == "dncnn":
+            convs = sorted(int(k.split(".")[1]) for k in sd if re.fullmatch(r"model\.\d+\.weight", k))
+            first, last = sd[f"model.{convs[0]}.weight"], sd[f"model.{convs[-1]}.weight"]
+            if first.shape[1] != last.shape[0]:  # x - net(x) needs as many outputs as inputs
+                raise ConversionError(
+                    f"not a dncnn checkpoint: {first.shape[1]} input but {last.shape[0]} output channels "
+                    "(an FFDNet? try --arch ffdnet)"
+                )
+            model = DnCNN(in_nc=first.shape[1], out_nc=last.shape[0], nc=first.shape[0], nb=len(convs))
+        elif arch == "ffdnet":
+            convs = sorted(int(k.split(".")[1]) for k in sd if re.fullmatch(r"model\.\d+\.weight", k))
+            first, last = sd[f"model.{convs[0]}.weight"], sd[f"model.{convs[-1]}.weight"]
+            if first.shape[1] < 5 or (first.shape[1] - 1) % 4 or last.shape[0] % 4:
+                raise ConversionError(
+                    f"not an ffdnet checkpoint: {first.shape[1]} input / {last.shape[0]} output channels, expected "
+                    "4*C+1 / 4*C (a DnCNN? try --arch dncnn)"
+                )
+            model = FFDNet(in_nc=(first.shape[1] - 1) // 4, out_nc=last.shape[0] // 4, nc=first.shape[0], nb=len(convs))
+        elif arch == "drunet":
+            head = sd["m_head.weight"]
+            nc = [head.shape[0]] + [sd[f"m_down{i}.{j}.weight"].shape[0] for i in (1, 2, 3)
+                                    for j in [_count(sd, rf"m_down{i}\.\d+\.res\.0\.weight")]]  # fmt: skip
+            nb = _count(sd, r"m_down1\.\d+\.res\.0\.weight")
+            bias = any(k.endswith(".bias") for k in sd)
+            model = DRUNet(in_nc=head.shape[1] - 1, out_nc=sd["m_tail.weight"].shape[0], nc=nc, nb=nb, bias=bias)
+        else:
+            raise ConversionError(f"unknown --arch {arch!r}; valid: {', '.join(ARCHES)}")
+        model.load_state_dict(sd, strict=True)
+    except ConversionError:
+        raise
+    except (KeyError, IndexError, RuntimeError, ValueError) as e:
+        raise ConversionError(f"not a {arch} checkpoint: {str(e).splitlines()[0][:300]}") from e
+    return model.eval()
+
+
+def convert(src: str | Path, arch: str, output: str | Path) -> Path:
+    src, output = Path(src), Path(output)
+    if arch not in ARCHES:
+        raise ConversionError(f"unknown --arch {arch!r}; valid: {', '.join(ARCHES)}")
+    if output.exists() and not output.is_dir():
+        raise ConversionError(f"{output}: exists and is not a folder; --output names the model folder to write")
+    if src.resolve().parent == output.resolve() and src.name in ("config.json", "model.safetensors", "README.md"):
+        raise ConversionError(f"{src}: refusing to overwrite the input file; choose another --output folder")
+    model = build(arch, read_state_dict(src))
+    n_params = sum(p.numel() for p in model.parameters())
+    card = f"""---
+library_name: genrepair
+tags: [genrepair, {arch}]
+---
+# {output.name}
+
+Converted with `genrepair convert {src.name} --arch {arch}` from an official `{arch}` checkpoint
+({n_params:,} parameters). The weights are the original authors'; see their license.
+Source file: `{src.name}`.
+"""
+    return save_model(model, output, card)

@@ -1,0 +1,83 @@
+"""Generation benchmark against the held-out test split, with EfficientNet-Lite0 features.
+
+FID-EL0 / KID-EL0 (x1000) / precision / recall of samples vs the test split; the floor is the
+train split vs the test split. Memorization: pixel RMSE from each sample to its nearest training
+image; a "near-copy" is a sample closer to a training image than 0.04 RMSE (about 10/255).
+Also CPU seconds to sample 64 images.
+
+    genrepair eval generate --json results/generate.json [--quick]
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from ..training.data import load_avatars, load_emoji
+from .common import data_root, print_table
+from .features import el0_features, fid, kid, precision_recall
+
+NEAR_COPY_RMSE = 0.04
+MODELS = {"emoji": ["gan.emoji", "vae.emoji", "dcgan.emoji", "classic.noise", "classic.automaton", "classic.lsystem"],
+          "avatars": ["gan.avatars", "dcgan.avatars", "vae.avatars"]}  # fmt: skip
+
+
+def to_tensor(images) -> torch.Tensor:
+    return torch.stack([torch.from_numpy(np.asarray(im.convert("RGB"), np.float32) / 255).permute(2, 0, 1) for im in images])
+
+
+def nearest_rmse(samples: torch.Tensor, train: torch.Tensor) -> np.ndarray:
+    a, b = samples.flatten(1), train.flatten(1)
+    d2 = (a.pow(2).sum(1, keepdim=True) - 2 * a @ b.T + b.pow(2).sum(1)[None]).clamp(min=0)
+    return (d2.min(1).values / a.shape[1]).sqrt().numpy()
+
+
+def run(args) -> dict:
+    from .. import generate, load_model
+
+    root = data_root(getattr(args, "data_root", None))
+    quick = getattr(args, "quick", False)
+    n_samples = 200 if quick else 1000
+    results, rows = {}, []
+    for dataset, names in MODELS.items():
+        if dataset == "emoji":
+            train, test = load_emoji(root, "noto64", "train")[0], load_emoji(root, "noto64", "test")[0]
+        else:
+            train, test = load_avatars(root, "train"), load_avatars(root, "test")
+        if quick:
+            train, test = train[:400], test[:100]
+        f_train, f_test = el0_features(train), el0_features(test)
+        floor_p, floor_r = precision_recall(f_test, f_train[: len(f_test) * 3])
+        floor = {"fid_el0": fid(f_train, f_test), "kid_el0": kid(f_train, f_test), "precision": floor_p, "recall": floor_r,
+                 "near_copy_share": float((nearest_rmse(test, train) < NEAR_COPY_RMSE).mean())}  # fmt: skip
+        results[f"{dataset}:train-vs-test (floor)"] = floor
+        rows.append([dataset, "train split (floor)", len(train), floor["fid_el0"], floor["kid_el0"], floor["precision"],
+                     floor["recall"], "-", floor["near_copy_share"], "-"])  # fmt: skip
+        for name in names:
+            try:
+                model = load_model(name, device="cpu")
+            except Exception as e:  # noqa: BLE001 - a model not trained yet is reported, not fatal
+                print(f"skipping {name}: {str(e)[:120]}")
+                continue
+            torch.manual_seed(0)
+            t = time.process_time()
+            generate(model, 64, seed=123)
+            cpu64 = time.process_time() - t
+            imgs = []
+            for s in range(0, n_samples, 100):
+                imgs += generate(model, min(100, n_samples - s), seed=10_000 + s)
+            x = to_tensor(imgs)
+            f = el0_features(x)
+            p, r = precision_recall(f_test, f)
+            nn_d = nearest_rmse(x, train)
+            res = {"fid_el0": fid(f, f_test), "kid_el0": kid(f, f_test), "precision": p, "recall": r,
+                   "median_nn_rmse": float(np.median(nn_d)), "near_copy_share": float((nn_d < NEAR_COPY_RMSE).mean()),
+                   "cpu_s_64": cpu64, "samples": len(imgs)}  # fmt: skip
+            results[f"{dataset}:{name}"] = res
+            rows.append([dataset, name, len(imgs), res["fid_el0"], res["kid_el0"], p, r, res["median_nn_rmse"],
+                         res["near_copy_share"], cpu64])  # fmt: skip
+    headers = ["data", "model", "n", "FID-EL0", "KID-EL0 x1e3", "precision", "recall", "median NN RMSE", "near-copies", "CPU s / 64"]
+    results["table"] = print_table(headers, rows, f"Generation vs held-out test split ({n_samples} samples per model)")
+    return results

@@ -1,0 +1,273 @@
+"""Find and load a model's weights: a local folder, weights/<name>/, the Hugging Face cache, the Hub.
+
+Only safetensors are read (never pickles). Hub settings (``HF_ENDPOINT``, ``HF_HUB_CACHE``/``HF_HOME``,
+``HF_HUB_OFFLINE``, ``HF_HUB_ETAG_TIMEOUT``) are read from the environment at call time, because
+``huggingface_hub.constants`` freezes them at import and the app or a test may set them later.
+``HF_HUB_DOWNLOAD_TIMEOUT`` (seconds without data during a download) is read by huggingface_hub at import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url
+from huggingface_hub.errors import LocalEntryNotFoundError
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from . import models
+from .device import pick_device
+from .registry import REGISTRY
+
+log = logging.getLogger("genrepair")
+FILES = ("config.json", "model.safetensors")
+PICKLES = ("*.bin", "*.pth", "*.pt", "*.ckpt", "*.pkl")
+CLASS_KEY = "_class_name"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be found or read; the message names everything that was tried."""
+
+
+class CorruptCacheError(ModelLoadError):
+    """A file in the Hugging Face cache does not hash to the sha256 the Hub gave for it."""
+
+
+def weights_dir() -> Path:
+    """The bundled weights folder (``GENREPAIR_WEIGHTS`` overrides)."""
+    return Path(os.environ.get("GENREPAIR_WEIGHTS", Path(__file__).resolve().parents[1] / "weights"))
+
+
+def _has_files(folder: Path) -> bool:
+    return all((folder / f).is_file() for f in FILES)
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"} or constants.HF_HUB_OFFLINE
+
+
+def _endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", constants.ENDPOINT).rstrip("/")
+
+
+def _cache_dir() -> str:
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.environ["HF_HOME"], "hub")
+    return constants.HF_HUB_CACHE
+
+
+def _etag_timeout() -> float:
+    """Seconds to wait for the Hub's answer to a metadata request (huggingface_hub's default: 10)."""
+    try:
+        return float(os.environ["HF_HUB_ETAG_TIMEOUT"])
+    except (KeyError, ValueError):
+        return float(constants.HF_HUB_ETAG_TIMEOUT)
+
+
+def _one_line(e: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _fetch(repo_id: str, revision: str | None, local_only: bool, force: bool = False) -> Path:
+    """``hf_hub_download`` config.json and model.safetensors; return their snapshot folder.
+
+    The cache names LFS blobs by their sha256, so each such blob is hashed: a truncated or overwritten
+    cache entry is caught here, not later as a confusing error (or silently wrong weights) in the model.
+    """
+    kwargs = dict(
+        revision=revision, cache_dir=_cache_dir(), endpoint=_endpoint(), etag_timeout=_etag_timeout(),
+        local_files_only=local_only, force_download=force,
+    )  # fmt: skip
+    paths = [Path(hf_hub_download(repo_id, f, **kwargs)) for f in FILES]
+    for path in paths:
+        blob = path.resolve()
+        if _SHA256.fullmatch(blob.name) and hashlib.sha256(blob.read_bytes()).hexdigest() != blob.name:
+            raise CorruptCacheError(f"cached {path.name} fails its sha256 check ({blob})")
+    return paths[0].parent
+
+
+def _download(repo_id: str, revision: str | None) -> Path:
+    """Fetch from the Hub (re-downloading a corrupt cached copy once), unless offline; fail fast when it is down.
+
+    One HEAD without retries goes first: when nothing is cached, ``hf_hub_download`` retries 5xx answers and
+    timeouts with backoff for a minute or more, which would stall the fallback to other sources.
+    """
+    if _hub_offline():
+        raise ModelLoadError("skipped: HF_HUB_OFFLINE is set")
+    url = hf_hub_url(repo_id, FILES[1], revision=revision, endpoint=_endpoint())
+    get_hf_file_metadata(url, timeout=_etag_timeout(), endpoint=_endpoint())
+    try:
+        return _fetch(repo_id, revision, local_only=False)
+    except CorruptCacheError as e:
+        log.warning("%s: %s; downloading it again", repo_id, e)
+        return _fetch(repo_id, revision, local_only=False, force=True)
+
+
+def _attempt(label: str, fetch: Callable[[], Path], tried: list[str]) -> Path | None:
+    """Run one source; on failure note why in ``tried`` and return None so the next source is tried."""
+    try:
+        return fetch()
+    except LocalEntryNotFoundError as e:  # huggingface_hub also raises this when the Hub failed; show why
+        cause = e.__cause__
+        tried.append(f"{label} ({type(cause).__name__}: {_one_line(cause)})" if cause else f"{label} (not cached)")
+    except ModelLoadError as e:
+        tried.append(f"{label} ({e})")
+    except Exception as e:  # noqa: BLE001 - network and Hub errors of every kind are reported, not raised
+        tried.append(f"{label} ({type(e).__name__}: {_one_line(e)})")
+    return None
+
+
+def _check_folder(folder: Path) -> None:
+    """Refuse a folder that is not a safetensors model folder, naming what is wrong."""
+    if _has_files(folder):
+        return
+    missing = " and ".join(f for f in FILES if not (folder / f).is_file())
+    pickles = sorted(p.name for pattern in PICKLES for p in folder.glob(pattern))
+    hint = f"; pickle checkpoints ({', '.join(pickles)}) are never loaded, convert them first" if pickles else ""
+    raise ModelLoadError(f"{folder} is not a model folder: it lacks {missing}{hint}")
+
+
+def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tuple[Path, str]:
+    """Return (folder with config.json + model.safetensors, where it came from).
+
+    Order: an explicit folder; ``weights/<name>/``; the Hugging Face cache; a Hub download, so the network is
+    used only when no local copy exists, and never with ``HF_HUB_OFFLINE``. With ``GENREPAIR_PREFER_HUB=1`` a
+    registry name goes to the Hub first, then the cache, then ``weights/<name>/``, warning when it falls back.
+    """
+    path = Path(name_or_path)
+    if path.is_dir():
+        _check_folder(path)
+        return path, f"local folder {path}"
+    if path.is_file():
+        raise ModelLoadError(f"{path} is a file; a model is a folder holding {' and '.join(FILES)}")
+    name = str(name_or_path)
+    spec = REGISTRY.get(name)
+    if spec is not None:
+        repo_id, revision, bundled = spec.repo_id, spec.revision, weights_dir() / name
+    elif "/" in name and allow_any_repo:
+        repo_id, revision, bundled = name, None, None
+    else:
+        raise ModelLoadError(
+            f"unknown model {name!r}: not a registry name or a model folder"
+            + ("" if allow_any_repo else " (Hub repo ids are disabled here; set GENREPAIR_ALLOW_ANY_REPO=1)")
+            + f"; valid names: {', '.join(REGISTRY)}"
+        )
+    prefer_hub = bundled is not None and os.environ.get("GENREPAIR_PREFER_HUB") == "1"
+    tried: list[str] = []
+    if bundled is not None and not prefer_hub:
+        if _has_files(bundled):
+            return bundled, f"bundled folder {bundled}"
+        tried.append(f"bundled folder {bundled} (missing)")
+
+    where = f"{repo_id}@{revision or 'main'}"
+    sources = [
+        (f"Hugging Face cache {_cache_dir()} for {where}", lambda: _fetch(repo_id, revision, local_only=True)),
+        (f"Hub download {_endpoint()}/{where}", lambda: _download(repo_id, revision)),
+    ]
+    if prefer_hub:
+        sources.reverse()
+    for label, fetch in sources:
+        folder = _attempt(label, fetch, tried)
+        if folder is not None:
+            if prefer_hub and tried:
+                log.warning("%s: Hub unavailable, using the %s; tried: %s", name, label, "; ".join(tried))
+            return folder, label
+    if bundled is not None and prefer_hub and _has_files(bundled):
+        log.warning("%s: Hub unavailable, falling back to bundled %s; tried: %s", name, bundled, "; ".join(tried))
+        return bundled, f"bundled folder {bundled} (Hub unavailable)"
+    raise ModelLoadError(f"could not load {name!r}; tried: " + "; ".join(tried))
+
+
+def read_config(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "config.json").read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ModelLoadError(f"{folder / 'config.json'} is unreadable: {e}") from e
+
+
+def model_class(config: dict, spec_cls: str | None, folder: Path) -> type[torch.nn.Module]:
+    cls_name = config.get(CLASS_KEY) or spec_cls
+    cls = getattr(models, str(cls_name), None)
+    if cls is None or not isinstance(cls, type):
+        raise ModelLoadError(
+            f"{folder}/config.json names no known architecture ({CLASS_KEY}={cls_name!r}); "
+            f"known: {', '.join(models.__all__)}"
+        )
+    return cls
+
+
+def _constructor_kwargs(cls: type[torch.nn.Module], config: dict) -> dict:
+    """The config entries ``cls`` takes; others (say, from a later version) are ignored with a warning.
+
+    Ignoring is safe because the weights load with ``strict=True``: a key that changed the architecture fails there.
+    """
+    params = inspect.signature(cls).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    kwargs = {k: v for k, v in config.items() if not k.startswith("_") and (takes_any or k in params)}
+    if ignored := sorted(k for k in config if not k.startswith("_") and k not in kwargs):
+        log.warning("config keys %s are not arguments of %s; ignoring them", ", ".join(ignored), cls.__name__)
+    return kwargs
+
+
+def load_model(
+    name_or_path: str | os.PathLike,
+    device: str | torch.device | None = None,
+    half: bool | None = None,
+    allow_any_repo: bool | None = None,
+) -> torch.nn.Module:
+    """Load a registry name, a model folder or (if allowed) a Hub repo id, in eval mode on ``device``.
+
+    Weights load with ``strict=True``. Half precision is used only on CUDA (``half=None`` means: on CUDA, yes).
+    """
+    if allow_any_repo is None:
+        allow_any_repo = os.environ.get("GENREPAIR_ALLOW_ANY_REPO", "1") == "1"
+    name = str(name_or_path)
+    spec = REGISTRY.get(name)
+    if spec is not None and spec.cls == "classic":
+        from .classic import ClassicGenerator
+
+        return ClassicGenerator(name.split(".", 1)[1])
+    folder, how = resolve(name_or_path, allow_any_repo=allow_any_repo)
+    config = read_config(folder)
+    cls = model_class(config, spec.cls if spec else None, folder)
+    kwargs = _constructor_kwargs(cls, config)
+    try:
+        model = cls(**kwargs)
+        model.load_state_dict(load_file(str(folder / "model.safetensors")), strict=True)
+    except (SafetensorError, OSError, RuntimeError, TypeError) as e:
+        raise ModelLoadError(f"{name!r} from {how} does not load as {cls.__name__}: {_one_line(e, 300)}") from e
+    log.info("loaded %s (%s) from %s", name, cls.__name__, how)
+    dev = pick_device(device)
+    use_half = (dev.type == "cuda") if half is None else half
+    model = model.to(dev).eval().requires_grad_(False)
+    if use_half:
+        model = model.half()
+    model.genrepair_name = name  # type: ignore[attr-defined]
+    model.genrepair_source = how  # type: ignore[attr-defined]
+    return model
+
+
+def save_model(model: torch.nn.Module, folder: str | os.PathLike, card: str | None = None) -> Path:
+    """Write config.json (with ``_class_name``), model.safetensors and a README model card."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)  # type: ignore[attr-defined]
+    cfg_path = folder / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg[CLASS_KEY] = type(model).__name__
+    cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+    if card is not None:
+        (folder / "README.md").write_text(card)
+    return folder

@@ -1,0 +1,153 @@
+"""Denoisers: our noise-level-conditioned U-Net plus faithful KAIR/DPIR DnCNN, FFDNet and DRUNet.
+
+All take images in [0, 1] (NCHW). The conditioned ones take ``sigma`` on the [0, 1] scale
+(i.e. sigma_255 / 255) as a float, a shape-(N,) tensor or an (N, 1, 1, 1) tensor.
+KAIR key names are kept so official ``.pth`` files convert with ``strict=True``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+from .layers import ResBlock, noise_map
+
+_HUB = dict(library_name="genrepair", tags=["image-denoising", "genrepair"])
+
+
+class NoiseCondUNet(nn.Module, PyTorchModelHubMixin, license="mit", **_HUB):
+    """Our denoiser: FFDNet-style pixel-unshuffle front end, a small residual U-Net, noise-map input.
+
+    Predicts the noise and subtracts it (residual learning). Sides are padded to ``pad_multiple``.
+    """
+
+    def __init__(
+        self,
+        in_nc: int = 3,
+        channels: list[int] = [32, 64, 128],  # noqa: B006 - JSON config value
+        nb: int = 2,
+        sigma_max: float = 75.0,
+        pad_multiple: int = 8,
+        train_data: str = "",
+    ) -> None:
+        super().__init__()
+        self.in_nc = in_nc
+        self.sigma_max = sigma_max
+        self.pad_multiple = pad_multiple
+        c = list(channels)
+        self.head = nn.Conv2d(in_nc * 4 + 1, c[0], 3, 1, 1)
+        self.enc = nn.ModuleList(nn.Sequential(*[ResBlock(ch) for _ in range(nb)]) for ch in c[:-1])
+        self.down = nn.ModuleList(nn.Conv2d(c[i], c[i + 1], 2, 2) for i in range(len(c) - 1))
+        self.body = nn.Sequential(*[ResBlock(c[-1]) for _ in range(nb)])
+        self.up = nn.ModuleList(nn.ConvTranspose2d(c[i + 1], c[i], 2, 2) for i in range(len(c) - 1))
+        self.dec = nn.ModuleList(nn.Sequential(*[ResBlock(ch) for _ in range(nb)]) for ch in c[:-1])
+        self.tail = nn.Conv2d(c[0], in_nc * 4, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        m = self.pad_multiple
+        ph, pw = (-h) % m, (-w) % m
+        xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+        y = F.pixel_unshuffle(xp, 2)
+        y = self.head(torch.cat([y, noise_map(y, sigma)], 1))
+        skips = []
+        for enc, down in zip(self.enc, self.down):
+            y = enc(y)
+            skips.append(y)
+            y = down(y)
+        y = self.body(y)
+        for i in reversed(range(len(self.up))):
+            y = self.dec[i](self.up[i](y) + skips[i])
+        noise = F.pixel_shuffle(self.tail(y), 2)
+        return (xp - noise)[..., :h, :w]
+
+
+def _kair_stack(in_nc: int, out_nc: int, nc: int, nb: int) -> nn.Sequential:
+    """KAIR's flat ``[Conv, ReLU, ..., Conv]`` stack (batch norm already merged)."""
+    layers: list[nn.Module] = [nn.Conv2d(in_nc, nc, 3, 1, 1), nn.ReLU(inplace=True)]
+    for _ in range(nb - 2):
+        layers += [nn.Conv2d(nc, nc, 3, 1, 1), nn.ReLU(inplace=True)]
+    layers.append(nn.Conv2d(nc, out_nc, 3, 1, 1))
+    return nn.Sequential(*layers)
+
+
+class DnCNN(nn.Module, PyTorchModelHubMixin, **_HUB):
+    """KAIR DnCNN (act_mode R): blind denoiser, returns ``x - net(x)``."""
+
+    def __init__(self, in_nc: int = 1, out_nc: int = 1, nc: int = 64, nb: int = 17, pad_multiple: int = 1) -> None:
+        super().__init__()
+        self.in_nc = in_nc
+        self.pad_multiple = pad_multiple
+        self.model = _kair_stack(in_nc, out_nc, nc, nb)
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor | float | None = None) -> torch.Tensor:
+        return x - self.model(x)
+
+
+class FFDNet(nn.Module, PyTorchModelHubMixin, **_HUB):
+    """KAIR FFDNet: replicate-pad to even, pixel-unshuffle, sigma map, conv stack, pixel-shuffle, crop."""
+
+    def __init__(
+        self, in_nc: int = 3, out_nc: int = 3, nc: int = 96, nb: int = 12, sigma_max: float = 75.0, pad_multiple: int = 1
+    ) -> None:
+        super().__init__()
+        self.in_nc = in_nc
+        self.sigma_max = sigma_max
+        self.pad_multiple = pad_multiple
+        self.model = _kair_stack(in_nc * 4 + 1, out_nc * 4, nc, nb)
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if (h % 2 or w % 2) else x
+        x = F.pixel_unshuffle(x, 2)
+        x = self.model(torch.cat([x, noise_map(x, sigma)], 1))
+        return F.pixel_shuffle(x, 2)[..., :h, :w]
+
+
+class DRUNet(nn.Module, PyTorchModelHubMixin, **_HUB):
+    """KAIR/DPIR UNetRes (strideconv down, convtranspose up, no biases), input = [image, sigma map]."""
+
+    def __init__(
+        self,
+        in_nc: int = 3,
+        out_nc: int = 3,
+        nc: list[int] = [64, 128, 256, 512],  # noqa: B006 - JSON config value
+        nb: int = 4,
+        bias: bool = False,
+        sigma_max: float = 75.0,
+        pad_multiple: int = 8,
+    ) -> None:
+        super().__init__()
+        self.in_nc = in_nc
+        self.sigma_max = sigma_max
+        self.pad_multiple = pad_multiple
+
+        def res(ch: int) -> list[nn.Module]:
+            return [ResBlock(ch, bias=bias) for _ in range(nb)]
+
+        self.m_head = nn.Conv2d(in_nc + 1, nc[0], 3, 1, 1, bias=bias)
+        self.m_down1 = nn.Sequential(*res(nc[0]), nn.Conv2d(nc[0], nc[1], 2, 2, bias=bias))
+        self.m_down2 = nn.Sequential(*res(nc[1]), nn.Conv2d(nc[1], nc[2], 2, 2, bias=bias))
+        self.m_down3 = nn.Sequential(*res(nc[2]), nn.Conv2d(nc[2], nc[3], 2, 2, bias=bias))
+        # KAIR's ``sequential`` returns a lone module unwrapped, so nb=1 gives ``m_body.res.*`` keys
+        self.m_body = res(nc[3])[0] if nb == 1 else nn.Sequential(*res(nc[3]))
+        self.m_up3 = nn.Sequential(nn.ConvTranspose2d(nc[3], nc[2], 2, 2, bias=bias), *res(nc[2]))
+        self.m_up2 = nn.Sequential(nn.ConvTranspose2d(nc[2], nc[1], 2, 2, bias=bias), *res(nc[1]))
+        self.m_up1 = nn.Sequential(nn.ConvTranspose2d(nc[1], nc[0], 2, 2, bias=bias), *res(nc[0]))
+        self.m_tail = nn.Conv2d(nc[0], out_nc, 3, 1, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % 8, (-w) % 8
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+        x1 = self.m_head(torch.cat([x, noise_map(x, sigma)], 1))
+        x2 = self.m_down1(x1)
+        x3 = self.m_down2(x2)
+        x4 = self.m_down3(x3)
+        y = self.m_body(x4)
+        y = self.m_up3(y + x4)
+        y = self.m_up2(y + x3)
+        y = self.m_up1(y + x2)
+        return self.m_tail(y + x1)[..., :h, :w]

@@ -1,0 +1,94 @@
+"""Inpainting network: image + mask (1 = hole) + optional sketch strokes -> filled image."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+
+class FourierUnit(nn.Module):
+    """A 1x1 conv in the 2-D Fourier domain: a global receptive field in one layer (LaMa's FFC idea)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels * 2, channels * 2, 1)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        dtype = x.dtype
+        f = torch.fft.rfft2(x.float(), norm="ortho")
+        f = torch.cat([f.real, f.imag], 1).to(dtype)
+        f = self.act(self.conv(f)).float()
+        re, im = f.chunk(2, 1)
+        return torch.fft.irfft2(torch.complex(re, im), s=(h, w), norm="ortho").to(dtype)
+
+
+class FFCBlock(nn.Module):
+    """Residual block mixing a local 3x3 (dilated) branch with a global Fourier branch."""
+
+    def __init__(self, channels: int, dilation: int = 1) -> None:
+        super().__init__()
+        half = channels // 2
+        self.local = nn.Sequential(
+            nn.Conv2d(channels, half, 3, 1, dilation, dilation=dilation), nn.ReLU(inplace=True)
+        )
+        self.glob_in = nn.Conv2d(channels, half, 1)
+        self.fourier = FourierUnit(half)
+        self.fuse = nn.Conv2d(channels, channels, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.cat([self.local(x), self.fourier(self.glob_in(x))], 1)
+        return x + self.fuse(F.relu(y))
+
+
+class InpaintNet(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="genrepair",
+    tags=["image-inpainting", "genrepair"],
+    license="mit",
+):
+    """U-Net encoder/decoder with Fourier residual blocks at 1/4 resolution.
+
+    Inputs: ``image`` RGB in [0, 1], ``mask`` (N,1,H,W) with 1 = hole, ``sketch`` (N,1,H,W) in [0, 1]
+    (1 = an edge should run here; zeros when there is none). Returns the predicted full image in [0, 1];
+    the pipeline keeps only the hole.
+    """
+
+    def __init__(
+        self, nf: int = 32, n_blocks: int = 6, image_size: int = 256, pad_multiple: int = 8, train_data: str = ""
+    ) -> None:
+        super().__init__()
+        self.image_size = image_size
+        self.pad_multiple = pad_multiple
+        act = nn.ReLU(inplace=True)
+        self.enc0 = nn.Sequential(nn.Conv2d(5, nf, 5, 1, 2), act)
+        self.enc1 = nn.Sequential(nn.Conv2d(nf, nf * 2, 4, 2, 1), act)
+        self.enc2 = nn.Sequential(nn.Conv2d(nf * 2, nf * 4, 4, 2, 1), act)
+        self.enc3 = nn.Sequential(nn.Conv2d(nf * 4, nf * 4, 4, 2, 1), act)
+        self.body = nn.Sequential(*[FFCBlock(nf * 4, dilation=(1, 2, 4)[i % 3]) for i in range(n_blocks)])
+        self.dec2 = nn.Sequential(nn.Conv2d(nf * 8, nf * 4, 3, 1, 1), act)
+        self.dec1 = nn.Sequential(nn.Conv2d(nf * 6, nf * 2, 3, 1, 1), act)
+        self.dec0 = nn.Sequential(nn.Conv2d(nf * 3, nf, 3, 1, 1), act)
+        self.out = nn.Conv2d(nf, 3, 3, 1, 1)
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, sketch: torch.Tensor | None = None) -> torch.Tensor:
+        if sketch is None:
+            sketch = torch.zeros_like(mask)
+        x = torch.cat([image * (1 - mask), mask, sketch * mask], 1)
+        e0 = self.enc0(x)
+        e1 = self.enc1(e0)
+        e2 = self.enc2(e1)
+        d = self.body(self.enc3(e2))
+        d = self.dec2(torch.cat([_up(d), e2], 1))
+        d = self.dec1(torch.cat([_up(d), e1], 1))
+        d = self.dec0(torch.cat([_up(d), e0], 1))
+        fill = torch.sigmoid(self.out(d))
+        return image * (1 - mask) + mask * fill
+
+
+def _up(x: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=2.0, mode="nearest")

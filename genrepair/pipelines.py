@@ -1,0 +1,335 @@
+"""Inference pipelines: PIL in, PIL out. Models only ever see clean NCHW float tensors.
+
+Conventions, written once:
+- masks: white (255) / 1 = hole to fill; 0 = keep. An RGBA mask uses its alpha channel.
+- sketches: strokes are where alpha > 0.5 (RGBA) or luminance > 0.5 (white lines on black).
+- sigma is on the 0-255 scale; ``None`` estimates it from the image.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .imageio import Decoded, ImageInputError, composite_on, decode, encode, open_image
+from .noise import estimate_noise_level
+
+MAX_SAMPLES = 256
+
+
+def _device_dtype(model: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
+    p = next(model.parameters())
+    return p.device, p.dtype
+
+
+def _tensor(arr: np.ndarray, model: torch.nn.Module) -> torch.Tensor:
+    dev, dtype = _device_dtype(model)
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))[None].to(dev, dtype)
+
+
+def _array(t: torch.Tensor) -> np.ndarray:
+    return t[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+
+
+def _pad_run(fn, x: torch.Tensor, multiple: int, min_side: int = 1) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    ph, pw = max(min_side - h, 0), max(min_side - w, 0)
+    ph, pw = ph + (-(h + ph)) % multiple, pw + (-(w + pw)) % multiple
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    return fn(x)[..., :h, :w]
+
+
+def _ramp(n: int, overlap: int, start: bool, end: bool) -> torch.Tensor:
+    """Blend weights along one side: ~0 over the outer third of the overlap (where a tile lacks
+    context), then a linear ramp, 1 inside; image borders keep full weight."""
+    w = torch.ones(n)
+    if overlap > 0:
+        dead = overlap // 3
+        r = torch.cat([torch.full((dead,), 1e-4), torch.linspace(0, 1, overlap - dead + 2)[1:-1]])
+        if not start:
+            w[:overlap] = r
+        if not end:
+            w[-overlap:] = r.flip(0)
+    return w
+
+
+def _spans(n: int, tile: int, stride: int, multiple: int) -> list[tuple[int, int]]:
+    """(start, end) of the tiles along one side. Every start lies on the ``multiple`` grid, so a
+    network with stride-2 stages sees each tile at the same phase as the whole image would be seen;
+    the last tile therefore ends at ``n`` and may be up to ``multiple - 1`` pixels longer than ``tile``."""
+    if n <= tile:
+        return [(0, n)]
+    starts = list(range(0, n - tile, stride))
+    last = (n - tile) // multiple * multiple
+    if last > starts[-1]:
+        starts.append(last)
+    return [(s, s + tile) for s in starts[:-1]] + [(starts[-1], n)]
+
+
+def run_tiled(
+    fn, x: torch.Tensor, tile: int = 512, overlap: int = 96, multiple: int = 8, min_side: int = 1
+) -> torch.Tensor:
+    """Apply ``fn`` over overlapping tiles blended with linear ramps: memory bounded, no seams.
+
+    Each tile (or the whole image) is replicate-padded to a multiple of ``multiple`` and to at
+    least ``min_side`` pixels, then cropped back.
+    """
+    if tile < 1:
+        raise ValueError(f"tile must be a positive number of pixels, got {tile}")
+    overlap = min(overlap, tile // 2)  # keep the stride positive for small tiles
+    h, w = x.shape[-2:]
+    if h <= tile and w <= tile:
+        return _pad_run(fn, x, multiple, min_side)
+    out = None
+    weight = torch.zeros(1, 1, h, w, device=x.device, dtype=torch.float32)
+    stride = max(multiple, (tile - overlap) // multiple * multiple)
+    for y0, y1 in _spans(h, tile, stride, multiple):
+        for x0, x1 in _spans(w, tile, stride, multiple):
+            res = _pad_run(fn, x[..., y0:y1, x0:x1], multiple, min_side).float()
+            wy = _ramp(y1 - y0, overlap, y0 == 0, y1 >= h).to(x.device)
+            wx = _ramp(x1 - x0, overlap, x0 == 0, x1 >= w).to(x.device)
+            wt = (wy[:, None] * wx[None, :])[None, None]
+            if out is None:
+                out = torch.zeros(1, res.shape[1], h, w, device=x.device, dtype=torch.float32)
+            out[..., y0:y1, x0:x1] += res * wt
+            weight[..., y0:y1, x0:x1] += wt
+    return (out / weight).to(x.dtype)
+
+
+def _tile_size() -> int:
+    return int(os.environ.get("GENREPAIR_TILE", 512))
+
+
+# ---------------------------------------------------------------- generate
+
+
+def _resolve_label(model, label, n: int, gen: torch.Generator) -> torch.Tensor | None:
+    if not getattr(model, "num_classes", 0):
+        if label not in (None, "", "random"):
+            raise ValueError(f"{getattr(model, 'genrepair_name', 'this model')} is unconditional: it takes no label")
+        return None
+    names = list(model.class_names)
+    if label in (None, "", "random"):
+        return torch.randint(0, model.num_classes, (n,), generator=gen)
+    if isinstance(label, str) and not label.lstrip("-").isdigit():
+        if label not in names:
+            raise ValueError(f"unknown label {label!r}; valid: {', '.join(names)}")
+        idx = names.index(label)
+    else:
+        idx = int(label)
+        if not 0 <= idx < model.num_classes:
+            raise ValueError(f"label {idx} out of range 0..{model.num_classes - 1}")
+    return torch.full((n,), idx, dtype=torch.long)
+
+
+def _latents(model, n: int, gen: torch.Generator, truncation: float) -> torch.Tensor:
+    z = torch.randn(n, model.z_dim, generator=gen)
+    if truncation < 1e6:
+        if truncation <= 0:
+            raise ValueError("truncation must be > 0")
+        # truncation trick: resample entries beyond the threshold
+        for _ in range(100):
+            bad = z.abs() > truncation
+            if not bad.any():
+                break
+            z[bad] = torch.randn(int(bad.sum()), generator=gen)
+        z = z.clamp(-truncation, truncation)
+    return z
+
+
+def _decode_latents(model, z: torch.Tensor, labels: torch.Tensor | None) -> list[Image.Image]:
+    dev, dtype = _device_dtype(model)
+    z = z.to(dev, dtype)
+    if hasattr(model, "decode"):
+        out = model.decode(z)
+    else:
+        out = model(z, None if labels is None else labels.to(dev)) * 0.5 + 0.5
+    return [encode(_array(o[None])) for o in out]
+
+
+@torch.inference_mode()
+def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float = 1e9) -> list[Image.Image]:
+    """``n`` images from a generator; the same seed gives the same images."""
+    if not 1 <= int(n) <= MAX_SAMPLES:
+        raise ValueError(f"n must be between 1 and {MAX_SAMPLES}, got {n}")
+    if hasattr(model, "sample"):  # classic, non-learned generators
+        if label not in (None, "", "random"):
+            raise ValueError("classic generators take no label")
+        return [model.sample(int(seed) + i) for i in range(int(n))]
+    gen = torch.Generator().manual_seed(int(seed))
+    labels = _resolve_label(model, label, int(n), gen)
+    z = _latents(model, int(n), gen, truncation)
+    return _decode_latents(model, z, labels)
+
+
+def _seeded(model, seed: int, label, truncation: float) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(z, labels) of one sample, drawn exactly as ``generate(model, 1, seed, label)`` draws them."""
+    gen = torch.Generator().manual_seed(int(seed))
+    labels = _resolve_label(model, label, 1, gen)
+    return _latents(model, 1, gen, truncation)[0], labels
+
+
+def _slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    omega = torch.acos((a / a.norm() * b / b.norm()).sum().clamp(-1, 1))
+    if omega.abs() < 1e-6:
+        return (1 - t) * a + t * b
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+@torch.inference_mode()
+def interpolate(
+    model, seed_a: int, seed_b: int, steps: int = 8, label=None, truncation: float = 1e9
+) -> list[Image.Image]:
+    """A strip of ``steps`` images walking the latent space from ``seed_a`` to ``seed_b`` (slerp).
+
+    The first image equals ``generate(model, 1, seed_a, label)[0]``; the last one has the latent of
+    ``generate(model, 1, seed_b, label)`` but keeps ``seed_a``'s label (a random label is drawn once).
+    """
+    if hasattr(model, "sample"):
+        raise ValueError("classic generators have no latent space to interpolate")
+    if not 2 <= steps <= 64:
+        raise ValueError("steps must be between 2 and 64")
+    za, labels = _seeded(model, seed_a, label, truncation)
+    zb, _ = _seeded(model, seed_b, label, truncation)
+    z = torch.stack([_slerp(za, zb, i / (steps - 1)) for i in range(steps)])
+    return _decode_latents(model, z, None if labels is None else labels.expand(steps))
+
+
+# ---------------------------------------------------------------- translate
+
+
+@torch.inference_mode()
+def translate(model, image, tile: int = 1024) -> Image.Image:
+    """Run an image-to-image generator; size and alpha are kept, sides padded to the model's multiple."""
+    d = decode(open_image(image))
+    bg = 1.0 if getattr(model, "background", "white") == "white" else 0.0
+    rgb = composite_on(d, bg)
+    x = _tensor(rgb * 2 - 1, model)
+    mult = getattr(model, "pad_multiple", 4)
+    # min_side: reflection padding and instance norm at 1/4 scale need at least 2x2 pixels there
+    y = run_tiled(model, x, tile=tile, overlap=64, multiple=mult, min_side=2 * mult)
+    out = _array(y * 0.5 + 0.5)
+    if d.gray:
+        out = out.mean(2, keepdims=True)
+    return encode(out, d.alpha, d.high_bit)
+
+
+# ---------------------------------------------------------------- denoise
+
+
+@torch.inference_mode()
+def denoise(model, image, sigma: float | str | None = None, tile: int | None = None) -> Image.Image:
+    """Denoise; ``sigma`` (0-255 scale) or None/"auto" to estimate it. The used sigma is in ``.info``."""
+    d = decode(open_image(image))
+    sigma_max = float(getattr(model, "sigma_max", 75.0))
+    if sigma is None or (isinstance(sigma, str) and sigma.lower() == "auto"):
+        used = min(estimate_noise_level(d.pixels), sigma_max)
+    else:
+        try:
+            used = float(sigma)
+        except (TypeError, ValueError):
+            raise ValueError(f"sigma must be a number (0-255 scale) or 'auto', got {sigma!r}") from None
+        if not math.isfinite(used) or not 0 <= used <= sigma_max:
+            raise ValueError(f"sigma must be between 0 and {sigma_max:g} (0-255 scale), got {sigma}")
+    in_nc = getattr(model, "in_nc", 3)
+    px = d.pixels
+    fn = lambda t: model(t, used / 255.0)  # noqa: E731
+    tile = tile or _tile_size()
+    mult = getattr(model, "pad_multiple", 8)
+    if in_nc == px.shape[2]:
+        out = _array(run_tiled(fn, _tensor(px, model), tile=tile, overlap=96, multiple=mult))
+    elif in_nc == 3:  # gray image, color model
+        out = _array(run_tiled(fn, _tensor(np.repeat(px, 3, 2), model), tile, 96, mult)).mean(2, keepdims=True)
+    else:  # color image, gray model: channel by channel
+        out = np.concatenate(
+            [_array(run_tiled(fn, _tensor(px[..., c : c + 1], model), tile, 96, mult)) for c in range(px.shape[2])], 2
+        )
+    img = encode(out, d.alpha, d.high_bit)
+    img.info["genrepair_sigma"] = used
+    return img
+
+
+# ---------------------------------------------------------------- inpaint
+
+
+def _binary(img, label: str, size: tuple[int, int]) -> np.ndarray:
+    """A mask/sketch image -> bool HxW, using alpha if present, else luminance > 0.5."""
+    d = decode(open_image(img))
+    h, w = d.pixels.shape[:2]
+    if (w, h) != size:
+        raise ImageInputError(f"{label} is {w}x{h} but the image is {size[0]}x{size[1]}; they must match")
+    if d.alpha is not None and d.alpha.min() < 1.0:
+        return d.alpha > 0.5
+    return d.pixels.mean(2) > 0.5
+
+
+def _crop_box(hole: np.ndarray, work: int) -> tuple[int, int, int, int]:
+    """A square-ish window around the hole with context on every side (clamped to the image)."""
+    h, w = hole.shape
+    ys, xs = np.nonzero(hole)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    side = max(y1 - y0, x1 - x0)
+    side = int(max(side * 2, min(work, max(h, w)), 64))
+    cy, cx = (y0 + y1) // 2, (x0 + x1) // 2
+    bh, bw = min(side, h), min(side, w)
+    top = int(np.clip(cy - bh // 2, 0, h - bh))
+    left = int(np.clip(cx - bw // 2, 0, w - bw))
+    return top, left, bh, bw
+
+
+@torch.inference_mode()
+def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Image:
+    """Fill the mask's holes. Outside the hole the result equals the input bit for bit.
+
+    Works on a window around the hole: at native resolution when it fits ``work_size``, otherwise
+    downscaled to it and the fill upscaled back, so big photos with small masks stay fast and sharp.
+    """
+    src = open_image(image)
+    d = decode(src)
+    h, w = d.pixels.shape[:2]
+    hole = _binary(mask, "mask", (w, h))
+    original = encode(d.pixels, d.alpha, d.high_bit)
+    if not hole.any():
+        return original
+    strokes = _binary(sketch, "sketch", (w, h)) if sketch is not None else None
+    top, left, bh, bw = _crop_box(hole, work_size)
+    rgb = np.repeat(d.pixels, 3, 2) if d.gray else d.pixels
+    crop = rgb[top : top + bh, left : left + bw]
+    m = hole[top : top + bh, left : left + bw].astype(np.float32)[..., None]
+    s = strokes[top : top + bh, left : left + bw] if strokes is not None else np.zeros_like(m[..., 0])
+    s = s.astype(np.float32)[..., None]
+    scale = min(1.0, work_size / max(bh, bw))
+    x, mt, st = _tensor(crop, model), _tensor(m, model), _tensor(s, model)
+    if scale < 1.0:
+        size = (max(8, round(bh * scale)), max(8, round(bw * scale)))
+        x = F.interpolate(x, size=size, mode="area")
+        mt = (F.interpolate(mt, size=size, mode="area") > 0).to(x.dtype)
+        st = (F.interpolate(st, size=size, mode="area") > 0).to(x.dtype)
+    fill = _pad_run(lambda t: model(t, _pad_like(mt, t), _pad_like(st, t)), x, getattr(model, "pad_multiple", 8))
+    if scale < 1.0:
+        fill = F.interpolate(fill.float(), size=(bh, bw), mode="bicubic", align_corners=False)
+    fill = _array(fill)
+    if d.gray:
+        fill = fill.mean(2, keepdims=True)
+    out_px = d.pixels.copy()
+    region = out_px[top : top + bh, left : left + bw]
+    region[m[..., 0] > 0] = fill[m[..., 0] > 0]
+    filled = np.asarray(encode(out_px, d.alpha, d.high_bit))
+    kept = np.asarray(original)
+    keep = ~hole if filled.ndim == 2 else ~hole[..., None]
+    return Image.fromarray(np.where(keep, kept, filled))
+
+
+def _pad_like(m: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Pad a mask the way ``_pad_run`` padded the image (replicate at bottom/right)."""
+    ph, pw = t.shape[-2] - m.shape[-2], t.shape[-1] - m.shape[-1]
+    return F.pad(m, (0, pw, 0, ph), mode="replicate") if ph or pw else m
+
+
+__all__ = ["Decoded", "denoise", "generate", "inpaint", "interpolate", "run_tiled", "translate"]

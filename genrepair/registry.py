@@ -1,0 +1,63 @@
+"""The registry of named models: plain data, one entry per released checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    cls: str  # class name in genrepair.models, or "classic" for the non-learned generators
+    repo_id: str  # Hugging Face Hub repo that holds config.json + model.safetensors
+    revision: str  # pinned Hub revision (branch, tag or commit)
+    task: str  # generate | translate | denoise | inpaint
+    description: str
+    trained_on: str = ""
+
+
+_ORG = "genrepair"
+
+REGISTRY: dict[str, ModelSpec] = {
+    s.name: s
+    for s in [
+        ModelSpec("gan.emoji", "CondGenerator", f"{_ORG}/gan-emoji", "main", "generate",
+                  "Class-conditional GAN, 64x64 emoji by Unicode category", "Noto emoji 64px, train split"),
+        ModelSpec("vae.emoji", "ConvVAE", f"{_ORG}/vae-emoji", "main", "generate",
+                  "Convolutional VAE, 64x64 emoji (sampling and interpolation)", "Noto emoji 64px, train split"),
+        ModelSpec("classic.noise", "classic", "", "", "generate",
+                  "Baseline: smooth random-noise textures (non-learned)"),
+        ModelSpec("classic.automaton", "classic", "", "", "generate",
+                  "Baseline: elementary cellular automaton, random rule and seed row (non-learned)"),
+        ModelSpec("classic.lsystem", "classic", "", "", "generate",
+                  "Baseline: L-system plant drawings with random angle and depth (non-learned)"),
+        ModelSpec("cyclegan.flat2fluent3d", "ResnetGenerator", f"{_ORG}/cyclegan-flat2fluent3d", "main", "translate",
+                  "CycleGAN: flat emoji art -> 3D-rendered emoji", "Fluent emoji flat/3D, unpaired halves of train"),
+        ModelSpec("cyclegan.fluent3d2flat", "ResnetGenerator", f"{_ORG}/cyclegan-fluent3d2flat", "main", "translate",
+                  "CycleGAN: 3D-rendered emoji -> flat emoji art", "Fluent emoji flat/3D, unpaired halves of train"),
+        ModelSpec("denoise.color", "NoiseCondUNet", f"{_ORG}/denoise-color", "main", "denoise",
+                  "Noise-level-conditioned U-Net for color photos, sigma 0-75", "CBSD432"),
+        ModelSpec("inpaint.photo", "InpaintNet", f"{_ORG}/inpaint-photo", "main", "inpaint",
+                  "Fourier-conv U-Net inpainting with optional sketch guidance", "photos/train + CBSD432"),
+    ]
+}
+
+# Official checkpoints a user may convert with `genrepair convert` into weights/<name>/;
+# they appear in the app's pickers when that folder exists.
+OFFICIAL_CYCLEGAN = [
+    "horse2zebra", "zebra2horse", "monet2photo", "style_monet", "style_cezanne", "style_ukiyoe", "style_vangogh",
+    "summer2winter_yosemite", "winter2summer_yosemite", "apple2orange", "orange2apple", "sat2map", "map2sat",
+    "cityscapes_photo2label", "cityscapes_label2photo", "facades_photo2label", "facades_label2photo",
+    "iphone2dslr_flower",
+]  # fmt: skip
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; valid names: {', '.join(REGISTRY)}") from None
+
+
+def list_models(task: str | None = None) -> list[ModelSpec]:
+    return [s for s in REGISTRY.values() if task is None or s.task == task]

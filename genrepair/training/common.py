@@ -1,0 +1,134 @@
+"""What every training script shares: arguments, resumable checkpoints in runs/, TensorBoard, export."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def base_parser(name: str, description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--data-root", type=Path, default=Path(os.environ.get("GENREPAIR_DATA", DEFAULT_DATA)))
+    p.add_argument("--run-dir", type=Path, default=Path("runs") / name, help="resumable checkpoints + logs")
+    p.add_argument("--output", type=Path, default=Path("weights") / name, help="release folder to write")
+    p.add_argument("--init-from", type=Path, default=None, help="start from this weights/ folder")
+    p.add_argument("--steps", type=int, default=100_000, help="stop after this many steps in total")
+    p.add_argument("--minutes", type=float, default=60.0, help="stop after this much wall time in this run")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
+    p.add_argument("--export-only", action="store_true", help="export runs/<name>/last.pt to --output and stop")
+    return p
+
+
+class Trainer:
+    """Keeps named modules and optimizers, resumes them from ``run_dir/last.pt`` and times the run."""
+
+    def __init__(self, args: argparse.Namespace, modules: dict[str, nn.Module], optims: dict[str, torch.optim.Optimizer]):
+        torch.set_num_threads(args.threads)
+        torch.manual_seed(args.seed)
+        self.args = args
+        self.modules = modules
+        self.optims = optims
+        self.step = 0
+        self.start = time.time()
+        self.last_save = time.time()
+        args.run_dir.mkdir(parents=True, exist_ok=True)
+        self.ckpt = args.run_dir / "last.pt"
+        if self.ckpt.exists():
+            state = torch.load(self.ckpt, map_location="cpu", weights_only=True)
+            for k, m in modules.items():
+                m.load_state_dict(state["modules"][k])
+            for k, o in optims.items():
+                o.load_state_dict(state["optims"][k])
+            self.step = state["step"]
+            print(f"resumed {self.ckpt} at step {self.step}", flush=True)
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.tb = SummaryWriter(str(args.run_dir / "tb"))
+        cmd_file = args.run_dir / "command.txt"
+        if not args.export_only:
+            (args.run_dir / "args.json").write_text(json.dumps({k: str(v) for k, v in vars(args).items()}, indent=1))
+            cmd_file.write_text(command())
+        self.command = cmd_file.read_text() if cmd_file.exists() else command()
+
+    def running(self) -> bool:
+        if self.args.export_only:
+            return False
+        if self.step >= self.args.steps or time.time() - self.start > self.args.minutes * 60:
+            return False
+        if time.time() - self.last_save > self.args.save_every * 60:
+            self.save()
+        return True
+
+    def log(self, **scalars: float) -> None:
+        for k, v in scalars.items():
+            self.tb.add_scalar(k, v, self.step)
+        if self.step % 100 == 0:
+            msg = " ".join(f"{k}={v:.4f}" for k, v in scalars.items())
+            print(f"step {self.step} {time.time() - self.start:.0f}s {msg}", flush=True)
+
+    def save(self) -> None:
+        if self.args.export_only:
+            return
+        state = {
+            "modules": {k: m.state_dict() for k, m in self.modules.items()},
+            "optims": {k: o.state_dict() for k, o in self.optims.items()},
+            "step": self.step,
+        }
+        tmp = self.ckpt.with_suffix(".tmp")
+        torch.save(state, tmp)
+        tmp.replace(self.ckpt)
+        self.last_save = time.time()
+        print(f"saved {self.ckpt} at step {self.step}", flush=True)
+
+
+def command() -> str:
+    """The command line that ran this training, for the model card."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    return f"python -m {spec.name if spec else sys.argv[0]} {' '.join(sys.argv[1:])}".strip()
+
+
+def init_from(model: nn.Module, folder: Path | None) -> None:
+    """Load release weights (safetensors) into ``model`` strictly, to fine-tune from them."""
+    if folder is None:
+        return
+    from safetensors.torch import load_file
+
+    model.load_state_dict(load_file(str(Path(folder) / "model.safetensors")), strict=True)
+    print(f"initialised from {folder}", flush=True)
+
+
+class EMA:
+    """Exponential moving average of a model's weights (buffers copied)."""
+
+    def __init__(self, model: nn.Module, decay: float = 0.999) -> None:
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for e, p in zip(self.model.parameters(), model.parameters()):
+            e.lerp_(p, 1 - self.decay)
+        for e, b in zip(self.model.buffers(), model.buffers()):
+            e.copy_(b)
+
+
+def export(model: nn.Module, output: Path, card: str) -> None:
+    """Write config.json + model.safetensors (via the Hub mixin) and our model card README.md."""
+    from ..hub import save_model
+
+    save_model(model, output, card)
+    print(f"exported {output}", flush=True)

@@ -1,0 +1,85 @@
+"""Datasets read straight from ../shared/data (never copied into the repo)."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def composite(img: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """RGBA -> RGB on a fixed background (how we handle emoji/avatar transparency)."""
+    img = img.convert("RGBA")
+    bg = Image.new("RGBA", img.size, background + (255,))
+    return Image.alpha_composite(bg, img).convert("RGB")
+
+
+def to_tensor(img: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0).permute(2, 0, 1)
+
+
+def emoji_split(root: Path) -> dict[str, tuple[str, str]]:
+    """key -> (split, category) from emoji/splits.csv."""
+    with open(root / "emoji" / "splits.csv", newline="") as f:
+        return {r["key"]: (r["split"], r["category"]) for r in csv.DictReader(f)}
+
+
+def load_emoji(root: Path, style: str, split: str, keys: list[str] | None = None):
+    """Returns (images in [0,1] N×3×H×W on white, category names, keys)."""
+    info = emoji_split(root)
+    folder = root / "emoji" / style
+    out, cats, ks = [], [], []
+    for key in sorted(info):
+        if info[key][0] != split or (keys is not None and key not in keys):
+            continue
+        path = folder / f"{key}.png"
+        if not path.exists():
+            continue
+        out.append(to_tensor(composite(Image.open(path))))
+        cats.append(info[key][1])
+        ks.append(key)
+    return torch.stack(out), cats, ks
+
+
+def load_avatars(root: Path, split: str) -> torch.Tensor:
+    with open(root / "avatars" / "splits.csv", newline="") as f:
+        files = [root / "avatars" / "lorelei" / f"{r['file']}.png" for r in csv.DictReader(f) if r["split"] == split]
+    return torch.stack([to_tensor(composite(Image.open(p))) for p in files])
+
+
+def photo_files(root: Path) -> list[Path]:
+    """Training photos for inpainting: photos/train plus CBSD432 (no CBSD68/Kodak test images)."""
+    files = sorted((root / "photos" / "train").glob("*.jpg"))
+    files += sorted((root / "denoise" / "train" / "color" / "CBSD432").glob("*.jpg"))
+    return files
+
+
+class PatchSampler:
+    """Random square crops (with flips/rotations) from a list of RGB images kept in memory."""
+
+    def __init__(self, files: list[Path], size: int, gray: bool = False, seed: int = 0) -> None:
+        mode = "L" if gray else "RGB"
+        self.images = [np.asarray(Image.open(p).convert(mode), dtype=np.uint8) for p in files]
+        self.size = size
+        self.rng = random.Random(seed)
+
+    def batch(self, n: int) -> torch.Tensor:
+        out = []
+        s = self.size
+        for _ in range(n):
+            img = self.images[self.rng.randrange(len(self.images))]
+            h, w = img.shape[:2]
+            if min(h, w) < s:
+                continue
+            y, x = self.rng.randrange(h - s + 1), self.rng.randrange(w - s + 1)
+            p = img[y : y + s, x : x + s]
+            p = np.rot90(p, self.rng.randrange(4))
+            if self.rng.random() < 0.5:
+                p = p[:, ::-1]
+            p = np.ascontiguousarray(p, dtype=np.float32) / 255.0
+            out.append(torch.from_numpy(p if p.ndim == 3 else p[..., None]).permute(2, 0, 1))
+        return torch.stack(out)

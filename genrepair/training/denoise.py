@@ -1,0 +1,65 @@
+"""Train the noise-level-conditioned denoiser on CBSD432 (color) or Train400 (gray).
+
+    nice python -m genrepair.training.denoise --name denoise.color --minutes 120
+
+Resumes from runs/<name>/last.pt; ``--init-from weights/<name>`` fine-tunes released weights.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..models import NoiseCondUNet
+from ..cards import training_card
+from .common import Trainer, base_parser, export, init_from
+from .data import PatchSampler
+
+
+def main() -> None:
+    p = base_parser("denoise.color", __doc__)
+    p.add_argument("--name", default="denoise.color")
+    p.add_argument("--gray", action="store_true")
+    p.add_argument("--patch", type=int, default=96)
+    p.add_argument("--channels", default="32,64,128")
+    p.add_argument("--nb", type=int, default=2)
+    args = p.parse_args()
+    if str(args.run_dir) == "runs/denoise.color":
+        args.run_dir = args.run_dir.parent / args.name
+        args.output = args.output.parent / args.name
+    root = args.data_root / "denoise" / "train"
+    if args.gray:
+        files = sorted((root / "gray" / "Train400").glob("*.png"))
+        train_data = "Train400 (400 gray 180x180 images)"
+    else:
+        files = sorted((root / "color" / "CBSD432").glob("*.jpg"))
+        train_data = "CBSD432 (BSDS500 minus the CBSD68 test images)"
+    sampler = PatchSampler(files, args.patch, gray=args.gray, seed=args.seed)
+    model = NoiseCondUNet(
+        in_nc=1 if args.gray else 3, channels=[int(c) for c in args.channels.split(",")], nb=args.nb, train_data=train_data
+    )
+    init_from(model, args.init_from)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
+    t = Trainer(args, {"model": model}, {"opt": opt})
+    while t.running():
+        clean = sampler.batch(args.batch_size)
+        sigma = torch.rand(clean.shape[0]) * 75 / 255
+        noisy = clean + torch.randn_like(clean) * sigma[:, None, None, None]
+        # a quarter of batches see clipped noise, as real 8-bit photos do
+        if torch.rand(()) < 0.25:
+            noisy = noisy.clamp(0, 1)
+        lr = args.lr * 0.5 * (1 + torch.cos(torch.tensor(min(t.step / args.steps, 1.0) * 3.14159)))
+        for g in opt.param_groups:
+            g["lr"] = float(lr)
+        loss = F.l1_loss(model(noisy, sigma), clean)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        t.step += 1
+        t.log(loss=loss.item())
+    t.save()
+    export(model.eval(), args.output, training_card(args.name, "Noise-level-conditioned denoiser (pixel-unshuffle + residual U-Net), sigma 0-75 on the 0-255 scale.", train_data + ", random 96px crops, sigma ~ U[0, 75], 25% of batches with clipped noise", t.command, t.step))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""The Gradio app end to end: launch it, then call every api_name through ``gradio_client``.
+
+Tabs whose bundled weights (``weights/<name>/``) are missing are skipped, never faked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing model fails at once instead of retrying the Hub
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app.py lives at the repo root
+
+gradio_client = pytest.importorskip("gradio_client")
+app = pytest.importorskip("app")
+AppError = gradio_client.exceptions.AppError
+handle_file = gradio_client.handle_file
+
+
+def needs(name: str) -> None:
+    if not app.has_weights(name):
+        pytest.skip(f"bundled weights weights/{name}/ are missing (not trained or converted yet)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def client():
+    _, url, _ = app.demo.queue().launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True
+    )
+    try:
+        yield gradio_client.Client(url, verbose=False)
+    finally:
+        app.demo.close()
+
+
+def scene(size: int = 64) -> np.ndarray:
+    """A smooth test picture with one sharp edge: uint8 HxWx3."""
+    y, x = np.mgrid[0:size, 0:size] / size
+    rgb = np.stack([x, y, 1 - x * y], 2) * 200 + 20
+    rgb[size // 4 : size // 2, size // 4 : 3 * size // 4] = (220, 60, 40)
+    return rgb.astype(np.uint8)
+
+
+def png(tmp_path: Path, name: str, arr: np.ndarray) -> str:
+    path = tmp_path / name
+    Image.fromarray(arr).save(path)
+    return str(path)
+
+
+def pixels(path) -> np.ndarray:
+    img = Image.open(path)
+    assert img.format == "PNG"
+    return np.asarray(img)
+
+
+# ---------------------------------------------------------------- helpers, no server
+
+
+def test_extra_models_found_by_class_name(tmp_path):
+    for name, cls in [("horse2zebra", "ResnetGenerator"), ("gan.emoji", "CondGenerator"), ("mystery", "Nope")]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps({"_class_name": cls}))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{not json")
+    assert app.extra_models(tmp_path) == {"horse2zebra": "translate"}
+
+
+def test_reverse_model_pairs_directions(monkeypatch):
+    extras = {"horse2zebra": "translate", "zebra2horse": "translate", "style_monet": "translate",
+              "summer2winter_yosemite": "translate", "winter2summer_yosemite": "translate"}  # fmt: skip
+    monkeypatch.setattr(app, "EXTRAS", extras)
+    assert app.reverse_model("cyclegan.flat2fluent3d") == "cyclegan.fluent3d2flat"
+    assert app.reverse_model("horse2zebra") == "zebra2horse"
+    assert app.reverse_model("summer2winter_yosemite") == "winter2summer_yosemite"
+    assert app.reverse_model("style_monet") is None
+    assert "horse2zebra" in app.model_names("translate")
+
+
+# ---------------------------------------------------------------- generate
+
+
+def test_generate_count_size_and_seed(client):
+    needs("gan.emoji")
+    gallery, grid = client.predict("gan.emoji", 5, 11, "random", 0, api_name="/generate")
+    assert len(gallery) == 5
+    first = [pixels(item["image"]) for item in gallery]
+    assert all(a.shape[:2] == (64, 64) for a in first)
+    assert pixels(grid).shape[:2] == (2 * 64, 3 * 64)  # 5 samples -> 3 columns, 2 rows
+    again, _ = client.predict("gan.emoji", 5, 11, "random", 0, api_name="/generate")
+    assert all(np.array_equal(a, pixels(b["image"])) for a, b in zip(first, again, strict=True))
+    other, _ = client.predict("gan.emoji", 5, 12, "Flags", 0.8, api_name="/generate")
+    assert not np.array_equal(first[0], pixels(other[0]["image"]))
+
+
+def test_generate_rejects_unknown_category(client):
+    needs("gan.emoji")
+    with pytest.raises(AppError, match="unknown label"):
+        client.predict("gan.emoji", 2, 0, "Dinosaurs", 0, api_name="/generate")
+
+
+def test_classic_generator_and_its_interpolation_error(client):
+    gallery, _ = client.predict("classic.automaton", 3, 4, "random", 0, api_name="/generate")
+    assert len(gallery) == 3
+    with pytest.raises(AppError, match="no latent space"):
+        client.predict("classic.automaton", 1, 2, 4, "random", 0, api_name="/interpolate")
+
+
+def test_interpolate_strip(client):
+    needs("gan.emoji")
+    strip, strip_file = client.predict("gan.emoji", 3, 9, 4, "Smileys & Emotion", 0, api_name="/interpolate")
+    arr = pixels(strip_file)
+    assert arr.shape[:2] == (64, 4 * 64)
+    assert np.array_equal(arr, pixels(strip))
+    assert not np.array_equal(arr[:, :64], arr[:, -64:])  # the two seeds differ
+
+
+# ---------------------------------------------------------------- translate
+
+
+def test_translate_keeps_size_and_alpha(client, tmp_path):
+    needs("cyclegan.flat2fluent3d")
+    rgba = np.dstack([scene(60), np.full((60, 60), 255, np.uint8)])
+    rgba[:10, :10, 3] = 0
+    src = png(tmp_path, "face.png", rgba)
+    (before, after), round_trip, out_file, _ = client.predict(
+        "cyclegan.flat2fluent3d", handle_file(src), api_name="/translate"
+    )
+    out = pixels(out_file)
+    assert out.shape == (60, 60, 4)
+    assert np.array_equal(out[..., 3], rgba[..., 3])
+    assert np.array_equal(out, pixels(after))
+    if app.has_weights("cyclegan.fluent3d2flat"):
+        assert Image.open(round_trip).size == (60, 60)
+
+
+def test_missing_model_is_a_clear_error(client, tmp_path):
+    missing = [s.name for s in app.genrepair.list_models("translate") if not app.has_weights(s.name)]
+    if not missing:
+        pytest.skip("every translate model has bundled weights")
+    src = png(tmp_path, "x.png", scene())
+    with pytest.raises(AppError, match="could not load"):
+        client.predict(missing[0], handle_file(src), api_name="/translate")
+
+
+# ---------------------------------------------------------------- denoise
+
+
+def test_denoise_adds_then_removes_noise(client, tmp_path):
+    needs("denoise.color")
+    clean = scene()
+    src = png(tmp_path, "clean.png", clean)
+    (noisy_path, den_path), baseline, out_file, note = client.predict(
+        "denoise.color", handle_file(src), 25, True, 25, 3, True, api_name="/denoise"
+    )
+    noisy, out = pixels(noisy_path).astype(float), pixels(out_file).astype(float)
+    assert out.shape == clean.shape
+    assert np.array_equal(out, pixels(den_path))
+    noisy_rmse = np.sqrt(((noisy - clean) ** 2).mean())
+    assert 20 < noisy_rmse < 30  # the synthetic noise really was sigma 25
+    assert np.sqrt(((out - clean) ** 2).mean()) < 0.85 * noisy_rmse  # loose: weights may be an early checkpoint
+    assert pixels(baseline).shape == clean.shape
+    used = float(re.search(r"σ = ([\d.]+)\*\* \(estimated", note).group(1))
+    assert 18 < used < 32, note  # the automatic estimate finds the added sigma 25
+
+
+def test_denoise_manual_sigma(client, tmp_path):
+    needs("denoise.color")
+    src = png(tmp_path, "img.png", scene(40))
+    _, baseline, out_file, note = client.predict(
+        "denoise.color", handle_file(src), 10, False, 0, 0, False, api_name="/denoise"
+    )
+    assert pixels(out_file).shape == (40, 40, 3)
+    assert baseline is None
+    assert "σ = 10.0" in note and "set by hand" in note
+
+
+# ---------------------------------------------------------------- inpaint
+
+
+def editor(background: str, layers: list[str] | None = None) -> dict:
+    return {"background": handle_file(background), "layers": [handle_file(p) for p in layers or []], "composite": None}
+
+
+def test_inpaint_mask_upload_and_editor_layer_agree(client, tmp_path):
+    needs("inpaint.photo")
+    img = scene()
+    hole = np.zeros((64, 64), bool)
+    hole[20:40, 24:44] = True
+    src = png(tmp_path, "img.png", img)
+    mask = png(tmp_path, "mask.png", (hole * 255).astype(np.uint8))
+    layer = np.zeros((64, 64, 4), np.uint8)
+    layer[hole] = (255, 59, 48, 255)
+    layer_path = png(tmp_path, "layer.png", layer)
+
+    (_, after), baseline, out_file, note = client.predict(
+        "inpaint.photo", editor(src), handle_file(mask), False, True, api_name="/inpaint"
+    )
+    out = pixels(out_file)
+    assert out.shape == img.shape
+    assert np.array_equal(out[~hole], img[~hole])  # outside the hole: bit for bit
+    assert not np.array_equal(out[hole], img[hole])
+    assert np.array_equal(out, pixels(after))
+    assert pixels(baseline).shape == img.shape
+    assert "400 pixels" in note
+
+    _, _, layer_file, _ = client.predict(
+        "inpaint.photo", editor(src, [layer_path]), None, False, False, api_name="/inpaint"
+    )
+    assert np.array_equal(pixels(layer_file), out)
+
+    _, _, inverted_file, note = client.predict(
+        "inpaint.photo", editor(src), handle_file(mask), True, False, api_name="/inpaint"
+    )
+    assert np.array_equal(pixels(inverted_file)[hole], img[hole])
+    assert f"{64 * 64 - 400} pixels" in note
+
+
+def test_inpaint_empty_mask_is_an_error(client, tmp_path):
+    needs("inpaint.photo")
+    src = png(tmp_path, "img.png", scene())
+    with pytest.raises(AppError, match="mask is empty"):
+        client.predict("inpaint.photo", editor(src), None, False, False, api_name="/inpaint")
+
+
+# ---------------------------------------------------------------- bad input, server survives
+
+
+def test_bad_input_raises_and_server_stays_up(client, tmp_path):
+    needs("denoise.color")
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image\n")
+    with pytest.raises(AppError):
+        client.predict("denoise.color", handle_file(str(text)), 25, True, 0, 0, False, api_name="/denoise")
+    good = png(tmp_path, "good.png", scene(32))
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(Path(good).read_bytes()[:120])
+    with pytest.raises(AppError, match="damaged or truncated"):
+        client.predict("denoise.color", handle_file(str(truncated)), 25, True, 0, 0, False, api_name="/denoise")
+    with pytest.raises(AppError, match="not in the list of choices"):
+        client.predict("no.such.model", handle_file(good), 25, True, 0, 0, False, api_name="/denoise")
+    _, _, out_file, _ = client.predict("denoise.color", handle_file(good), 25, True, 0, 0, False, api_name="/denoise")
+    assert pixels(out_file).shape == (32, 32, 3)

@@ -1,0 +1,297 @@
+"""Awkward files: each one works with the conversion documented in ``genrepair.imageio``, or fails
+with a specific error. Input files are never modified."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import (
+    assert_unchanged,
+    exif_rotated_jpeg,
+    identity_denoiser,
+    photo,
+    png16_rgb,
+    png_bytes,
+    snapshot,
+    tiny,
+)
+from PIL import Image
+
+from genrepair import ImageInputError, ModelLoadError, denoise, inpaint, load_model, translate
+from genrepair.imageio import decode, open_image
+
+pytestmark = pytest.mark.usefixtures("isolated_env")
+
+
+@pytest.fixture(scope="module")
+def identity():
+    return identity_denoiser()
+
+
+def through(identity, path: Path) -> Image.Image:
+    """Denoise a file with the identity model, checking that the file is left as it was."""
+    before = snapshot(path)
+    out = denoise(identity, path, sigma=0)
+    assert_unchanged(before)
+    return out
+
+
+# ---------------------------------------------------------------- files that work
+
+
+def test_cmyk_jpeg_becomes_rgb(identity, tmp_path: Path) -> None:
+    src = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (9, 7), (0, 255, 0, 0)).save(src, quality=100)  # pure magenta ink
+    out = through(identity, src)
+    assert out.mode == "RGB" and out.size == (9, 7)
+    assert np.abs(np.asarray(out, np.int64) - [255, 0, 255]).max() <= 3
+
+
+def test_16_bit_gray_png_stays_16_bit(identity, tmp_path: Path) -> None:
+    arr = np.linspace(0, 65535, 12 * 10).reshape(10, 12).astype(np.uint16)
+    src = tmp_path / "gray16.png"
+    Image.fromarray(arr).save(src)
+    out = through(identity, src)
+    assert out.mode == "I;16"
+    assert np.array_equal(np.asarray(out), arr)
+
+
+def test_16_bit_rgb_png_is_read_as_8_bit(identity, tmp_path: Path) -> None:
+    """Pillow reads 16-bit RGB PNGs as 8-bit RGB (the high byte); the pipeline documents that."""
+    arr = np.random.default_rng(0).integers(0, 65536, (10, 12, 3), dtype=np.uint16)
+    src = png16_rgb(tmp_path / "rgb16.png", arr)
+    out = through(identity, src)
+    assert out.mode == "RGB" and out.size == (12, 10)
+    assert np.array_equal(np.asarray(out), (arr >> 8).astype(np.uint8))
+
+
+def test_palette_png_with_transparency_becomes_rgba(identity, tmp_path: Path) -> None:
+    img = Image.new("P", (9, 7), 1)
+    img.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [0] * (256 * 3 - 9))
+    img.paste(2, (0, 0, 4, 7))
+    src = tmp_path / "pal.png"
+    img.save(src, transparency=1)  # index 1 (red) is transparent
+    out = through(identity, src)
+    assert out.mode == "RGBA"
+    a = np.asarray(out)
+    assert (a[:, :4] == [0, 255, 0, 255]).all()
+    assert (a[:, 4:, 3] == 0).all()
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_alpha_formats(identity, mode: str, tmp_path: Path) -> None:
+    img = photo(11, 8).convert(mode[:-1])
+    img.putalpha(Image.linear_gradient("L").resize((11, 8)))
+    src = tmp_path / f"{mode}.png"
+    img.save(src)
+    out = through(identity, src)
+    assert out.mode == mode
+    assert np.array_equal(np.asarray(out), np.asarray(img))
+
+
+def test_1_bit_becomes_gray(identity, tmp_path: Path) -> None:
+    img = Image.new("1", (9, 7), 0)
+    img.paste(1, (0, 0, 3, 7))
+    src = tmp_path / "bits.png"
+    img.save(src)
+    out = through(identity, src)
+    assert out.mode == "L"
+    assert set(np.unique(np.asarray(out))) == {0, 255}
+    assert (np.asarray(out)[:, :3] == 255).all()
+
+
+def test_animated_gif_uses_the_first_frame(identity, tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (20, 10), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    src = tmp_path / "anim.gif"
+    frames[0].save(src, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    out = through(identity, src)
+    assert out.mode == "RGB" and out.size == (20, 10)
+    assert (np.asarray(out) == [255, 0, 0]).all()
+
+
+def test_a_pil_animation_left_on_a_later_frame_is_rewound(identity, tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (6, 4), c) for c in ((255, 0, 0), (0, 255, 0))]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    with Image.open(tmp_path / "anim.gif") as img:
+        img.seek(1)
+        assert (np.asarray(denoise(identity, img, sigma=0)) == [255, 0, 0]).all()
+
+
+def test_exif_rotated_jpeg(identity, tmp_path: Path) -> None:
+    out = through(identity, exif_rotated_jpeg(tmp_path / "rot.jpg"))
+    assert out.size == (20, 30)
+    assert np.asarray(out, np.int64)[:5, :, 2].mean() > 200  # the blue left edge is now the top
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 5), (5, 3)])
+def test_tiny_images(identity, size, tmp_path: Path) -> None:
+    src = tmp_path / "tiny.png"
+    photo(*size).save(src)
+    assert np.array_equal(np.asarray(through(identity, src)), np.asarray(Image.open(src)))
+    assert translate(tiny("ResnetGenerator"), src).size == size
+    assert inpaint(tiny("InpaintNet"), src, Image.new("L", size, 255)).size == size
+
+
+@pytest.mark.parametrize(
+    ("ext", "kwargs"), [(".webp", {"lossless": True}), (".tif", {}), (".bmp", {}), (".jpg", {"quality": 95})]
+)
+def test_other_formats(identity, ext: str, kwargs: dict, tmp_path: Path) -> None:
+    img = photo(15, 10)
+    src = tmp_path / f"img{ext}"
+    img.save(src, **kwargs)
+    out = through(identity, src)
+    assert out.mode == "RGB" and out.size == (15, 10)
+    assert np.array_equal(np.asarray(out), np.asarray(Image.open(src).convert("RGB")))
+
+
+@pytest.mark.slow
+def test_12_megapixel_photo_is_tiled(identity) -> None:
+    img = photo(4000, 3000)
+    shapes = []
+    handle = identity.register_forward_pre_hook(lambda _, args: shapes.append(tuple(args[0].shape[-2:])))
+    try:
+        out = denoise(identity, img, sigma=10)
+    finally:
+        handle.remove()
+    assert out.size == (4000, 3000) and out.mode == "RGB"
+    assert len(shapes) > 40 and max(max(s) for s in shapes) < 512 + 8, "tiles bounded by the tile size"
+    assert np.array_equal(np.asarray(out)[::97, ::89], np.asarray(img)[::97, ::89])
+
+
+# ---------------------------------------------------------------- files that are refused
+
+
+def test_truncated_png(tmp_path: Path) -> None:
+    full = tmp_path / "full.png"
+    photo(64, 48).save(full)
+    src = tmp_path / "cut.png"
+    src.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    before = snapshot(src)
+    with pytest.raises(ImageInputError, match=r"cut\.png: the image is damaged or truncated"):
+        denoise(identity_denoiser(), src, sigma=5)
+    assert_unchanged(before)
+
+
+def test_zero_byte_file(tmp_path: Path) -> None:
+    src = tmp_path / "empty.png"
+    src.touch()
+    with pytest.raises(ImageInputError, match=r"empty\.png: the file is empty"):
+        open_image(src)
+
+
+def test_text_file_named_png(tmp_path: Path) -> None:
+    src = tmp_path / "readme.png"
+    src.write_text("# not an image\n")
+    before = snapshot(src)
+    with pytest.raises(ImageInputError, match=r"readme\.png: not a recognised image file"):
+        translate(tiny("ResnetGenerator"), src)
+    assert_unchanged(before)
+
+
+def test_missing_file_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(ImageInputError, match=r"nope\.png: no such file"):
+        open_image(tmp_path / "nope.png")
+    with pytest.raises(ImageInputError, match="no such file"):
+        open_image(tmp_path)
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
+    src = tmp_path / "bomb.png"
+    src.write_bytes(png_bytes(30000, 30000, 8, 2))  # a valid header claiming 900 MP, almost no data
+    before = snapshot(src)
+    start = time.perf_counter()
+    with pytest.raises(ImageInputError, match=r"bomb\.png: .*over the pixel limit of 50000000"):
+        denoise(identity_denoiser(), src, sigma=5)
+    assert time.perf_counter() - start < 1.0
+    assert_unchanged(before)
+
+
+def test_header_over_our_limit_but_under_pillows(tmp_path: Path) -> None:
+    src = tmp_path / "big.png"
+    src.write_bytes(png_bytes(9000, 9000, 8, 0))  # 81 MP: Pillow only warns, we refuse
+    with pytest.raises(ImageInputError, match=r"big\.png: 9000x9000 = 81000000 pixels is over the pixel limit"):
+        open_image(src)
+
+
+def test_pixel_limit_is_configurable(tmp_path: Path, monkeypatch) -> None:
+    src = tmp_path / "small.png"
+    photo(40, 40).save(src)
+    monkeypatch.setenv("GENREPAIR_MAX_PIXELS", "1000")
+    with pytest.raises(ImageInputError, match=r"40x40 = 1600 pixels is over the pixel limit of 1000"):
+        open_image(src)
+    with pytest.raises(ImageInputError, match="over the pixel limit of 1000"):
+        open_image(photo(40, 40))  # a PIL image is checked too
+    monkeypatch.setenv("GENREPAIR_MAX_PIXELS", "1600")
+    assert open_image(src).size == (40, 40)
+
+
+def test_byte_limit_is_configurable(tmp_path: Path, monkeypatch) -> None:
+    src = tmp_path / "photo.png"
+    photo(40, 40).save(src)
+    monkeypatch.setenv("GENREPAIR_MAX_UPLOAD_BYTES", "100")
+    with pytest.raises(ImageInputError, match=r"photo\.png: \d+ bytes is over the 100-byte upload limit"):
+        open_image(src)
+
+
+def test_decode_modes_from_pillow_directly() -> None:
+    """Modes a file rarely has but a caller may pass: documented conversions, never a crash."""
+    cases = {
+        "I": (Image.new("I", (4, 3), 70000 // 2), 1),
+        "F": (Image.new("F", (4, 3), 0.25), 1),
+        "YCbCr": (Image.new("YCbCr", (4, 3), (128, 128, 128)), 3),
+        "RGBX": (Image.new("RGBX", (4, 3)), 3),
+        "PA": (Image.new("PA", (4, 3)), 3),
+    }
+    for mode, (img, channels) in cases.items():
+        d = decode(img)
+        assert d.pixels.shape == (3, 4, channels) and d.pixels.dtype == np.float32, mode
+        assert 0 <= d.pixels.min() and d.pixels.max() <= 1, mode
+    assert decode(cases["F"][0]).pixels.max() == pytest.approx(0.25)
+    assert decode(cases["PA"][0]).alpha is not None
+
+
+# ---------------------------------------------------------------- masks, sigma, models
+
+
+@pytest.fixture(scope="module")
+def inpainter():
+    return tiny("InpaintNet")
+
+
+def test_masks(inpainter, tmp_path: Path) -> None:
+    img = photo(30, 20)
+    src = tmp_path / "photo.png"
+    img.save(src)
+    empty, full, wrong = tmp_path / "empty.png", tmp_path / "full.png", tmp_path / "wrong.png"
+    Image.new("L", (30, 20), 0).save(empty)
+    Image.new("L", (30, 20), 255).save(full)
+    Image.new("L", (20, 30), 255).save(wrong)
+    before = snapshot(tmp_path)
+    assert np.array_equal(np.asarray(inpaint(inpainter, src, empty)), np.asarray(img))
+    assert inpaint(inpainter, src, full).size == (30, 20)
+    with pytest.raises(ImageInputError, match="mask is 20x30 but the image is 30x20; they must match"):
+        inpaint(inpainter, src, wrong)
+    with pytest.raises(ImageInputError, match=r"mask\.png: no such file"):
+        inpaint(inpainter, src, tmp_path / "mask.png")
+    assert_unchanged(before)
+
+
+@pytest.mark.parametrize("sigma", [-0.5, 76, 1e9, "-3", "lots"])
+def test_sigma_out_of_range(sigma) -> None:
+    with pytest.raises(ValueError, match=r"sigma must be (between 0 and 75|a number)"):
+        denoise(tiny("NoiseCondUNet"), photo(8, 8), sigma=sigma)
+
+
+@pytest.mark.parametrize("name", ["", "denoise", "gan.nope", "GAN.EMOJI", "../etc/passwd"])
+def test_unknown_model_names(name: str) -> None:
+    with pytest.raises(ModelLoadError, match=r"unknown model|not a model folder|is a file"):
+        load_model(name, allow_any_repo=False)
+
+
+def test_model_folder_without_weights(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelLoadError, match="lacks model.safetensors"):
+        load_model(tmp_path)

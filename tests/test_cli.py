@@ -1,0 +1,265 @@
+"""The ``genrepair`` command line: outputs, exit codes, one-line errors, and inputs left untouched."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import assert_unchanged, exif_rotated_jpeg, photo, snapshot
+from PIL import Image
+
+from genrepair import REGISTRY
+from genrepair.cli import main
+
+pytestmark = pytest.mark.usefixtures("isolated_env")
+
+
+def cli(*args: str | Path) -> int:
+    """``main`` in this process; argparse's own errors (SystemExit) count as an exit status too."""
+    try:
+        return main([str(a) for a in args])
+    except SystemExit as e:
+        return int(e.code)
+
+
+def run_module(*args: str | Path) -> subprocess.CompletedProcess:
+    """``python -m genrepair ...`` in a fresh process (the environment is the isolated one)."""
+    cmd = [sys.executable, "-m", "genrepair", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=120)
+
+
+def one_error_line(err: str) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got: {err!r}"
+    assert lines[0].startswith("genrepair: error: ") or lines[0].startswith("genrepair "), lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Path:
+    """A folder of images in several formats, plus a file that is not an image (to be skipped)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo(40, 30, seed=1).save(folder / "a.jpg", quality=90)
+    photo(33, 21, seed=2).save(folder / "b.png")
+    photo(17, 9, seed=3).convert("L").save(folder / "c.bmp")
+    img = photo(20, 20, seed=4)
+    img.putalpha(128)
+    img.save(folder / "d.webp", lossless=True)
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+# ---------------------------------------------------------------- commands that work
+
+
+def test_list_in_a_subprocess() -> None:
+    proc = run_module("list")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines == [f"{s.name}\t{s.task}\t{s.description}" for s in REGISTRY.values()]
+    proc = run_module("list", "--task", "denoise")
+    assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == ["denoise.color"]
+
+
+def test_generate_classic(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert cli("generate", "--model", "classic.noise", "--n", "3", "--seed", "5", "--output", out) == 0
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == [f"classic.noise_seed5_{i:03d}.png" for i in range(3)]
+    assert capsys.readouterr().out.splitlines() == [str(f) for f in files]
+    first = [f.read_bytes() for f in files]
+    assert cli("generate", "--model", "classic.noise", "--n", "3", "--seed", "5", "--output", out) == 0
+    assert [f.read_bytes() for f in files] == first, "the same seed must write the same images"
+
+
+def test_generate_from_a_model_folder(model_dirs, tmp_path: Path) -> None:
+    before = snapshot(model_dirs["gan"])
+    out = tmp_path / "samples"
+    assert cli("generate", "--model", model_dirs["gan"], "--n", "2", "--label", "dog", "--output", out) == 0
+    assert sorted(f.name for f in out.iterdir()) == ["gan_seed0_000.png", "gan_seed0_001.png"]
+    assert Image.open(out / "gan_seed0_000.png").size == (32, 32)
+    assert sorted(p.name for p in model_dirs["gan"].parent.iterdir() if p.is_file()) == [], "wrote beside the model"
+    assert_unchanged(before)
+
+
+def test_denoise_folder_to_folder(model_dirs, inputs: Path, tmp_path: Path, capsys) -> None:
+    before = snapshot(inputs)
+    out = tmp_path / "out"
+    for sigma in ("auto", "15"):
+        assert cli("denoise", inputs, "--model", model_dirs["denoise"], "--sigma", sigma, "--output", out) == 0
+        assert sorted(f.name for f in out.iterdir()) == ["a.png", "b.png", "c.png", "d.png"]
+        for f in out.iterdir():
+            src = next(inputs.glob(f.stem + ".*"))
+            with Image.open(f) as got, Image.open(src) as ref:
+                assert got.format == "PNG" and got.size == ref.size
+                assert got.mode == {"L": "L", "RGBA": "RGBA"}.get(ref.mode, "RGB")
+        assert_unchanged(before)
+    assert len(capsys.readouterr().out.splitlines()) == 8
+
+
+def test_translate_file_to_file(model_dirs, tmp_path: Path) -> None:
+    src = exif_rotated_jpeg(tmp_path / "photo.jpg")
+    before = snapshot(src)
+    assert cli("translate", src, "--model", model_dirs["cyclegan"], "--output", tmp_path / "result.png") == 0
+    with Image.open(tmp_path / "result.png") as out:
+        assert out.size == (20, 30)  # EXIF rotation applied
+    assert_unchanged(before)
+
+
+def test_inpaint(model_dirs, tmp_path: Path) -> None:
+    src = tmp_path / "photo.png"
+    photo(48, 40).save(src)
+    mask = tmp_path / "mask.png"
+    m = Image.new("L", (48, 40), 0)
+    m.paste(255, (10, 10, 20, 30))
+    m.save(mask)
+    before = snapshot(src, mask)
+    assert cli("inpaint", src, "--mask", mask, "--model", model_dirs["inpaint"], "--output", tmp_path / "o.png") == 0
+    out = np.asarray(Image.open(tmp_path / "o.png"))
+    keep = np.asarray(m) == 0
+    assert np.array_equal(out[keep], np.asarray(Image.open(src))[keep])
+    assert_unchanged(before)
+
+
+def test_convert(tmp_path: Path) -> None:
+    from genrepair import load_model
+    from genrepair.models import DnCNN
+
+    torch.manual_seed(0)
+    model = DnCNN(in_nc=1, out_nc=1, nc=8, nb=4).eval()
+    src = tmp_path / "dncnn_tiny.pth"
+    torch.save({f"module.{k}": v for k, v in model.state_dict().items()}, src)
+    before = snapshot(src)
+    assert cli("convert", src, "--arch", "dncnn", "--output", tmp_path / "dncnn.tiny") == 0
+    x = torch.rand(1, 1, 9, 11)
+    torch.testing.assert_close(load_model(tmp_path / "dncnn.tiny")(x), model(x), rtol=0, atol=0)
+    assert_unchanged(before)
+
+
+# ---------------------------------------------------------------- bad input: exit 2, one line
+
+
+@pytest.fixture
+def bad(tmp_path: Path, model_dirs) -> dict[str, Path]:
+    text = tmp_path / "text.png"
+    text.write_text("this is not a PNG")
+    good = tmp_path / "good.png"
+    photo(24, 16).save(good)
+    mask = tmp_path / "mask.png"
+    Image.new("L", (24, 16), 255).save(mask)
+    small = tmp_path / "small.png"
+    Image.new("L", (5, 5)).save(small)
+    return {"text": text, "good": good, "mask": mask, "small": small, **model_dirs}
+
+
+CASES = {
+    "unknown model": (
+        lambda b, o: ["denoise", b["good"], "--model", "denoise.nope", "--output", o],
+        r"unknown model 'denoise\.nope'.*valid names",
+    ),
+    "missing file": (
+        lambda b, o: ["denoise", b["good"].with_name("missing.png"), "--model", b["denoise"], "--output", o],
+        r"missing\.png: no such file",
+    ),
+    "text named .png": (
+        lambda b, o: ["denoise", b["text"], "--model", b["denoise"], "--output", o],
+        r"text\.png: not a recognised image file",
+    ),
+    "sigma abc": (
+        lambda b, o: ["denoise", b["good"], "--model", b["denoise"], "--sigma", "abc", "--output", o],
+        r"--sigma must be a number or 'auto', got 'abc'",
+    ),
+    "sigma 500": (
+        lambda b, o: ["denoise", b["good"], "--model", b["denoise"], "--sigma", "500", "--output", o],
+        r"sigma must be between 0 and 75",
+    ),
+    "output is the input": (
+        lambda b, o: ["denoise", b["good"], "--model", b["denoise"], "--output", b["good"]],
+        r"good\.png: refusing to overwrite an input file",
+    ),
+    "output is the mask": (
+        lambda b, o: ["inpaint", b["good"], "--mask", b["mask"], "--model", b["inpaint"], "--output", b["mask"]],
+        r"mask\.png: refusing to overwrite an input file",
+    ),
+    "output folder holds the input": (
+        lambda b, o: ["denoise", b["good"], "--model", b["denoise"], "--output", b["good"].parent],
+        r"good\.png: refusing to overwrite an input file",
+    ),
+    "output not png": (
+        lambda b, o: ["denoise", b["good"], "--model", b["denoise"], "--output", o.with_suffix(".jpg")],
+        r"out\.jpg: outputs are PNG; give a \.png file name or a folder",
+    ),
+    "mask size": (
+        lambda b, o: ["inpaint", b["good"], "--mask", b["small"], "--model", b["inpaint"], "--output", o],
+        r"mask is 5x5 but the image is 24x16",
+    ),
+    "generate n": (
+        lambda b, o: ["generate", "--model", b["gan"], "--n", "0", "--output", o],
+        r"n must be between 1 and 256",
+    ),
+    "bad label": (
+        lambda b, o: ["generate", "--model", b["gan"], "--label", "fish", "--output", o],
+        r"unknown label 'fish'; valid: cat, dog, owl",
+    ),
+    "unknown arch": (
+        lambda b, o: ["convert", b["good"], "--arch", "swinir", "--output", o],
+        r"invalid choice: 'swinir'",
+    ),
+    "missing --output": (lambda b, o: ["denoise", b["good"]], r"required: --output"),
+    "not a checkpoint": (
+        lambda b, o: ["convert", b["good"], "--arch", "dncnn", "--output", o],
+        r"good\.png: refused: not a PyTorch checkpoint",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_exits_2_with_one_line(case: str, bad, tmp_path: Path, capsys) -> None:
+    args, message = CASES[case]
+    before = snapshot(tmp_path)
+    out = tmp_path / "out"
+    assert cli(*args(bad, out)) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert re.search(message, line), line
+    assert_unchanged(before)
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("case", ["text named .png", "sigma 500", "output is the input"])
+def test_bad_input_in_a_subprocess(case: str, bad, tmp_path: Path) -> None:
+    args, message = CASES[case]
+    before = snapshot(tmp_path)
+    proc = run_module(*args(bad, tmp_path / "out"))
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert re.search(message, one_error_line(proc.stderr))
+    assert_unchanged(before)
+
+
+def test_two_inputs_with_one_stem_are_refused(model_dirs, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo(8, 8).save(folder / "x.png")
+    photo(8, 8).save(folder / "x.jpg")
+    before = snapshot(folder)
+    assert cli("denoise", folder, "--model", model_dirs["denoise"], "--output", tmp_path / "out") == 2
+    assert "x.jpg and x.png would both be written to" in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+    assert_unchanged(before)
+
+
+def test_output_into_the_input_folder_writes_new_files_only(model_dirs, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo(8, 8).save(folder / "x.jpg")
+    before = snapshot(folder)
+    assert cli("denoise", folder, "--model", model_dirs["denoise"], "--sigma", "5", "--output", folder) == 0
+    assert (folder / "x.png").is_file()
+    assert_unchanged(before)

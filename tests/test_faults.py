@@ -1,0 +1,157 @@
+"""Hub loading when things go wrong: a failing, hanging or absent Hub, a corrupt cache, odd folders."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from hub_server import HubServer, closed_port_url, hub_env, same_output, tiny_model
+
+from genrepair import ModelLoadError, load_model
+from genrepair.registry import REGISTRY
+
+NAME = "denoise.color"
+REPO = REGISTRY[NAME].repo_id
+BOUND_S = 15  # a dead Hub must cost seconds, not huggingface_hub's minute of retries
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, torch.nn.Module]:
+    folder = tmp_path / "repo"
+    return folder, tiny_model(folder)
+
+
+@pytest.fixture
+def hub(repo, tmp_path: Path, monkeypatch) -> Iterator[HubServer]:
+    with HubServer({REPO: repo[0]}) as server:
+        hub_env(monkeypatch, tmp_path, server.url)
+        yield server
+
+
+def _break(hub: HubServer, how: str, monkeypatch) -> None:
+    """Make the Hub answer 500, hang, or vanish (nothing listening on the endpoint's port)."""
+    if how == "unreachable":
+        monkeypatch.setenv("HF_ENDPOINT", closed_port_url())
+    else:
+        hub.mode = how
+
+
+@pytest.mark.parametrize("how", ["error", "hang", "unreachable"])
+def test_prefer_hub_falls_back_to_bundled_in_bounded_time(hub, repo, tmp_path, monkeypatch, caplog, how) -> None:
+    shutil.copytree(repo[0], tmp_path / "weights" / NAME)
+    monkeypatch.setenv("GENREPAIR_PREFER_HUB", "1")
+    _break(hub, how, monkeypatch)
+    start = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="genrepair"):
+        model = load_model(NAME, device="cpu")
+    assert time.monotonic() - start < BOUND_S
+    assert model.genrepair_source.endswith("(Hub unavailable)")
+    assert same_output(model, repo[1])
+    warning = next(r.getMessage() for r in caplog.records if r.name == "genrepair" and r.levelno == logging.WARNING)
+    assert "Hub unavailable, falling back to bundled" in warning and "Hub download" in warning
+
+
+@pytest.mark.parametrize("how", ["error", "hang", "unreachable"])
+def test_dead_hub_without_fallback_fails_fast_and_says_why(hub, monkeypatch, how) -> None:
+    _break(hub, how, monkeypatch)
+    start = time.monotonic()
+    with pytest.raises(ModelLoadError, match="Hub download http://127.0.0.1") as err:
+        load_model(NAME, device="cpu")
+    assert time.monotonic() - start < BOUND_S
+    reason = {"error": "500", "hang": "Timeout", "unreachable": "ConnectError"}[how]
+    assert reason in str(err.value)
+
+
+def _blob(cache: Path) -> Path:
+    """The cached model.safetensors blob (the snapshot entry is a symlink to it)."""
+    return next((cache / "models--genrepair--denoise-color" / "snapshots").glob("*/model.safetensors")).resolve()
+
+
+def _corrupt(blob: Path, how: str) -> None:
+    data = bytearray(blob.read_bytes())
+    if how == "truncate":
+        data = data[: len(data) // 2]
+    else:  # flip one byte of tensor data: the file still parses, only the hash can tell
+        data[-1] ^= 0xFF
+    blob.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["truncate", "flip"])
+def test_corrupt_cache_is_detected_and_fetched_again(hub, repo, tmp_path, caplog, how) -> None:
+    load_model(NAME, device="cpu")
+    blob = _blob(tmp_path / "hf-cache")
+    _corrupt(blob, how)
+    with caplog.at_level(logging.WARNING, logger="genrepair"):
+        model = load_model(NAME, device="cpu")
+    assert hub.count("GET", "model.safetensors") == 2
+    assert hashlib.sha256(blob.read_bytes()).hexdigest() == blob.name
+    assert same_output(model, repo[1])
+    assert "fails its sha256 check" in caplog.text
+
+
+def test_corrupt_cache_offline_is_reported(hub, tmp_path, monkeypatch) -> None:
+    load_model(NAME, device="cpu")
+    blob = _blob(tmp_path / "hf-cache")
+    _corrupt(blob, "flip")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    seen = len(hub.requests)
+    with pytest.raises(ModelLoadError, match=f"fails its sha256 check \\({blob}\\).*HF_HUB_OFFLINE is set"):
+        load_model(NAME, device="cpu")
+    assert len(hub.requests) == seen
+
+
+def _tree_state(root: Path) -> dict[str, tuple[int, int, int]]:
+    return {str(p): (s.st_mode, s.st_size, s.st_mtime_ns) for p in [root, *root.rglob("*")] for s in [p.stat()]}
+
+
+def test_read_only_weights_folder_loads_without_writing(repo, tmp_path, monkeypatch) -> None:
+    weights, cache = hub_env(monkeypatch, tmp_path, closed_port_url())
+    bundled = weights / NAME
+    shutil.copytree(repo[0], bundled)
+    for p in bundled.iterdir():
+        p.chmod(0o444)
+    bundled.chmod(0o555)
+    weights.chmod(0o555)
+    before = _tree_state(weights)
+    try:
+        model = load_model(NAME, device="cpu")
+        same = same_output(model, repo[1])
+        after = _tree_state(weights)
+    finally:
+        weights.chmod(0o755)
+        bundled.chmod(0o755)
+    assert same and after == before  # tests may run as root, where chmod alone proves nothing
+    assert not cache.exists()
+
+
+class _Trap:
+    """Unpickling this touches a marker file: proof that a pickle was (or was not) loaded."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_pickle_only_folder_is_refused_unopened(tmp_path, monkeypatch) -> None:
+    hub_env(monkeypatch, tmp_path, closed_port_url())
+    folder, marker = tmp_path / "legacy", tmp_path / "unpickled"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"_class_name": "DnCNN", "nb": 3, "nc": 4}')
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps(_Trap(marker)))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load called"))
+    with pytest.raises(ModelLoadError, match="lacks model.safetensors; pickle checkpoints \\(pytorch_model.bin\\)"):
+        load_model(folder)
+    assert not marker.exists()
+    assert sorted(os.listdir(folder)) == ["config.json", "pytorch_model.bin"]
+    pickle.loads(pickle.dumps(_Trap(marker)))  # the trap does fire when something unpickles it
+    assert marker.exists()

@@ -1,0 +1,176 @@
+"""Hub loading against a local stand-in for the Hub: download, cache reuse, offline mode, local sources."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from hub_server import HubServer, closed_port_url, hub_env, same_output, tiny_model
+
+from genrepair import ModelLoadError, load_model
+from genrepair.device import pick_device
+from genrepair.registry import REGISTRY
+
+NAME = "denoise.color"
+REPO = REGISTRY[NAME].repo_id
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, torch.nn.Module]:
+    """A tiny model saved as a Hub repo folder would hold it."""
+    folder = tmp_path / "repo"
+    return folder, tiny_model(folder)
+
+
+@pytest.fixture
+def hub(repo, tmp_path: Path, monkeypatch) -> Iterator[HubServer]:
+    """A running local Hub that serves ``repo`` under the real repo id; env points at it and at temp folders."""
+    with HubServer({REPO: repo[0]}) as server:
+        hub_env(monkeypatch, tmp_path, server.url)
+        yield server
+
+
+def test_download_loads_strictly_and_matches(hub: HubServer, repo, tmp_path: Path, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="genrepair"):
+        model = load_model(NAME, device="cpu")
+    assert model.genrepair_source == f"Hub download {hub.url}/{REPO}@main"
+    assert f"loaded {NAME} (NoiseCondUNet) from Hub download {hub.url}" in caplog.text
+    assert same_output(model, repo[1])
+    assert hub.count("GET", "model.safetensors") == 1
+    # the cache holds the blob under its sha256, as huggingface_hub lays it out
+    sha = hashlib.sha256((repo[0] / "model.safetensors").read_bytes()).hexdigest()
+    assert (tmp_path / "hf-cache" / "models--genrepair--denoise-color" / "blobs" / sha).is_file()
+
+
+def test_second_load_reuses_cache_without_any_request(hub: HubServer, repo) -> None:
+    load_model(NAME, device="cpu")
+    seen = len(hub.requests)
+    model = load_model(NAME, device="cpu")
+    assert model.genrepair_source.startswith("Hugging Face cache")
+    assert len(hub.requests) == seen  # a cached copy means no network at all
+    assert same_output(model, repo[1])
+
+
+def test_prefer_hub_revalidates_cache_with_head_only(hub: HubServer, repo, monkeypatch) -> None:
+    load_model(NAME, device="cpu")
+    monkeypatch.setenv("GENREPAIR_PREFER_HUB", "1")
+    gets = hub.count("GET")
+    model = load_model(NAME, device="cpu")
+    assert model.genrepair_source.startswith("Hub download")
+    assert hub.count("GET") == gets  # HEADs check the etags; nothing is fetched again
+    assert hub.count("HEAD", "model.safetensors") >= 3
+    assert same_output(model, repo[1])
+
+
+def test_offline_warm_cache_loads_without_request(hub: HubServer, repo, monkeypatch) -> None:
+    load_model(NAME, device="cpu")
+    seen = len(hub.requests)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("GENREPAIR_PREFER_HUB", "1")  # even when asked to prefer the Hub
+    model = load_model(NAME, device="cpu")
+    assert model.genrepair_source.startswith("Hugging Face cache")
+    assert len(hub.requests) == seen
+    assert same_output(model, repo[1])
+
+
+def test_offline_cold_cache_fails_naming_what_was_tried(hub: HubServer, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError) as err:
+        load_model(NAME, device="cpu")
+    msg = str(err.value)
+    assert "\n" not in msg  # the CLI prints the first line only
+    for part in ("bundled folder", "(missing)", "Hugging Face cache", "(not cached)", "HF_HUB_OFFLINE is set"):
+        assert part in msg
+    assert hub.requests == []
+
+
+def test_local_folder_and_bundled_weights_need_no_network(repo, tmp_path: Path, monkeypatch) -> None:
+    weights, cache = hub_env(monkeypatch, tmp_path, closed_port_url())
+    model = load_model(repo[0], device="cpu")
+    assert model.genrepair_source == f"local folder {repo[0]}"
+    assert same_output(model, repo[1])
+    shutil.copytree(repo[0], weights / NAME)
+    model = load_model(NAME, device="cpu")
+    assert model.genrepair_source == f"bundled folder {weights / NAME}"
+    assert same_output(model, repo[1])
+    assert not cache.exists()  # the Hub path was never entered
+
+
+def test_unknown_name_lists_valid_names(tmp_path: Path, monkeypatch) -> None:
+    hub_env(monkeypatch, tmp_path, closed_port_url())
+    with pytest.raises(ModelLoadError, match="unknown model 'denoise.colour'") as err:
+        load_model("denoise.colour")
+    assert all(name in str(err.value) for name in REGISTRY)
+
+
+def test_any_repo_id_loads_only_when_allowed(repo, tmp_path: Path, monkeypatch) -> None:
+    with HubServer({"someone/tiny": repo[0]}) as hub:
+        hub_env(monkeypatch, tmp_path, hub.url)
+        with pytest.raises(ModelLoadError, match="GENREPAIR_ALLOW_ANY_REPO=1"):
+            load_model("someone/tiny", allow_any_repo=False)
+        monkeypatch.setenv("GENREPAIR_ALLOW_ANY_REPO", "0")
+        with pytest.raises(ModelLoadError, match="valid names: "):
+            load_model("someone/tiny")
+        assert hub.requests == []
+        monkeypatch.setenv("GENREPAIR_ALLOW_ANY_REPO", "1")
+        assert same_output(load_model("someone/tiny", device="cpu"), repo[1])
+        with pytest.raises(ModelLoadError, match="RepositoryNotFoundError"):
+            load_model("someone/missing")
+
+
+@pytest.fixture
+def devices(monkeypatch):
+    """Pretend CUDA (one GPU) and MPS are present or not: ``devices(cuda, mps)``."""
+
+    def fake(cuda: bool, mps: bool) -> None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: int(cuda))
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+    monkeypatch.delenv("GENREPAIR_DEVICE", raising=False)
+    return fake
+
+
+@pytest.mark.parametrize(
+    "cuda, mps, arg, env, expected",
+    [
+        (True, True, None, None, "cuda"),
+        (False, True, None, None, "mps"),
+        (False, False, None, None, "cpu"),
+        (True, False, None, "cpu", "cpu"),  # GENREPAIR_DEVICE overrides the automatic choice
+        (True, False, "cpu", "cuda", "cpu"),  # an argument overrides GENREPAIR_DEVICE
+        (True, False, "cuda:0", None, "cuda:0"),
+        (False, True, torch.device("mps"), None, "mps"),
+    ],
+)
+def test_pick_device_chooses(devices, monkeypatch, cuda, mps, arg, env, expected: str) -> None:
+    devices(cuda, mps)
+    if env is not None:
+        monkeypatch.setenv("GENREPAIR_DEVICE", env)
+    assert pick_device(arg) == torch.device(expected)
+
+
+@pytest.mark.parametrize(
+    "arg, message",
+    [
+        ("cuda", "'cuda' requested but CUDA is not available"),
+        ("mps", "'mps' requested but MPS is not available"),
+        ("tpu", "unsupported device 'tpu'"),
+        ("xla", "unsupported device 'xla'"),
+    ],
+)
+def test_pick_device_refuses_unavailable(devices, arg: str, message: str) -> None:
+    devices(False, False)
+    with pytest.raises(ValueError, match=message):
+        pick_device(arg)
+
+
+def test_pick_device_refuses_missing_gpu_index(devices) -> None:
+    devices(True, False)
+    with pytest.raises(ValueError, match=r"only 1 CUDA device\(s\)"):
+        pick_device("cuda:1")

@@ -1,0 +1,189 @@
+"""Every registry entry and every model class: tiny forward pass, save/load round trip, strict loading."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import TINY, tiny
+from safetensors.torch import load_file, save_file
+
+from genrepair import REGISTRY, ModelLoadError, load_model, models, save_model
+from genrepair.classic import ClassicGenerator
+
+pytestmark = pytest.mark.usefixtures("isolated_env")
+
+
+def forward(model: torch.nn.Module) -> torch.Tensor:
+    """One forward pass with the inputs each class takes; returns the image output."""
+    g = torch.Generator().manual_seed(1)
+    name = type(model).__name__
+    if name == "CondGenerator":
+        return model(torch.randn(2, model.z_dim, generator=g), torch.tensor([0, 2]))
+    if name == "DCGANGenerator":
+        return model(torch.randn(2, model.z_dim, generator=g))
+    if name == "ConvVAE":
+        return model(torch.rand(2, 3, model.image_size, model.image_size, generator=g))[0]
+    if name == "ResnetGenerator":
+        return model(torch.rand(1, 3, 20, 24, generator=g) * 2 - 1)
+    if name == "InpaintNet":
+        mask = torch.zeros(1, 1, 16, 24)
+        mask[..., 4:10, 6:14] = 1
+        return model(torch.rand(1, 3, 16, 24, generator=g), mask)
+    # denoisers: odd sizes on purpose, sigma on the [0, 1] scale
+    return model(torch.rand(1, model.in_nc, 19, 23, generator=g), 25 / 255)
+
+
+EXPECTED = {  # class -> (output shape, value range)
+    "CondGenerator": ((2, 3, 32, 32), (-1, 1)),
+    "DCGANGenerator": ((2, 3, 64, 64), (-1, 1)),
+    "ConvVAE": ((2, 3, 32, 32), (0, 1)),
+    "ResnetGenerator": ((1, 3, 20, 24), (-1, 1)),
+    "InpaintNet": ((1, 3, 16, 24), (0, 1)),
+    "NoiseCondUNet": ((1, 3, 19, 23), None),
+    "DnCNN": ((1, 1, 19, 23), None),
+    "FFDNet": ((1, 1, 19, 23), None),
+    "DRUNet": ((1, 1, 19, 23), None),
+}
+
+
+def test_every_model_class_has_a_tiny_config() -> None:
+    assert set(TINY) == set(models.__all__) == set(EXPECTED)
+
+
+def test_every_registry_class_exists() -> None:
+    for spec in REGISTRY.values():
+        assert spec.cls == "classic" or spec.cls in models.__all__, spec
+        assert spec.task in {"generate", "translate", "denoise", "inpaint"}, spec
+        assert spec.name.count(".") == 1, f"{spec.name} should read family.variant"
+
+
+def _round_trip(model: torch.nn.Module, folder: Path) -> None:
+    out = forward(model)
+    save_model(model, folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    assert cfg["_class_name"] == type(model).__name__
+    assert {k for k in cfg if not k.startswith("_")} <= set(TINY[type(model).__name__]) | _defaults(model)
+    loaded = load_model(folder, device="cpu")
+    assert type(loaded) is type(model) and not loaded.training
+    torch.testing.assert_close(forward(loaded), out, rtol=0, atol=0)
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v), k
+
+
+def _defaults(model: torch.nn.Module) -> set[str]:
+    import inspect
+
+    return set(inspect.signature(type(model).__init__).parameters) - {"self"}
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_registry_entry(name: str, tmp_path: Path) -> None:
+    spec = REGISTRY[name]
+    if spec.cls == "classic":
+        gen = load_model(name)
+        assert isinstance(gen, ClassicGenerator)
+        a, b, c = gen.sample(3), gen.sample(3), gen.sample(4)
+        assert a.size == (64, 64) and a.mode == "RGB"
+        assert np.array_equal(np.asarray(a), np.asarray(b)), "same seed must give the same image"
+        assert not np.array_equal(np.asarray(a), np.asarray(c)), "another seed should give another image"
+        return
+    model = tiny(spec.cls)
+    shape, value_range = EXPECTED[spec.cls]
+    out = forward(model)
+    assert tuple(out.shape) == shape
+    assert torch.isfinite(out).all()
+    if value_range:
+        assert value_range[0] <= out.min() and out.max() <= value_range[1]
+    _round_trip(model, tmp_path / name)
+
+
+@pytest.mark.parametrize("cls_name", sorted({*models.__all__} - {s.cls for s in REGISTRY.values()}))
+def test_unregistered_classes_round_trip(cls_name: str, tmp_path: Path) -> None:
+    model = tiny(cls_name)
+    assert tuple(forward(model).shape) == EXPECTED[cls_name][0]
+    _round_trip(model, tmp_path / cls_name)
+
+
+def test_inpaint_net_keeps_known_pixels_exactly() -> None:
+    model = tiny("InpaintNet")
+    image = torch.rand(1, 3, 16, 24)
+    mask = torch.zeros(1, 1, 16, 24)
+    mask[..., 4:10, 6:14] = 1
+    out = model(image, mask)
+    keep = mask.expand_as(image) == 0
+    assert torch.equal(out[keep], image[keep])
+
+
+def test_classic_generators_differ_by_kind_and_reject_unknown() -> None:
+    imgs = [np.asarray(ClassicGenerator(k).sample(0)) for k in ("noise", "automaton", "lsystem")]
+    assert not np.array_equal(imgs[0], imgs[1]) and not np.array_equal(imgs[1], imgs[2])
+    with pytest.raises(ValueError, match="unknown classic generator 'fractal'; valid: noise, automaton, lsystem"):
+        ClassicGenerator("fractal")
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> tuple[Path, torch.nn.Module]:
+    model = tiny("ResnetGenerator")
+    return save_model(model, tmp_path / "m"), model
+
+
+def test_unknown_config_key_is_ignored(saved, caplog) -> None:
+    folder, model = saved
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["added_in_a_later_version"] = 3
+    (folder / "config.json").write_text(json.dumps(cfg))
+    with caplog.at_level("WARNING", logger="genrepair"):
+        loaded = load_model(folder)
+    assert "added_in_a_later_version" in caplog.text, "the ignored key should be named in a warning"
+    x = torch.rand(1, 3, 8, 8)
+    torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+
+
+def test_missing_tensor_fails_to_load(saved) -> None:
+    folder, _ = saved
+    state = load_file(folder / "model.safetensors")
+    del state["model.1.bias"]
+    save_file(state, folder / "model.safetensors")
+    with pytest.raises(ModelLoadError, match=r"Missing key\(s\).*model\.1\.bias"):
+        load_model(folder)
+
+
+def test_extra_tensor_fails_to_load(saved) -> None:
+    folder, _ = saved
+    state = load_file(folder / "model.safetensors")
+    state["model.99.weight"] = torch.zeros(3)
+    save_file(state, folder / "model.safetensors")
+    with pytest.raises(ModelLoadError, match=r"Unexpected key\(s\).*model\.99\.weight"):
+        load_model(folder)
+
+
+def test_wrong_shape_fails_to_load(saved) -> None:
+    folder, _ = saved
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["ngf"] = 8
+    (folder / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="size mismatch"):
+        load_model(folder)
+
+
+def test_unknown_class_name_is_refused(saved) -> None:
+    folder, _ = saved
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["_class_name"] = "StyleGAN9"
+    (folder / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="names no known architecture.*StyleGAN9"):
+        load_model(folder)
+
+
+def test_unknown_model_name_lists_valid_names() -> None:
+    with pytest.raises(ModelLoadError, match=r"unknown model 'gan\.nope'.*valid names: gan\.emoji, vae\.emoji"):
+        load_model("gan.nope")
+
+
+def test_registry_model_without_weights_fails_offline_naming_what_was_tried() -> None:
+    with pytest.raises(ModelLoadError, match=r"could not load 'inpaint\.photo'.*bundled folder.*(missing)"):
+        load_model("inpaint.photo")

@@ -1,0 +1,381 @@
+"""The inference pipelines: size, alpha, modes, EXIF, tiling, inpainting, sigma, seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import exif_rotated_jpeg, identity_denoiser, max_diff, photo, tiny
+from PIL import Image
+
+from genrepair import ImageInputError, denoise, estimate_noise_level, generate, inpaint, interpolate, translate
+from genrepair.classic import ClassicGenerator
+from genrepair.pipelines import _pad_run, run_tiled
+
+pytestmark = pytest.mark.usefixtures("isolated_env")
+
+SIZES = [(37, 45), (1, 1), (3, 5), (64, 8)]
+
+
+@pytest.fixture(scope="module")
+def cyclegan() -> torch.nn.Module:
+    return tiny("ResnetGenerator")
+
+
+@pytest.fixture(scope="module")
+def denoiser() -> torch.nn.Module:
+    return tiny("NoiseCondUNet")
+
+
+@pytest.fixture(scope="module")
+def inpainter() -> torch.nn.Module:
+    return tiny("InpaintNet")
+
+
+def hole(w: int, h: int, box: tuple[int, int, int, int]) -> Image.Image:
+    """An L mask, white (255) = hole, inside ``box`` (left, top, right, bottom)."""
+    m = Image.new("L", (w, h), 0)
+    m.paste(255, box)
+    return m
+
+
+# ---------------------------------------------------------------- size and alpha
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_size_is_kept(size, cyclegan, denoiser, inpainter) -> None:
+    img = photo(*size)
+    assert translate(cyclegan, img).size == size
+    assert denoise(denoiser, img, sigma=25).size == size
+    assert inpaint(inpainter, img, hole(*size, (0, 0, 1, 1))).size == size
+
+
+@pytest.mark.parametrize("size", [(37, 45), (3, 5)])
+def test_alpha_is_kept(size, cyclegan, denoiser, inpainter) -> None:
+    img = photo(*size)
+    alpha = Image.fromarray(np.random.default_rng(0).integers(0, 256, size[::-1], dtype=np.uint8))
+    img.putalpha(alpha)
+    outs = [
+        translate(cyclegan, img),
+        denoise(denoiser, img, sigma=10),
+        inpaint(inpainter, img, hole(*size, (1, 1, 2, 3))),
+    ]
+    for out in outs:
+        assert out.mode == "RGBA"
+        assert np.array_equal(np.asarray(out.getchannel("A")), np.asarray(alpha))
+
+
+# ---------------------------------------------------------------- modes (see the imageio docstring)
+
+
+def _modes() -> dict[str, tuple[Image.Image, str, Image.Image]]:
+    """input, expected output mode, and what the identity denoiser must return exactly."""
+    rgb = photo(13, 9)
+    gray = rgb.convert("L")
+    la = gray.copy()
+    la.putalpha(Image.linear_gradient("L").resize((13, 9)))
+    pal = rgb.quantize(16)
+    pal_t = pal.copy()
+    pal_t.info["transparency"] = 0
+    cmyk = rgb.convert("CMYK")
+    one = gray.convert("1")
+    i16 = Image.fromarray((np.asarray(gray, np.uint16) * 257 + 7).astype(np.uint16))
+    return {
+        "RGB": (rgb, "RGB", rgb),
+        "L": (gray, "L", gray),
+        "LA": (la, "LA", la),
+        "P": (pal, "RGB", pal.convert("RGB")),
+        "P+transparency": (pal_t, "RGBA", pal_t.convert("RGBA")),
+        "CMYK": (cmyk, "RGB", cmyk.convert("RGB")),
+        "1": (one, "L", one.convert("L")),
+        "I;16": (i16, "I;16", i16),
+    }
+
+
+@pytest.mark.parametrize("name", list(_modes()))
+def test_mode_conversion(name: str, cyclegan, inpainter) -> None:
+    img, out_mode, expected = _modes()[name]
+    out = denoise(identity_denoiser(), img, sigma=0)
+    assert out.mode == out_mode
+    assert np.array_equal(np.asarray(out), np.asarray(expected)), "identity model must give back the input"
+    assert translate(cyclegan, img).mode == out_mode
+    filled = inpaint(inpainter, img, hole(13, 9, (2, 2, 6, 5)))
+    assert filled.mode == out_mode and filled.size == img.size
+
+
+def test_sixteen_bit_gray_keeps_its_precision() -> None:
+    arr = (np.arange(12 * 10, dtype=np.uint16).reshape(10, 12) * 500 + 3).astype(np.uint16)
+    out = denoise(identity_denoiser(), Image.fromarray(arr), sigma=0)
+    assert out.mode == "I;16"
+    assert np.array_equal(np.asarray(out), arr)
+
+
+def test_exif_rotated_jpeg_is_upright(tmp_path: Path, denoiser) -> None:
+    src = exif_rotated_jpeg(tmp_path / "rot.jpg")
+    out = denoise(identity_denoiser(), src, sigma=0)
+    assert out.size == (20, 30)  # 30x20 stored, Orientation=6: shown rotated 90 degrees clockwise
+    px = np.asarray(out, np.int64)
+    assert px[:8, :, 2].mean() > 200 and px[:8, :, 0].mean() < 60  # blue left third is now on top
+    assert px[-15:, :, 0].mean() > 200 and px[-15:, :, 2].mean() < 60
+
+
+# ---------------------------------------------------------------- tiling
+
+
+def test_tiles_match_whole_image_for_a_local_model() -> None:
+    model = tiny("DnCNN", in_nc=3, out_nc=3)
+    x = torch.rand(1, 3, 101, 131, generator=torch.Generator().manual_seed(0))
+    fn = lambda t: model(t)  # noqa: E731
+    with torch.inference_mode():
+        whole = _pad_run(fn, x, 8)
+        for tile, overlap in ((48, 24), (40, 96)):
+            tiled = run_tiled(fn, x, tile=tile, overlap=overlap, multiple=8)
+            assert tiled.shape == x.shape
+            assert (tiled - whole)[..., 8:-8, 8:-8].abs().max() < 1e-4, (tile, overlap)
+
+
+@pytest.mark.parametrize("cls_name", ["NoiseCondUNet", "DRUNet"])
+def test_tiles_stay_on_the_model_grid(cls_name: str) -> None:
+    """Stride-2 networks see every tile at the whole image's phase (starts on the pad grid), so a
+    tile seam is only a small blending difference, not a shifted-grid one (which was ~100x larger)."""
+    model = tiny(cls_name, **({"in_nc": 3, "out_nc": 3} if cls_name == "DRUNet" else {}))
+    x = torch.rand(1, 3, 101, 131, generator=torch.Generator().manual_seed(0))
+    fn = lambda t: model(t, 0.1)  # noqa: E731
+    with torch.inference_mode():
+        whole = _pad_run(fn, x, 8)
+        tiled = run_tiled(fn, x, tile=64, overlap=32, multiple=8)
+    scale = whole.abs().max()
+    assert (tiled - whole).abs().max() < 0.005 * scale
+
+
+def test_tile_option_smaller_than_overlap_still_covers(denoiser) -> None:
+    img = photo(70, 50)
+    a = np.asarray(denoise(denoiser, img, sigma=20, tile=16), np.int64)
+    b = np.asarray(denoise(denoiser, img, sigma=20, tile=4096), np.int64)
+    assert a.shape == b.shape
+    assert np.median(np.abs(a - b)) <= 2
+    with pytest.raises(ValueError, match="tile must be a positive number"):
+        run_tiled(lambda t: t, torch.zeros(1, 1, 4, 4), tile=0)
+
+
+# ---------------------------------------------------------------- inpaint
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+def test_inpaint_keeps_pixels_outside_the_mask(mode: str, inpainter) -> None:
+    img = photo(61, 47, mode=mode)
+    if mode == "RGBA":
+        img.putalpha(Image.linear_gradient("L").resize((61, 47)))
+    mask = hole(61, 47, (10, 12, 30, 25))
+    out = inpaint(inpainter, img, mask)
+    keep = np.asarray(mask) == 0
+    a, b = np.asarray(out), np.asarray(img)
+    assert out.mode == mode
+    assert np.array_equal(a[keep], b[keep])
+    assert not np.array_equal(a[~keep], b[~keep]), "the hole should be filled with something new"
+
+
+def test_inpaint_large_image_small_mask_uses_a_crop(inpainter) -> None:
+    img = photo(1500, 1000)
+    mask = hole(1500, 1000, (700, 400, 740, 430))
+    seen = []
+    handle = inpainter.register_forward_pre_hook(lambda _, args: seen.append(tuple(args[0].shape[-2:])))
+    try:
+        out = inpaint(inpainter, img, mask)
+    finally:
+        handle.remove()
+    assert seen == [(512, 512)], "a native-resolution window around the hole, not the whole photo"
+    keep = np.asarray(mask) == 0
+    assert np.array_equal(np.asarray(out)[keep], np.asarray(img)[keep])
+
+
+def test_inpaint_large_mask_downscales_and_keeps_outside(inpainter) -> None:
+    img = photo(900, 600)
+    mask = hole(900, 600, (50, 50, 850, 550))
+    out = inpaint(inpainter, img, mask)
+    keep = np.asarray(mask) == 0
+    assert np.array_equal(np.asarray(out)[keep], np.asarray(img)[keep])
+
+
+def test_inpaint_empty_mask_returns_the_input(inpainter) -> None:
+    img = photo(40, 30)
+    out = inpaint(inpainter, img, Image.new("L", (40, 30), 0))
+    assert np.array_equal(np.asarray(out), np.asarray(img))
+
+
+def test_inpaint_full_mask(inpainter) -> None:
+    img = photo(40, 30)
+    out = inpaint(inpainter, img, Image.new("L", (40, 30), 255))
+    assert out.size == (40, 30) and out.mode == "RGB"
+    assert max_diff(out, img) > 0
+
+
+def test_inpaint_mask_from_alpha_and_sketch(inpainter) -> None:
+    img = photo(40, 30)
+    rgba_mask = Image.new("RGBA", (40, 30), (0, 0, 0, 0))
+    rgba_mask.paste((255, 0, 0, 255), (5, 5, 15, 15))
+    sketch = Image.new("L", (40, 30), 0)
+    sketch.paste(255, (9, 5, 10, 15))
+    out = inpaint(inpainter, img, rgba_mask, sketch=sketch)
+    keep = np.ones((30, 40), bool)
+    keep[5:15, 5:15] = False
+    assert np.array_equal(np.asarray(out)[keep], np.asarray(img)[keep])
+    assert max_diff(out, inpaint(inpainter, img, rgba_mask)) > 0, "the sketch should change the fill"
+
+
+@pytest.mark.parametrize("which", ["mask", "sketch"])
+def test_inpaint_size_mismatch_raises(which: str, inpainter) -> None:
+    img = photo(40, 30)
+    good, bad = hole(40, 30, (1, 1, 5, 5)), hole(30, 40, (1, 1, 5, 5))
+    kwargs = {"mask": bad} if which == "mask" else {"mask": good, "sketch": bad}
+    with pytest.raises(ImageInputError, match=f"{which} is 30x40 but the image is 40x30; they must match"):
+        inpaint(inpainter, img, **kwargs)
+
+
+# ---------------------------------------------------------------- denoise
+
+
+@pytest.mark.parametrize("sigma", [-1, 75.5, 500, float("nan"), float("inf")])
+def test_denoise_sigma_out_of_range(sigma, denoiser) -> None:
+    with pytest.raises(ValueError, match=r"sigma must be between 0 and 75 \(0-255 scale\)"):
+        denoise(denoiser, photo(16, 16), sigma=sigma)
+
+
+def test_denoise_sigma_not_a_number(denoiser) -> None:
+    with pytest.raises(ValueError, match="sigma must be a number .* or 'auto', got 'abc'"):
+        denoise(denoiser, photo(16, 16), sigma="abc")
+
+
+def test_denoise_sigma_bounds_are_inclusive(denoiser) -> None:
+    for sigma in (0, 75, "75", "auto", None):
+        assert denoise(denoiser, photo(16, 16), sigma=sigma).size == (16, 16)
+
+
+def textured(seed: int = 0, h: int = 192, w: int = 224) -> np.ndarray:
+    """Mid-grey texture (stripes, blobs, edges) that stays away from 0 and 1 so noise is not clipped."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    base = (
+        0.5 + 0.08 * np.sin(xx / 7) * np.cos(yy / 11) + 0.04 * np.sin((xx + yy) / 3) + 0.03 * np.sign(np.sin(xx / 13))
+    )
+    return np.stack([base, base[::-1], base[:, ::-1]], 2)
+
+
+@pytest.mark.parametrize("sigma", [15, 25, 50])
+def test_noise_level_estimate(sigma: int) -> None:
+    clean = textured()
+    noisy = clean + np.random.default_rng(sigma).normal(0, sigma / 255, clean.shape)
+    assert abs(estimate_noise_level(noisy) - sigma) < 1.0
+    assert estimate_noise_level(clean) < 1.0
+
+
+@pytest.mark.parametrize("sigma", [15, 25])
+def test_denoise_auto_reports_the_estimate(sigma: int, denoiser) -> None:
+    clean = textured()
+    noisy = np.clip(clean + np.random.default_rng(sigma).normal(0, sigma / 255, clean.shape), 0, 1)
+    img = Image.fromarray((noisy * 255 + 0.5).astype(np.uint8))
+    out = denoise(denoiser, img, sigma="auto")
+    assert abs(out.info["genrepair_sigma"] - sigma) < 1.0
+    assert denoise(denoiser, img, sigma=30).info["genrepair_sigma"] == 30
+
+
+def test_noise_estimate_on_a_big_image_is_bounded() -> None:
+    """Patches are sampled before they are copied (copying all 7x7x3 patches of this 0.8 MP image
+    first took ~1 GB; of a 12 MP photo, ~14 GB)."""
+    import tracemalloc
+
+    img = np.full((800, 1000, 3), 0.5, np.float32)
+    tracemalloc.start()
+    estimate_noise_level(img)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 250e6, f"{peak / 1e6:.0f} MB"
+
+
+def test_gray_model_on_color_image_and_color_model_on_gray() -> None:
+    gray_model = tiny("DnCNN", nb=2, nc=4)
+    with torch.no_grad():
+        gray_model.model[-1].weight.zero_()
+        gray_model.model[-1].bias.zero_()
+    img = photo(20, 12)
+    assert np.array_equal(np.asarray(denoise(gray_model, img, sigma=5)), np.asarray(img))
+    gray = img.convert("L")
+    assert np.array_equal(np.asarray(denoise(identity_denoiser(), gray, sigma=5)), np.asarray(gray))
+
+
+# ---------------------------------------------------------------- generate and interpolate
+
+
+@pytest.fixture(scope="module")
+def gan() -> torch.nn.Module:
+    return tiny("CondGenerator")
+
+
+@pytest.fixture(scope="module")
+def vae() -> torch.nn.Module:
+    return tiny("ConvVAE")
+
+
+def same(a: list[Image.Image], b: list[Image.Image]) -> bool:
+    return len(a) == len(b) and all(max_diff(x, y) <= 1 for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("which", ["gan", "dcgan", "vae", "classic"])
+def test_generate_is_reproducible(which: str, gan, vae) -> None:
+    model = {"gan": gan, "vae": vae, "classic": ClassicGenerator("noise")}.get(which) or tiny("DCGANGenerator")
+    a, b, c = generate(model, 4, seed=7), generate(model, 4, seed=7), generate(model, 4, seed=8)
+    assert len(a) == 4 and all(im.size == (a[0].width, a[0].width) and im.mode == "RGB" for im in a)
+    assert same(a, b)
+    assert not same(a, c)
+    assert not same(a[:1], a[1:2]), "samples within a batch should differ"
+
+
+@pytest.mark.parametrize("n", [0, -1, 257])
+def test_generate_n_out_of_range(n: int, gan) -> None:
+    with pytest.raises(ValueError, match=f"n must be between 1 and 256, got {n}"):
+        generate(gan, n)
+
+
+def test_generate_labels(gan, vae) -> None:
+    by_name, by_index = generate(gan, 2, seed=1, label="dog"), generate(gan, 2, seed=1, label=1)
+    assert same(by_name, by_index)
+    assert not same(by_name, generate(gan, 2, seed=1, label="owl"))
+    with pytest.raises(ValueError, match="unknown label 'fish'; valid: cat, dog, owl"):
+        generate(gan, 1, label="fish")
+    with pytest.raises(ValueError, match="label 3 out of range 0..2"):
+        generate(gan, 1, label=3)
+    with pytest.raises(ValueError, match="is unconditional: it takes no label"):
+        generate(vae, 1, label="dog")
+    with pytest.raises(ValueError, match="classic generators take no label"):
+        generate(ClassicGenerator("noise"), 1, label="dog")
+
+
+def test_interpolate_unconditional_ends_are_the_seeds(vae) -> None:
+    strip = interpolate(vae, 3, 9, steps=5)
+    assert len(strip) == 5
+    assert same(strip[:1], generate(vae, 1, seed=3))
+    assert same(strip[-1:], generate(vae, 1, seed=9))
+    # latent_dim is a multiple of 16, so torch draws the first row of a batch the same way
+    assert same(strip[:1], generate(vae, 4, seed=3)[:1])
+
+
+def test_interpolate_conditional_keeps_the_label(gan) -> None:
+    strip = interpolate(gan, 3, 9, steps=4, label="owl")
+    assert same(strip[:1], generate(gan, 1, seed=3, label="owl"))
+    assert same(strip[-1:], generate(gan, 1, seed=9, label="owl"))
+    # A random label is drawn once, as generate(seed_a) draws it, and held for the whole strip: the
+    # last image equals generate(seed_b) only for the seeds b whose own random label is the same.
+    ends_match = []
+    for seed_b in range(10, 22):
+        strip = interpolate(gan, 3, seed_b, steps=2)
+        assert same(strip[:1], generate(gan, 1, seed=3))
+        ends_match.append(same(strip[-1:], generate(gan, 1, seed=seed_b)))
+    assert 0 < sum(ends_match) < len(ends_match), ends_match
+
+
+def test_interpolate_errors(gan) -> None:
+    with pytest.raises(ValueError, match="steps must be between 2 and 64"):
+        interpolate(gan, 0, 1, steps=1)
+    with pytest.raises(ValueError, match="classic generators have no latent space"):
+        interpolate(ClassicGenerator("noise"), 0, 1)
