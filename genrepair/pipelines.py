@@ -82,6 +82,7 @@ def run_tiled(
     """
     if tile < 1:
         raise ValueError(f"tile must be a positive number of pixels, got {tile}")
+    tile = max(tile, 2 * multiple)  # tiles start on the multiple grid: smaller ones would leave gaps
     overlap = min(overlap, tile // 2)  # keep the stride positive for small tiles
     h, w = x.shape[-2:]
     if h <= tile and w <= tile:

@@ -116,12 +116,17 @@ class EMA:
 
     def __init__(self, model: nn.Module, decay: float = 0.999) -> None:
         self.decay = decay
+        self.updates = 0
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
 
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
+    def update(self, model: nn.Module, step: int | None = None) -> None:
+        # warm-up: early on the average must not be dominated by the random initialisation
+        n = self.updates if step is None else step
+        decay = min(self.decay, (1 + n) / (10 + n))
+        self.updates += 1
         for e, p in zip(self.model.parameters(), model.parameters()):
-            e.lerp_(p, 1 - self.decay)
+            e.lerp_(p, 1 - decay)
         for e, b in zip(self.model.buffers(), model.buffers()):
             e.copy_(b)
 

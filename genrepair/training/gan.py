@@ -48,6 +48,7 @@ def main() -> None:
     p.add_argument("--ngf", type=int, default=32)
     p.add_argument("--ndf", type=int, default=32)
     p.add_argument("--z-dim", type=int, default=128)
+    p.add_argument("--export-raw", action="store_true", help="export the raw generator instead of its EMA")
     args = p.parse_args()
     name = f"gan.{args.dataset}"
     if str(args.run_dir) == "runs/gan.emoji":
@@ -87,11 +88,11 @@ def main() -> None:
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
-        ema.update(G)
+        ema.update(G, t.step)
         t.step += 1
         t.log(d_loss=d_loss.item(), g_loss=g_loss.item())
     t.save()
-    export(ema.model, args.output, training_card(name, "Class-conditional GAN (conditional BatchNorm ResNet generator, EMA weights), hinge loss, spectral-norm projection discriminator, DiffAugment.", train_data + "; transparent pixels composited on white", t.command, t.step))
+    export(G.eval() if args.export_raw else ema.model, args.output, training_card(name, "Class-conditional GAN (conditional BatchNorm ResNet generator, EMA weights), hinge loss, spectral-norm projection discriminator, DiffAugment.", train_data + "; transparent pixels composited on white", t.command, t.step))
 
 
 if __name__ == "__main__":
