@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-
 _EVAL = re.compile(r"<!-- eval:start -->.*<!-- eval:end -->", re.S)
 
 

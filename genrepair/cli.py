@@ -137,8 +137,16 @@ def cmd_push(args) -> None:
 def cmd_eval(args) -> None:
     from importlib import import_module
 
+    from .cards import update_card
+    from .hub import weights_dir
+
     mod = import_module(f"genrepair.evaluation.{args.task}")
     result = mod.run(args)
+    if args.update_cards:
+        for name, (tags, metrics, section) in mod.card_sections(result).items():
+            if (weights_dir() / name).is_dir():
+                update_card(weights_dir() / name, tags, metrics, section)
+                print(f"updated {weights_dir() / name / 'README.md'}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))
@@ -210,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", default=None)
     s.add_argument("--data-root", default=None)
     s.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
+    s.add_argument("--update-cards", action="store_true", help="write the results into weights/<name>/README.md")
     s.set_defaults(fn=cmd_eval)
     return p
 

@@ -38,7 +38,10 @@ def load_set(root: Path, name: str, limit: int | None) -> list[np.ndarray]:
     kind = SETS[name]
     files = sorted((root / "denoise" / "test" / kind / name).glob("*.png"))[:limit]
     mode = "L" if kind == "gray" else "RGB"
-    return [np.asarray(Image.open(f).convert(mode))[..., None] if mode == "L" else np.asarray(Image.open(f).convert(mode)) for f in files]
+    return [
+        np.asarray(Image.open(f).convert(mode))[..., None] if mode == "L" else np.asarray(Image.open(f).convert(mode))
+        for f in files
+    ]
 
 
 def noisy_version(clean_u8: np.ndarray, sigma: float, seed: int) -> np.ndarray:
@@ -107,8 +110,11 @@ def opencv_method(noisy: np.ndarray, sigma: float) -> np.ndarray:
 
     u8 = to_u8(noisy)
     h = float(sigma) * 0.9
-    out = cv2.fastNlMeansDenoising(u8[..., 0], None, h, 7, 21)[..., None] if u8.shape[2] == 1 else (
-        cv2.fastNlMeansDenoisingColored(u8, None, h, h, 7, 21))
+    out = (
+        cv2.fastNlMeansDenoising(u8[..., 0], None, h, 7, 21)[..., None]
+        if u8.shape[2] == 1
+        else (cv2.fastNlMeansDenoisingColored(u8, None, h, h, 7, 21))
+    )
     return out.astype(np.float32) / 255.0
 
 
@@ -123,7 +129,11 @@ def flops_per_pixel(model, channels: int) -> float:
         elif isinstance(m, torch.nn.ConvTranspose2d):
             macs += i[0].numel() * m.out_channels * m.kernel_size[0] * m.kernel_size[1]
 
-    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    hs = [
+        m.register_forward_hook(hook)
+        for m in model.modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+    ]
     with torch.inference_mode():
         model(torch.zeros(1, channels, 128, 128), 0.1)
     for h in hs:
@@ -152,7 +162,7 @@ def run(args) -> dict:
     threads = int(getattr(args, "threads", 0) or torch.get_num_threads())
     torch.set_num_threads(threads)
     limit = 2 if quick else None
-    slow_limit = 1 if quick else int(getattr(args, "classical_subset", 3))
+    slow_limit = 1 if quick else int(getattr(args, "classical_subset", 2))
     ours_color = load_model(getattr(args, "model", None) or "denoise.color", device="cpu")
     try:
         ours_gray = load_model("denoise.gray", device="cpu")
@@ -179,6 +189,8 @@ def run(args) -> dict:
             noisy = [noisy_version(img, sigma, seed=1000 * si + i) for i, img in enumerate(images)]
             cell = {}
             for name, make in methods_all.items():
+                if name == "ours-auto" and set_name != "CBSD68":
+                    continue  # the blind-mode check the issue asks for, kept to one set for time
                 fn = make(kind)
                 n_img = min(len(images), slow_limit) if name in slow else len(images)
                 ps, ss, cpu, wall, mpix = [], [], 0.0, 0.0, 0.0
@@ -210,8 +222,10 @@ def run(args) -> dict:
     results["compute"] = {"ours_flops_per_pixel": fpp, "ffdnet_flops_per_pixel": fpp_ffd,
                           "machine_peak_gflops": peak, "ours_achieved_gflops": achieved,
                           "fraction_of_peak": achieved / peak}  # fmt: skip
-    print(f"\nours: {fpp / 1e3:.1f} kFLOP/pixel (FFDNet color: {fpp_ffd / 1e3:.1f}); achieved {achieved:.1f} GFLOP/s "
-          f"of a measured {peak:.1f} GFLOP/s matmul peak at {threads} thread(s) = {achieved / peak:.0%}")
+    print(
+        f"\nours: {fpp / 1e3:.1f} kFLOP/pixel (FFDNet color: {fpp_ffd / 1e3:.1f}); achieved {achieved:.1f} GFLOP/s "
+        f"of a measured {peak:.1f} GFLOP/s matmul peak at {threads} thread(s) = {achieved / peak:.0%}"
+    )
     return results
 
 
@@ -232,3 +246,28 @@ if __name__ == "__main__":
     res = run(a)
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=2))
+
+
+def card_sections(results: dict) -> dict[str, tuple[list[str], list[dict], str]]:
+    """Model-card content for the models this benchmark measured."""
+    rows, metrics = [], []
+    for set_name, cells in results["sets"].items():
+        for sigma, cell in cells.items():
+            o, f = cell["ours"], cell["FFDNet(pkg)"]
+            auto = f"{cell['ours-auto']['psnr']:.2f}" if "ours-auto" in cell else "-"
+            rows.append(f"| {set_name} | {sigma} | {o['psnr']:.2f} / {o['ssim']:.3f} | {auto} | "
+                        f"{f['psnr']:.2f} | {cell['published_FFDNet']:.2f} | {o['cpu_s_per_mp']:.2f} |")  # fmt: skip
+            metrics.append({"task": "image-denoising", "dataset": f"{set_name} sigma {sigma}", "type": "psnr",
+                            "value": o["psnr"], "name": f"PSNR {set_name} sigma={sigma}"})  # fmt: skip
+    c = results["compute"]
+    section = "\n".join([
+        "Measured with `genrepair eval denoise` (published protocol: float clean image, N(0, sigma^2) noise with fixed",
+        "seeds, noisy input not clipped, output clipped and rounded to 8 bits). Gray sets run the color model on the",
+        "gray image replicated to RGB unless a `denoise.gray` model exists.", "",
+        "| set | sigma | ours PSNR / SSIM | ours, auto sigma | FFDNet (official weights, same run) | FFDNet published | ours CPU s/MP |",
+        "|---|---|---|---|---|---|---|", *rows, "",
+        f"Compute: {c['ours_flops_per_pixel'] / 1e3:.0f} kFLOP per pixel (FFDNet color {c['ffdnet_flops_per_pixel'] / 1e3:.0f});"
+        f" {c['ours_achieved_gflops']:.1f} GFLOP/s achieved = {c['fraction_of_peak']:.0%} of the measured matmul peak"
+        f" ({c['machine_peak_gflops']:.0f} GFLOP/s, {results['threads']} threads).",
+    ])  # fmt: skip
+    return {"denoise.color": (["image-denoising", "genrepair"], metrics, section)}

@@ -72,9 +72,7 @@ class ResnetGenerator(
         for i in range(2):
             mult = 2 ** (2 - i)
             layers += [
-                nn.ConvTranspose2d(
-                    ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1, bias=True
-                ),
+                nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1, bias=True),
                 nn.InstanceNorm2d(ngf * mult // 2),
                 nn.ReLU(True),
             ]

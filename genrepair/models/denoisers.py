@@ -90,7 +90,13 @@ class FFDNet(nn.Module, PyTorchModelHubMixin, **_HUB):
     """KAIR FFDNet: replicate-pad to even, pixel-unshuffle, sigma map, conv stack, pixel-shuffle, crop."""
 
     def __init__(
-        self, in_nc: int = 3, out_nc: int = 3, nc: int = 96, nb: int = 12, sigma_max: float = 75.0, pad_multiple: int = 1
+        self,
+        in_nc: int = 3,
+        out_nc: int = 3,
+        nc: int = 96,
+        nb: int = 12,
+        sigma_max: float = 75.0,
+        pad_multiple: int = 1,
     ) -> None:
         super().__init__()
         self.in_nc = in_nc

@@ -32,9 +32,7 @@ class FFCBlock(nn.Module):
     def __init__(self, channels: int, dilation: int = 1) -> None:
         super().__init__()
         half = channels // 2
-        self.local = nn.Sequential(
-            nn.Conv2d(channels, half, 3, 1, dilation, dilation=dilation), nn.ReLU(inplace=True)
-        )
+        self.local = nn.Sequential(nn.Conv2d(channels, half, 3, 1, dilation, dilation=dilation), nn.ReLU(inplace=True))
         self.glob_in = nn.Conv2d(channels, half, 1)
         self.fourier = FourierUnit(half)
         self.fuse = nn.Conv2d(channels, channels, 3, 1, 1)
@@ -78,7 +76,9 @@ class InpaintNet(
     def forward(self, image: torch.Tensor, mask: torch.Tensor, sketch: torch.Tensor | None = None) -> torch.Tensor:
         if sketch is None:
             sketch = torch.zeros_like(mask)
-        x = torch.cat([image * (1 - mask), mask, sketch * mask], 1)
+        # the network refines a smooth push-pull fill of the hole rather than starting from zeros
+        coarse = push_pull_fill(image, 1 - mask)
+        x = torch.cat([coarse, mask, sketch * mask], 1)
         e0 = self.enc0(x)
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
@@ -86,8 +86,24 @@ class InpaintNet(
         d = self.dec2(torch.cat([_up(d), e2], 1))
         d = self.dec1(torch.cat([_up(d), e1], 1))
         d = self.dec0(torch.cat([_up(d), e0], 1))
-        fill = torch.sigmoid(self.out(d))
+        fill = (coarse + torch.tanh(self.out(d))).clamp(0, 1)
         return image * (1 - mask) + mask * fill
+
+
+def push_pull_fill(x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """Fill unknown pixels from a mask-weighted image pyramid (push: average the known pixels down to
+    1x1; pull: upsample coarse levels into the holes). Smooth, parameter-free, any size."""
+    levels = [(x, known)]
+    while min(x.shape[-2:]) > 1:
+        num = F.avg_pool2d(x * known, 2, ceil_mode=True)
+        den = F.avg_pool2d(known, 2, ceil_mode=True)
+        x, known = num / den.clamp(min=1e-6), (den > 0).to(x.dtype)
+        levels.append((x, known))
+    filled = levels[-1][0]
+    for x_l, k_l in reversed(levels[:-1]):
+        up = F.interpolate(filled, size=x_l.shape[-2:], mode="bilinear", align_corners=False)
+        filled = x_l * k_l + up * (1 - k_l)
+    return filled
 
 
 def _up(x: torch.Tensor) -> torch.Tensor:

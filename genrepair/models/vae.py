@@ -17,7 +17,12 @@ class ConvVAE(
     """64x64 RGB in [0, 1] <-> a ``latent_dim`` Gaussian latent."""
 
     def __init__(
-        self, latent_dim: int = 64, nf: int = 32, image_size: int = 64, background: str = "white", value_range: str = "0,1"
+        self,
+        latent_dim: int = 64,
+        nf: int = 32,
+        image_size: int = 64,
+        background: str = "white",
+        value_range: str = "0,1",
     ) -> None:
         super().__init__()
         self.latent_dim = latent_dim

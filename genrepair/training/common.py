@@ -6,6 +6,7 @@ import argparse
 import copy
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -36,7 +37,9 @@ def base_parser(name: str, description: str) -> argparse.ArgumentParser:
 class Trainer:
     """Keeps named modules and optimizers, resumes them from ``run_dir/last.pt`` and times the run."""
 
-    def __init__(self, args: argparse.Namespace, modules: dict[str, nn.Module], optims: dict[str, torch.optim.Optimizer]):
+    def __init__(
+        self, args: argparse.Namespace, modules: dict[str, nn.Module], optims: dict[str, torch.optim.Optimizer]
+    ):
         torch.set_num_threads(args.threads)
         torch.manual_seed(args.seed)
         self.args = args
@@ -63,9 +66,12 @@ class Trainer:
             (args.run_dir / "args.json").write_text(json.dumps({k: str(v) for k, v in vars(args).items()}, indent=1))
             cmd_file.write_text(command())
         self.command = cmd_file.read_text() if cmd_file.exists() else command()
+        self.stop_requested = False
+        # SIGTERM (kill, a session ending) stops at the next step boundary: checkpoint and export still happen
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stop_requested", True))
 
     def running(self) -> bool:
-        if self.args.export_only:
+        if self.args.export_only or self.stop_requested:
             return False
         if self.step >= self.args.steps or time.time() - self.start > self.args.minutes * 60:
             return False

@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models import ResnetGenerator
 from ..cards import training_card
+from ..models import ResnetGenerator
 from .common import Trainer, base_parser, export, init_from
 from .data import emoji_split, load_emoji
 
@@ -33,7 +33,11 @@ def patch_discriminator(ndf: int = 64, n_layers: int = 3) -> nn.Sequential:
     for n in range(1, n_layers + 1):
         prev, mult = mult, min(2**n, 8)
         stride = 2 if n < n_layers else 1
-        layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1), nn.InstanceNorm2d(ndf * mult), nn.LeakyReLU(0.2, True)]
+        layers += [
+            nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1),
+            nn.InstanceNorm2d(ndf * mult),
+            nn.LeakyReLU(0.2, True),
+        ]
     layers.append(nn.Conv2d(ndf * mult, 1, 4, 1, 1))
     return nn.Sequential(*layers)
 

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models import DCGANGenerator
 from ..cards import training_card
+from ..models import DCGANGenerator
 from .common import Trainer, base_parser, export
 from .data import load_avatars, load_emoji
 
@@ -44,7 +44,11 @@ def main() -> None:
     name = f"dcgan.{args.dataset}"
     if str(args.run_dir) == "runs/dcgan.emoji":
         args.run_dir, args.output = args.run_dir.parent / name, args.output.parent / name
-    images = (load_emoji(args.data_root, "noto64", "train")[0] if args.dataset == "emoji" else load_avatars(args.data_root, "train")) * 2 - 1
+    images = (
+        load_emoji(args.data_root, "noto64", "train")[0]
+        if args.dataset == "emoji"
+        else load_avatars(args.data_root, "train")
+    ) * 2 - 1
     G, D = DCGANGenerator(), dcgan_discriminator()
     G.apply(init_weights)
     D.apply(init_weights)
@@ -71,7 +75,18 @@ def main() -> None:
         t.log(d_loss=d_loss.item(), g_loss=g_loss.item())
     t.save()
     cpu_min = (time.process_time() - cpu0) / 60
-    export(G.eval(), args.output, training_card(name, "Classic DCGAN generator (Radford et al. 2016), a baseline.", f"{args.dataset} train split on white", t.command, t.step, f"- CPU time of the last run: {cpu_min:.0f} minutes\n"))
+    export(
+        G.eval(),
+        args.output,
+        training_card(
+            name,
+            "Classic DCGAN generator (Radford et al. 2016), a baseline.",
+            f"{args.dataset} train split on white",
+            t.command,
+            t.step,
+            f"- CPU time of the last run: {cpu_min:.0f} minutes\n",
+        ),
+    )
 
 
 if __name__ == "__main__":

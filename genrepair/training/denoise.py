@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..models import NoiseCondUNet
 from ..cards import training_card
+from ..models import NoiseCondUNet
 from .common import Trainer, base_parser, export, init_from
 from .data import PatchSampler
 
@@ -36,7 +36,10 @@ def main() -> None:
         train_data = "CBSD432 (BSDS500 minus the CBSD68 test images)"
     sampler = PatchSampler(files, args.patch, gray=args.gray, seed=args.seed)
     model = NoiseCondUNet(
-        in_nc=1 if args.gray else 3, channels=[int(c) for c in args.channels.split(",")], nb=args.nb, train_data=train_data
+        in_nc=1 if args.gray else 3,
+        channels=[int(c) for c in args.channels.split(",")],
+        nb=args.nb,
+        train_data=train_data,
     )
     init_from(model, args.init_from)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
@@ -58,7 +61,17 @@ def main() -> None:
         t.step += 1
         t.log(loss=loss.item())
     t.save()
-    export(model.eval(), args.output, training_card(args.name, "Noise-level-conditioned denoiser (pixel-unshuffle + residual U-Net), sigma 0-75 on the 0-255 scale.", train_data + ", random 96px crops, sigma ~ U[0, 75], 25% of batches with clipped noise", t.command, t.step))
+    export(
+        model.eval(),
+        args.output,
+        training_card(
+            args.name,
+            "Noise-level-conditioned denoiser (pixel-unshuffle + residual U-Net), sigma 0-75 on the 0-255 scale.",
+            train_data + ", random 96px crops, sigma ~ U[0, 75], 25% of batches with clipped noise",
+            t.command,
+            t.step,
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm as sn
 
-from ..models import CondGenerator
 from ..cards import training_card
+from ..models import CondGenerator
 from .common import EMA, Trainer, base_parser, export, init_from
 from .data import load_avatars, load_emoji
 from .diffaug import diff_augment
@@ -29,7 +29,12 @@ class Discriminator(nn.Module):
         chans = [3, ndf, ndf * 2, ndf * 4, ndf * 8]
         layers: list[nn.Module] = []
         for cin, cout in zip(chans[:-1], chans[1:]):
-            layers += [sn(nn.Conv2d(cin, cout, 3, 1, 1)), nn.LeakyReLU(0.2), sn(nn.Conv2d(cout, cout, 4, 2, 1)), nn.LeakyReLU(0.2)]
+            layers += [
+                sn(nn.Conv2d(cin, cout, 3, 1, 1)),
+                nn.LeakyReLU(0.2),
+                sn(nn.Conv2d(cout, cout, 4, 2, 1)),
+                nn.LeakyReLU(0.2),
+            ]
         self.features = nn.Sequential(*layers)
         self.linear = sn(nn.Linear(chans[-1], 1))
         self.embed = sn(nn.Embedding(num_classes, chans[-1])) if num_classes else None
@@ -92,7 +97,17 @@ def main() -> None:
         t.step += 1
         t.log(d_loss=d_loss.item(), g_loss=g_loss.item())
     t.save()
-    export(G.eval() if args.export_raw else ema.model, args.output, training_card(name, "Class-conditional GAN (conditional BatchNorm ResNet generator, EMA weights), hinge loss, spectral-norm projection discriminator, DiffAugment.", train_data + "; transparent pixels composited on white", t.command, t.step))
+    export(
+        G.eval() if args.export_raw else ema.model,
+        args.output,
+        training_card(
+            name,
+            "Class-conditional GAN (conditional BatchNorm ResNet generator, EMA weights), hinge loss, spectral-norm projection discriminator, DiffAugment.",
+            train_data + "; transparent pixels composited on white",
+            t.command,
+            t.step,
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models import InpaintNet
 from ..cards import training_card
+from ..models import InpaintNet
 from .common import Trainer, base_parser, export, init_from
 from .data import PatchSampler, photo_files
 from .masks import edge_sketch, random_mask
@@ -61,7 +61,17 @@ def main() -> None:
         t.step += 1
         t.log(loss=loss.item(), l_hole=l_hole.item())
     t.save()
-    export(model.eval(), args.output, training_card("inpaint.photo", "U-Net with Fourier-convolution residual blocks; input image, mask (1 = hole) and optional sketch strokes.", "photos/train (66) + CBSD432 (432), random 128px crops, free-form stroke/box masks covering 1-60%, Canny-edge sketches inside the hole dropped half of the time", t.command, t.step))
+    export(
+        model.eval(),
+        args.output,
+        training_card(
+            "inpaint.photo",
+            "U-Net with Fourier-convolution residual blocks; input image, mask (1 = hole) and optional sketch strokes.",
+            "photos/train (66) + CBSD432 (432), random 128px crops, free-form stroke/box masks covering 1-60%, Canny-edge sketches inside the hole dropped half of the time",
+            t.command,
+            t.step,
+        ),
+    )
 
 
 if __name__ == "__main__":

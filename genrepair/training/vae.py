@@ -1,6 +1,6 @@
 """Train the convolutional VAE on emoji (noto64 train split) or avatars.
 
-    nice python -m genrepair.training.vae --dataset emoji --minutes 60   # -> weights/vae.emoji
+nice python -m genrepair.training.vae --dataset emoji --minutes 60   # -> weights/vae.emoji
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..models import ConvVAE
 from ..cards import training_card
+from ..models import ConvVAE
 from .common import Trainer, base_parser, export, init_from
 from .data import load_avatars, load_emoji
 
@@ -46,7 +46,17 @@ def main() -> None:
         t.step += 1
         t.log(loss=loss.item(), rec=rec.item(), kl=kl.item())
     t.save()
-    export(model.eval(), args.output, training_card(name, "Convolutional VAE, 64x64, for sampling, reconstruction and latent interpolation.", f"{args.dataset} train split, transparent pixels composited on white", t.command, t.step))
+    export(
+        model.eval(),
+        args.output,
+        training_card(
+            name,
+            "Convolutional VAE, 64x64, for sampling, reconstruction and latent interpolation.",
+            f"{args.dataset} train split, transparent pixels composited on white",
+            t.command,
+            t.step,
+        ),
+    )
 
 
 if __name__ == "__main__":
