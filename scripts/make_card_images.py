@@ -1,0 +1,92 @@
+"""Pictures for the model cards: sample grids, translation and repair examples (run after training).
+
+    python scripts/make_card_images.py [--data-root ../shared/data]
+
+Writes weights/<name>/examples.jpg and adds a link to it in the model card (once).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+import genrepair
+from genrepair.hub import weights_dir
+from genrepair.training.common import DEFAULT_DATA
+
+
+def sheet(rows: list[list[Image.Image]], cell: int) -> Image.Image:
+    cols = max(len(r) for r in rows)
+    out = Image.new("RGB", (cols * cell, len(rows) * cell), "white")
+    for y, row in enumerate(rows):
+        for x, im in enumerate(row):
+            im = im.convert("RGBA")
+            bg = Image.new("RGBA", im.size, "white")
+            out.paste(Image.alpha_composite(bg, im).convert("RGB").resize((cell, cell), Image.LANCZOS), (x * cell, y * cell))
+    return out
+
+
+def save(name: str, img: Image.Image, caption: str) -> None:
+    folder = weights_dir() / name
+    if not folder.is_dir():
+        return
+    img.save(folder / "examples.jpg", quality=88)
+    card = folder / "README.md"
+    text = card.read_text()
+    if "examples.jpg" not in text:
+        card.write_text(text.rstrip() + f"\n\n## Examples\n{caption}\n\n![examples](examples.jpg)\n")
+    print(f"wrote {folder / 'examples.jpg'}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
+    root = p.parse_args().data_root
+
+    for name in ("gan.emoji", "vae.emoji"):
+        m = genrepair.load_model(name, device="cpu")
+        rows = [genrepair.generate(m, 8, seed=s) for s in (1, 2, 3, 4)]
+        rows.append(genrepair.interpolate(m, 5, 6, steps=8))
+        save(name, sheet(rows, 64), "Four rows of samples (seeds 1-4, 8 each), then an interpolation from seed 5 to seed 6.")
+
+    from genrepair.training.data import emoji_split
+
+    test = [k for k, (split, _) in sorted(emoji_split(root).items()) if split == "test"]
+    keys = [k for k in test if (root / "emoji" / "fluentflat" / f"{k}.png").exists()][::12][:8]  # test split only
+    for name, src, dst in (("cyclegan.flat2fluent3d", "fluentflat", "fluent3d"), ("cyclegan.fluent3d2flat", "fluent3d", "fluentflat")):
+        m = genrepair.load_model(name, device="cpu")
+        ins = [Image.open(root / "emoji" / src / f"{k}.png") for k in keys]
+        truth = [Image.open(root / "emoji" / dst / f"{k}.png") for k in keys]
+        save(name, sheet([ins, [genrepair.translate(m, i) for i in ins], truth], 128),
+             f"Rows: {src} input, translation, true {dst} image (paired truth never seen in training).")  # fmt: skip
+
+    m = genrepair.load_model("denoise.color", device="cpu")
+    rni = sorted((root / "denoise" / "real" / "RNI15").glob("*"))[:6]
+    ins = [Image.open(f).convert("RGB") for f in rni]
+    crops = [im.crop((0, 0, min(im.size), min(im.size))) for im in ins]
+    save("denoise.color", sheet([crops, [genrepair.denoise(m, c) for c in crops]], 192),
+         "Real noisy photos (RNI15, no ground truth), automatic noise level: input row, denoised row.")  # fmt: skip
+
+    m = genrepair.load_model("inpaint.photo", device="cpu")
+    kodak = sorted((root / "denoise" / "test" / "color" / "Kodak24").glob("*.png"))[:6]
+    masks = sorted((root / "masks" / "nvidia_irregular").glob("*.png"))
+    rows = [[], [], []]
+    import cv2
+
+    for i, f in enumerate(kodak):
+        img = Image.open(f).convert("RGB").crop((0, 0, 512, 512))
+        mask = Image.open(masks[700 + 500 * (i % 4)]).convert("L")
+        hole = np.asarray(mask) > 127
+        shown = np.asarray(img).copy()
+        shown[hole] = 255
+        rows[0].append(Image.fromarray(shown))
+        rows[1].append(genrepair.inpaint(m, img, mask))
+        rows[2].append(Image.fromarray(cv2.inpaint(np.asarray(img), hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)))
+    save("inpaint.photo", sheet(rows, 192), "Kodak crops (never trained on) with NVIDIA masks: masked input, ours, OpenCV Telea.")
+
+
+if __name__ == "__main__":
+    main()
