@@ -159,8 +159,14 @@ def friendly(fn):
     return run
 
 
+def files_or_none(img: Image.Image | None, stem: str) -> str | None:
+    return None if img is None else save_png(img, stem)
+
+
 def save_png(img: Image.Image, stem: str) -> str:
-    """Write a lossless PNG for download (outputs older than an hour are removed)."""
+    """Outputs go to Gradio as files we wrote, never as PIL images: Gradio caches PIL outputs under a
+    content hash and rewrites that file in place, so two identical results at once could cut a
+    download short (seen under load). Outputs older than an hour are removed."""
     for old in OUT_DIR.iterdir():
         with contextlib.suppress(OSError):
             if old.stat().st_mtime < time.time() - KEEP_OUTPUTS_S:
@@ -261,7 +267,8 @@ def run_generate(model_name, n, seed, label, truncation, progress=gr.Progress())
     model = get_model(model_name)
     progress(0.4, desc=f"Sampling {int(n)} images")
     images = genrepair.generate(model, int(n), int(seed), label=label_arg(label), truncation=truncation_arg(truncation))
-    return images, save_png(grid(images), f"{model_name}-seed{int(seed)}")
+    files = [save_png(im, f"{model_name}-seed{int(seed)}-{i:02d}") for i, im in enumerate(images)]
+    return files, save_png(grid(images), f"{model_name}-seed{int(seed)}")
 
 
 @gpu
@@ -274,7 +281,8 @@ def run_interpolate(model_name, seed_a, seed_b, steps, label, truncation, progre
         model, int(seed_a), int(seed_b), int(steps), label=label_arg(label), truncation=truncation_arg(truncation)
     )
     strip = grid(images, columns=len(images))
-    return strip, save_png(strip, f"{model_name}-{int(seed_a)}-to-{int(seed_b)}")
+    path = save_png(strip, f"{model_name}-{int(seed_a)}-to-{int(seed_b)}")
+    return path, path
 
 
 def on_generator_change(model_name):
@@ -350,7 +358,8 @@ def run_translate(model_name, image, progress=gr.Progress()):
         note = f"Round trip A→B→A uses **{back_name}**."
     else:
         back, note = None, "No reverse model is available here, so there is no round trip."
-    return (src, out), back, save_png(out, f"{model_name}-{Path(str(image)).stem}"), note
+    out_file = save_png(out, f"{model_name}-{Path(str(image)).stem}")
+    return (save_png(src, "input"), out_file), files_or_none(back, "round-trip"), out_file, note
 
 
 def build_translate_tab() -> None:
@@ -400,7 +409,8 @@ def run_denoise(model_name, image, sigma, auto, add_noise_sigma, noise_seed, com
     if compare_opencv:
         progress(0.7, desc="OpenCV non-local means")
         baseline = opencv_denoise(noisy, used)
-    return (noisy, out), baseline, save_png(out, f"{Path(str(image)).stem}-denoised"), note + "."
+    out_file = save_png(out, f"{Path(str(image)).stem}-denoised")
+    return (save_png(noisy, "input"), out_file), files_or_none(baseline, "opencv"), out_file, note + "."
 
 
 def build_denoise_tab() -> None:
@@ -473,7 +483,8 @@ def run_inpaint(model_name, editor, mask, invert_mask, compare_opencv, progress=
     note = f"Filled {int(hole.sum())} pixels ({100 * hole.mean():.1f}% of the image)"
     note += ", guided by the sketch layer." if sketch is not None else "."
     baseline = opencv_inpaint(img, hole) if compare_opencv else None
-    return (mark_hole(img, hole), out), baseline, save_png(out, "inpainted"), note
+    out_file = save_png(out, "inpainted")
+    return (save_png(mark_hole(img, hole), "hole"), out_file), files_or_none(baseline, "opencv"), out_file, note
 
 
 def clear_mask(editor: dict | None):

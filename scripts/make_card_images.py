@@ -25,7 +25,9 @@ def sheet(rows: list[list[Image.Image]], cell: int) -> Image.Image:
         for x, im in enumerate(row):
             im = im.convert("RGBA")
             bg = Image.new("RGBA", im.size, "white")
-            out.paste(Image.alpha_composite(bg, im).convert("RGB").resize((cell, cell), Image.LANCZOS), (x * cell, y * cell))
+            out.paste(
+                Image.alpha_composite(bg, im).convert("RGB").resize((cell, cell), Image.LANCZOS), (x * cell, y * cell)
+            )
     return out
 
 
@@ -50,13 +52,20 @@ def main() -> None:
         m = genrepair.load_model(name, device="cpu")
         rows = [genrepair.generate(m, 8, seed=s) for s in (1, 2, 3, 4)]
         rows.append(genrepair.interpolate(m, 5, 6, steps=8))
-        save(name, sheet(rows, 64), "Four rows of samples (seeds 1-4, 8 each), then an interpolation from seed 5 to seed 6.")
+        save(
+            name,
+            sheet(rows, 64),
+            "Four rows of samples (seeds 1-4, 8 each), then an interpolation from seed 5 to seed 6.",
+        )
 
     from genrepair.training.data import emoji_split
 
     test = [k for k, (split, _) in sorted(emoji_split(root).items()) if split == "test"]
     keys = [k for k in test if (root / "emoji" / "fluentflat" / f"{k}.png").exists()][::12][:8]  # test split only
-    for name, src, dst in (("cyclegan.flat2fluent3d", "fluentflat", "fluent3d"), ("cyclegan.fluent3d2flat", "fluent3d", "fluentflat")):
+    for name, src, dst in (
+        ("cyclegan.flat2fluent3d", "fluentflat", "fluent3d"),
+        ("cyclegan.fluent3d2flat", "fluent3d", "fluentflat"),
+    ):
         m = genrepair.load_model(name, device="cpu")
         ins = [Image.open(root / "emoji" / src / f"{k}.png") for k in keys]
         truth = [Image.open(root / "emoji" / dst / f"{k}.png") for k in keys]
@@ -85,7 +94,11 @@ def main() -> None:
         rows[0].append(Image.fromarray(shown))
         rows[1].append(genrepair.inpaint(m, img, mask))
         rows[2].append(Image.fromarray(cv2.inpaint(np.asarray(img), hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)))
-    save("inpaint.photo", sheet(rows, 192), "Kodak crops (never trained on) with NVIDIA masks: masked input, ours, OpenCV Telea.")
+    save(
+        "inpaint.photo",
+        sheet(rows, 192),
+        "Kodak crops (never trained on) with NVIDIA masks: masked input, ours, OpenCV Telea.",
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,9 @@ import pytest
 from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing model fails at once instead of retrying the Hub
+# a private upload cache: another Gradio server on this machine (sharing /tmp/gradio) must not serve,
+# refuse (403) or expire our files
+os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="genrepair-test-gradio-")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app.py lives at the repo root
 
 gradio_client = pytest.importorskip("gradio_client")

@@ -1,6 +1,6 @@
 """Official CycleGAN and KAIR checkpoints: golden vectors, full-size key sets, and ``genrepair convert``.
 
-The golden vectors in /work/shared/interop hold seeded random weights, an input and the output the
+The golden vectors in ../shared/interop hold seeded random weights, an input and the output the
 official code computed; a faithful re-implementation loaded strictly reproduces it within 1e-4.
 """
 
@@ -22,7 +22,8 @@ from genrepair.models import DnCNN, DRUNet, FFDNet, ResnetGenerator
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
-INTEROP = Path(os.environ.get("GENREPAIR_INTEROP", "/work/shared/interop"))
+# ../shared/interop beside the checkout (as in CI), or GENREPAIR_INTEROP
+INTEROP = Path(os.environ.get("GENREPAIR_INTEROP", Path(__file__).resolve().parents[2] / "shared" / "interop"))
 if not INTEROP.is_dir():
     pytest.skip(f"interop vectors not found in {INTEROP} (set GENREPAIR_INTEROP)", allow_module_level=True)
 

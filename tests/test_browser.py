@@ -1,0 +1,258 @@
+"""The app in a real browser: headless Chromium (Playwright) clicks through every tab like a person would.
+
+Each test loads the page, opens a tab, uploads an image or clicks an example (on Inpaint it paints the
+mask with the mouse), presses the run button and checks the pixel size of the image the page shows.
+A screenshot per test lands in ``screenshots/browser/`` (gitignored). Needs ``/usr/bin/chromium``
+(Debian package ``chromium``; ``.ci/run`` installs it); tabs whose weights are missing are skipped.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO = Path(__file__).resolve().parents[1]
+SHOTS = REPO / "screenshots" / "browser"
+RUN_TIMEOUT_MS = 60_000  # one model run on a busy 2-core CPU
+
+if not CHROMIUM.is_file():
+    pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing model fails at once instead of retrying the Hub
+sys.path.insert(0, str(REPO))  # app.py lives at the repo root
+app = pytest.importorskip("app")
+
+
+def needs(name: str) -> None:
+    if not app.has_weights(name):
+        pytest.skip(f"bundled weights weights/{name}/ are missing (not trained or converted yet)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def url():
+    _, local_url, _ = app.demo.queue().launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True
+    )
+    try:
+        yield local_url
+    finally:
+        app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, url, request):
+    """A fresh page on the app; its screenshot is saved whether the test passes or fails."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    page.goto(url)
+    page.get_by_role("tab", name="Generate").wait_for()
+    try:
+        yield page
+    finally:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SHOTS / f"{request.node.name}.png"
+        toasts = page.locator("[data-testid=toast-body]").count()  # fixed at the top: only a viewport shot shows them
+        page.screenshot(path=str(shot), full_page=not toasts)
+        print(f"screenshot: {shot}")
+        context.close()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def open_tab(page, name: str):
+    """Click a tab and return its (visible) panel."""
+    page.get_by_role("tab", name=name, exact=True).click()
+    panel = page.locator("[role=tabpanel]:visible")
+    panel.wait_for()
+    return panel
+
+
+def block(panel, label: str):
+    """The component whose label starts with ``label``."""
+    label_re = re.compile(r"^\s*" + re.escape(label))
+    return panel.locator(".block:not(:has(.block))").filter(
+        has=panel.page.locator("[data-testid=block-label]", has_text=label_re)
+    )
+
+
+def loaded_sizes(scope, selector: str, count: int) -> list[tuple[int, int]]:
+    """Wait until ``count`` images under ``scope`` have loaded; their natural (pixel) sizes."""
+    js = """([root, sel, n]) => {
+        const imgs = [...root.querySelectorAll(sel)];
+        return imgs.length >= n && imgs.every(i => i.complete && i.naturalWidth > 0);
+    }"""
+    scope.page.wait_for_function(js, arg=[scope.element_handle(), selector, count], timeout=RUN_TIMEOUT_MS)
+    sizes = scope.locator(selector).evaluate_all("imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
+    return [tuple(s) for s in sizes]
+
+
+def slider_sizes(panel) -> list[tuple[int, int]]:
+    """The two images of the tab's before/after ImageSlider, once the result is shown."""
+    return loaded_sizes(panel, "img[data-testid=imageslider-image]", 2)
+
+
+def toast(page) -> str:
+    """The text of the first error/info pop-up, once it has faded in (so the screenshot shows it)."""
+    text = page.locator("[data-testid=toast-text]").first
+    text.wait_for(timeout=RUN_TIMEOUT_MS)
+    page.wait_for_timeout(1000)
+    return text.inner_text()
+
+
+def download_size(page, link) -> tuple[int, int]:
+    """Fetch the file behind a download link and return its PNG's size."""
+    data = page.request.get(link.get_attribute("href")).body()
+    img = Image.open(io.BytesIO(data))
+    assert img.format == "PNG"
+    return img.size
+
+
+def scene_png(path: Path, width: int, height: int) -> str:
+    """A smooth picture with a sharp red block; odd sizes catch any resize or crop on the way."""
+    y, x = np.mgrid[0:height, 0:width]
+    rgb = np.stack([x / width, y / height, 1 - x * y / (width * height)], 2) * 200 + 20
+    rgb[height // 4 : height // 2, width // 4 : 3 * width // 4] = (220, 60, 40)
+    Image.fromarray(rgb.astype(np.uint8)).save(path)
+    return str(path)
+
+
+def upload(panel, path: str) -> None:
+    """Put a file into the tab's first upload field and wait until the server has it."""
+    with panel.page.expect_response(lambda r: "/upload" in r.url and r.request.method == "POST"):
+        panel.locator("input[type=file]").first.set_input_files(path)
+
+
+def upload_to_editor(panel, path: str):
+    """Load a background image into the ImageEditor (sent with the run, not before); its canvas."""
+    canvas = panel.locator("canvas").first
+    canvas.wait_for()  # the editor's drawing surface exists before it accepts a file
+    placeholder = panel.get_by_text("Upload an image", exact=True)
+    for attempt in range(3):  # a file set while the editor is still starting up is dropped
+        panel.locator("input[type=file]").first.set_input_files(path)
+        try:
+            placeholder.wait_for(state="hidden", timeout=10_000)
+            break
+        except sync_api.TimeoutError:
+            if attempt == 2:
+                raise
+    panel.page.wait_for_timeout(500)  # let the editor fit the image into the canvas
+    return canvas
+
+
+def run(panel, button: str) -> None:
+    panel.get_by_role("button", name=button, exact=True).click()
+
+
+# ---------------------------------------------------------------- one test per tab
+
+
+def test_generate_and_interpolate(page):
+    needs("gan.emoji")
+    panel = open_tab(page, "Generate")
+    panel.locator("[data-testid=dataset-cell-0-0]").click()  # example: gan.emoji, 16 samples, seed 7
+    run(panel, "Generate")
+    tiles = loaded_sizes(block(panel, "Samples"), ".gallery-item img", 16)
+    assert tiles == [(64, 64)] * 16
+    grid_link = block(panel, "All samples as one PNG").locator("a[href]").first
+    assert download_size(page, grid_link) == (4 * 64, 4 * 64)
+
+    panel.get_by_text("Interpolate between two seeds").click()
+    run(panel, "Interpolate")
+    assert loaded_sizes(block(panel, "Interpolation"), "img", 1) == [(8 * 64, 64)]  # 8 steps by default
+
+
+def test_translate_example(page):
+    needs("cyclegan.flat2fluent3d")
+    panel = open_tab(page, "Translate")
+    panel.locator("[data-testid=dataset-cell-0-1]").click()  # example: smiley_flat.png, 128 x 128
+    run(panel, "Translate")
+    assert slider_sizes(panel) == [(128, 128)] * 2
+    if app.has_weights("cyclegan.fluent3d2flat"):
+        assert loaded_sizes(block(panel, "Round trip"), "img", 1) == [(128, 128)]
+
+
+def test_denoise_upload(page, tmp_path):
+    needs("denoise.color")
+    panel = open_tab(page, "Denoise")
+    upload(panel, scene_png(tmp_path / "odd.png", 75, 52))
+    loaded_sizes(block(panel, "Noisy image"), "img", 1)
+    run(panel, "Denoise")
+    assert slider_sizes(panel) == [(75, 52)] * 2
+    assert "estimated from the image" in panel.get_by_text("Noise level used").inner_text()
+
+
+def test_inpaint_mask_painted_with_the_mouse(page, tmp_path):
+    needs("inpaint.photo")
+    panel = open_tab(page, "Inpaint")
+    canvas = upload_to_editor(panel, scene_png(tmp_path / "odd.png", 150, 110))
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2  # the image sits in the middle
+    page.mouse.move(cx - 50, cy)
+    page.mouse.down()  # the brush on layer 1 ("Mask") is the editor's starting tool
+    for step in range(11):
+        page.mouse.move(cx - 50 + 10 * step, cy + 4 * (step % 2), steps=2)
+    page.mouse.up()
+    run(panel, "Inpaint")
+    assert slider_sizes(panel) == [(150, 110)] * 2
+    filled = int(panel.get_by_text(re.compile(r"^Filled \d+ pixels")).inner_text().split()[1])
+    assert 0 < filled < 0.5 * 150 * 110  # a stroke, not the whole picture
+
+
+# ---------------------------------------------------------------- bad input reaches the user as a message
+
+
+def test_inpaint_without_mask_shows_an_error(page):
+    panel = open_tab(page, "Inpaint")
+    upload_to_editor(panel, str(REPO / "examples" / "landscape.png"))
+    run(panel, "Inpaint")
+    assert "mask is empty" in toast(page)
+
+
+def test_truncated_upload_shows_an_error(page, tmp_path):
+    needs("denoise.color")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes((REPO / "examples" / "landscape.png").read_bytes()[:300])
+    panel = open_tab(page, "Denoise")
+    upload(panel, str(broken))
+    block(panel, "Noisy image").locator("img").wait_for(state="attached")  # uploaded, though it cannot show
+    run(panel, "Denoise")
+    assert "damaged or truncated" in toast(page)
