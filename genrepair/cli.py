@@ -142,14 +142,14 @@ def cmd_eval(args) -> None:
 
     mod = import_module(f"genrepair.evaluation.{args.task}")
     result = mod.run(args)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2))
     if args.update_cards:
         for name, (tags, metrics, section) in mod.card_sections(result).items():
             if (weights_dir() / name).is_dir():
                 update_card(weights_dir() / name, tags, metrics, section)
                 print(f"updated {weights_dir() / name / 'README.md'}")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2))
 
 
 def _float(v: str, flag: str) -> float:

@@ -147,7 +147,7 @@ def card_sections(results: dict) -> dict[str, tuple[list[str], list[dict], str]]
             cell = {m: results.get(f"{size}:{b}:{m}") for m in ("Telea", "NS", "biharmonic", "ours", "ours+sketch")}
             if cell["ours"] is None:
                 continue
-            best = max((cell[m] for m in ("Telea", "NS", "biharmonic")), key=lambda r: r["psnr_hole"])
+            best = max((cell[m] for m in ("Telea", "NS", "biharmonic") if cell[m]), key=lambda r: r["psnr_hole"])
             o, s = cell["ours"], cell["ours+sketch"]
             rows.append(f"| {size} | {b} | {o['psnr_hole']:.2f} | {s['psnr_hole']:.2f} | {best['psnr_hole']:.2f} | "
                         f"{o['psnr']:.2f} / {o['ssim']:.3f} | {o['fid_el0']:.1f} | {best['fid_el0']:.1f} | {o['cpu_s']:.3f} |")  # fmt: skip
