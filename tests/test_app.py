@@ -6,49 +6,24 @@ Tabs whose bundled weights (``weights/<name>/``) are missing are skipped, never 
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing model fails at once instead of retrying the Hub
-# a private upload cache: another Gradio server on this machine (sharing /tmp/gradio) must not serve,
-# refuse (403) or expire our files
-os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="genrepair-test-gradio-")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app.py lives at the repo root
-
 gradio_client = pytest.importorskip("gradio_client")
-app = pytest.importorskip("app")
+from app_server import app, needs, running_app  # noqa: E402
+
 AppError = gradio_client.exceptions.AppError
 handle_file = gradio_client.handle_file
 
 
-def needs(name: str) -> None:
-    if not app.has_weights(name):
-        pytest.skip(f"bundled weights weights/{name}/ are missing (not trained or converted yet)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def client():
-    _, url, _ = app.demo.queue().launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True
-    )
-    try:
+    with running_app() as url:
         yield gradio_client.Client(url, verbose=False)
-    finally:
-        app.demo.close()
 
 
 def scene(size: int = 64) -> np.ndarray:

@@ -9,10 +9,7 @@ A screenshot per test lands in ``screenshots/browser/`` (gitignored). Needs ``/u
 from __future__ import annotations
 
 import io
-import os
 import re
-import socket
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,31 +36,13 @@ if not CHROMIUM.is_file():
     pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing model fails at once instead of retrying the Hub
-sys.path.insert(0, str(REPO))  # app.py lives at the repo root
-app = pytest.importorskip("app")
-
-
-def needs(name: str) -> None:
-    if not app.has_weights(name):
-        pytest.skip(f"bundled weights weights/{name}/ are missing (not trained or converted yet)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from app_server import app, needs, running_app  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def url():
-    _, local_url, _ = app.demo.queue().launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True
-    )
-    try:
+    with running_app() as local_url:
         yield local_url
-    finally:
-        app.demo.close()
 
 
 @pytest.fixture(scope="module")
