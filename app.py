@@ -301,7 +301,7 @@ def build_generate_tab() -> None:
     with gr.Row():
         with gr.Column(scale=1):
             model = gr.Dropdown(model_names("generate"), value=model0, label="Model")
-            note = gr.Markdown(model_note(model0))
+            note = gr.Markdown(model_note, inputs=[model])  # re-read on each page load (weights may appear)
             n = gr.Slider(1, 64, value=16, step=1, label="Number of images")
             with gr.Row():
                 seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed", scale=3)
@@ -315,9 +315,11 @@ def build_generate_tab() -> None:
             )
             go = gr.Button("Generate", variant="primary")
         with gr.Column(scale=2):
-            gallery = gr.Gallery(label="Samples", columns=8, format="png", object_fit="contain", height="auto")
+            gallery = gr.Gallery(
+                label="Samples", columns=8, format="png", object_fit="contain", height="auto", interactive=False
+            )
             with gr.Row():
-                grid_file = gr.File(label="All samples as one PNG")
+                grid_file = gr.File(label="All samples as one PNG", interactive=False)
                 one_file = gr.DownloadButton("Download the selected sample (PNG)", value=None)
             with gr.Accordion("Interpolate between two seeds", open=False):
                 gr.Markdown("Walks from the seed above to a second seed (learned models only).")
@@ -326,7 +328,7 @@ def build_generate_tab() -> None:
                     steps = gr.Slider(2, 32, value=8, step=1, label="Steps")
                 go_lerp = gr.Button("Interpolate")
                 strip = gr.Image(label="Interpolation", type="pil", format="png", interactive=False)
-                strip_file = gr.File(label="Strip as PNG")
+                strip_file = gr.File(label="Strip as PNG", interactive=False)
     gr.Examples(
         [["gan.emoji", 16, 7, 0], ["gan.emoji", 16, 7, 1.0], ["vae.emoji", 16, 3, 0], ["classic.lsystem", 9, 1, 0]],
         inputs=[model, n, seed, truncation],
@@ -369,14 +371,14 @@ def build_translate_tab() -> None:
             with gr.Row():
                 model = gr.Dropdown(model_names("translate"), value=model0, label="Model (direction A2B)", scale=3)
                 swap = gr.Button("⇄ Reverse direction", scale=1)
-            note = gr.Markdown(model_note(model0))
+            note = gr.Markdown(model_note, inputs=[model])  # re-read on each page load (weights may appear)
             image = gr.Image(type="filepath", image_mode=None, format="png", label="Input image")
             go = gr.Button("Translate", variant="primary")
         with gr.Column(scale=2):
             with gr.Row():
-                compare = gr.ImageSlider(label="Input | output", image_mode=None, format="png")
+                compare = gr.ImageSlider(label="Input | output", image_mode=None, format="png", interactive=False)
                 round_trip = gr.Image(label="Round trip A→B→A", format="png", interactive=False)
-            out_file = gr.File(label="Output, full resolution (PNG)")
+            out_file = gr.File(label="Output, full resolution (PNG)", interactive=False)
             info = gr.Markdown()
     gr.Examples(
         [["cyclegan.flat2fluent3d", example("smiley_flat.png")],
@@ -418,7 +420,7 @@ def build_denoise_tab() -> None:
     with gr.Row():
         with gr.Column(scale=1):
             model = gr.Dropdown(model_names("denoise"), value=model0, label="Model")
-            note = gr.Markdown(model_note(model0))
+            note = gr.Markdown(model_note, inputs=[model])  # re-read on each page load (weights may appear)
             image = gr.Image(type="filepath", image_mode=None, format="png", label="Noisy image (or a clean one)")
             with gr.Row():
                 auto = gr.Checkbox(True, label="Auto noise level")
@@ -429,10 +431,10 @@ def build_denoise_tab() -> None:
             compare_opencv = gr.Checkbox(False, label="Also run OpenCV non-local means (slow on big images)")
             go = gr.Button("Denoise", variant="primary")
         with gr.Column(scale=2):
-            compare = gr.ImageSlider(label="Noisy | denoised", image_mode=None, format="png")
+            compare = gr.ImageSlider(label="Noisy | denoised", image_mode=None, format="png", interactive=False)
             info = gr.Markdown()
             baseline = gr.Image(label="OpenCV non-local means", format="png", interactive=False, visible=False)
-            out_file = gr.File(label="Denoised, full resolution (PNG)")
+            out_file = gr.File(label="Denoised, full resolution (PNG)", interactive=False)
     gr.Examples(
         [["denoise.color", example("landscape_noisy25.png"), 25, True, 0],
          ["denoise.color", example("landscape.png"), 25, True, 25]],
@@ -503,7 +505,7 @@ def build_inpaint_tab() -> None:
     with gr.Row():
         with gr.Column(scale=1):
             model = gr.Dropdown(model_names("inpaint"), value=model0, label="Model")
-            note = gr.Markdown(model_note(model0))
+            note = gr.Markdown(model_note, inputs=[model])  # re-read on each page load (weights may appear)
             gr.Markdown(
                 "Upload an image, then paint on the **Mask** layer (layer 1) over what should be replaced. "
                 "Optionally draw guide lines on the **Sketch** layer (layer 2) inside the hole. "
@@ -528,10 +530,10 @@ def build_inpaint_tab() -> None:
                 clear = gr.Button("Clear mask")
                 go = gr.Button("Inpaint", variant="primary")
         with gr.Column(scale=1):
-            compare = gr.ImageSlider(label="Hole | filled", image_mode=None, format="png")
+            compare = gr.ImageSlider(label="Hole | filled", image_mode=None, format="png", interactive=False)
             info = gr.Markdown()
             baseline = gr.Image(label="OpenCV Telea", format="png", interactive=False, visible=False)
-            out_file = gr.File(label="Filled, full resolution (PNG)")
+            out_file = gr.File(label="Filled, full resolution (PNG)", interactive=False)
     scene = example("landscape.png")
     gr.Examples(
         [["inpaint.photo", {"background": scene, "layers": [example("landscape_mask_layer.png")],
