@@ -13,7 +13,6 @@ OpenCV fastNlMeans (which needs 8-bit input, so it gets the clipped, rounded noi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -233,19 +232,6 @@ def _kair_ffdnet_like():
     from ..models import FFDNet
 
     return FFDNet(in_nc=3, nc=96, nb=12).eval()
-
-
-if __name__ == "__main__":
-    import argparse
-
-    p = argparse.ArgumentParser()
-    p.add_argument("--data-root")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--json")
-    a = p.parse_args()
-    res = run(a)
-    if a.json:
-        Path(a.json).write_text(json.dumps(res, indent=2))
 
 
 def card_sections(results: dict) -> dict[str, tuple[list[str], list[dict], str]]:
