@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import functools
 import json
 import math
@@ -187,6 +188,29 @@ def grid(images: list[Image.Image], columns: int | None = None) -> Image.Image:
 
 def example(name: str) -> str:
     return str(EXAMPLES / name)
+
+
+def test_split_examples(per_model: int = 2) -> list[list[str]]:
+    """Translate examples from the emoji test split when the data folder is here (GENREPAIR_DATA or
+    ../shared/data; on a Space it is not): copied to a temp folder at start-up, never into the repo."""
+    root = Path(os.environ.get("GENREPAIR_DATA", Path(__file__).resolve().parent.parent / "shared" / "data"))
+    try:
+        with open(root / "emoji" / "splits.csv", newline="") as f:
+            test = sorted(r["key"] for r in csv.DictReader(f) if r["split"] == "test")
+    except OSError:
+        return []
+    out, folder = [], Path(tempfile.mkdtemp(prefix="genrepair-examples-"))
+    for name in model_names("translate"):
+        try:
+            domain = json.loads((weights_dir() / name / "config.json").read_text())["source_domain"]
+        except (OSError, ValueError, KeyError):
+            continue
+        keys = [k for k in test[::23] if (root / "emoji" / domain / f"{k}.png").is_file()][:per_model]
+        for k in keys:
+            dst = folder / f"{domain}-{k}.png"
+            shutil.copyfile(root / "emoji" / domain / f"{k}.png", dst)
+            out.append([name, str(dst)])
+    return out
 
 
 def rgb8(img: Image.Image) -> np.ndarray:
@@ -382,8 +406,9 @@ def build_translate_tab() -> None:
             info = gr.Markdown()
     gr.Examples(
         [["cyclegan.flat2fluent3d", example("smiley_flat.png")],
-         ["cyclegan.fluent3d2flat", example("smiley_shaded.png")]],
+         ["cyclegan.fluent3d2flat", example("smiley_shaded.png")]] + test_split_examples(),
         inputs=[model, image],
+        label="Examples (our drawings, then emoji from the test split when ../shared/data is present)",
     )  # fmt: skip
     model.change(model_note, model, note, **UI_ONLY)
     swap.click(lambda name: reverse_model(name) or name, model, model, **UI_ONLY)

@@ -9,7 +9,10 @@ from pathlib import Path
 _EVAL = re.compile(r"<!-- eval:start -->.*<!-- eval:end -->", re.S)
 
 
-def training_card(name: str, summary: str, data: str, command: str, steps: int, notes: str = "") -> str:
+def training_card(
+    name: str, summary: str, data: str, command: str, steps: int, notes: str = "", cpu_minutes: float | None = None
+) -> str:
+    cpu = f"- CPU time (process time, all runs of the checkpoint): {cpu_minutes:.1f} minutes\n" if cpu_minutes else ""
     return f"""# {name}
 
 {summary}
@@ -18,7 +21,7 @@ def training_card(name: str, summary: str, data: str, command: str, steps: int, 
 - Data: {data}
 - Command: `{command}`
 - Steps: {steps}
-- Trained on a 2-core CPU; resumable from `runs/{name}/last.pt` (`--init-from weights/{name}` fine-tunes these weights).
+{cpu}- Trained on a 2-core CPU; resumable from `runs/{name}/last.pt` (`--init-from weights/{name}` fine-tunes these weights).
 {notes}
 <!-- eval:start -->
 ## Evaluation

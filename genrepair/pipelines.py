@@ -227,10 +227,12 @@ def translate(model, image, tile: int = 1024) -> Image.Image:
 @torch.inference_mode()
 def denoise(model, image, sigma: float | str | None = None, tile: int | None = None) -> Image.Image:
     """Denoise; ``sigma`` (0-255 scale) or None/"auto" to estimate it. The used sigma is in ``.info``."""
-    d = decode(open_image(image))
+    src = open_image(image)
+    d = decode(src)
     sigma_max = float(getattr(model, "sigma_max", 75.0))
     if sigma is None or (isinstance(sigma, str) and sigma.lower() == "auto"):
-        used = min(estimate_noise_level(d.pixels), sigma_max)
+        jpeg = getattr(src, "format", None) in ("JPEG", "MPO")  # JPEG files need the JPEG-aware estimate
+        used = min(estimate_noise_level(d.pixels, jpeg=jpeg), sigma_max)
     else:
         try:
             used = float(sigma)

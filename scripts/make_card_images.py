@@ -46,9 +46,17 @@ def save(name: str, img: Image.Image, caption: str) -> None:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
-    root = p.parse_args().data_root
+    p.add_argument("--only", default="", help="comma-separated model names (default: every bundled model)")
+    args = p.parse_args()
+    root = args.data_root
+    only = {n for n in args.only.split(",") if n}
 
-    for name in ("gan.emoji", "vae.emoji"):
+    def wanted(name: str) -> bool:
+        return (not only or name in only) and (weights_dir() / name / "model.safetensors").is_file()
+
+    for name in ("gan.emoji", "vae.emoji", "dcgan.emoji", "gan.avatars", "dcgan.avatars", "vae.avatars"):
+        if not wanted(name):
+            continue
         m = genrepair.load_model(name, device="cpu")
         rows = [genrepair.generate(m, 8, seed=s) for s in (1, 2, 3, 4)]
         rows.append(genrepair.interpolate(m, 5, 6, steps=8))
@@ -65,20 +73,30 @@ def main() -> None:
     for name, src, dst in (
         ("cyclegan.flat2fluent3d", "fluentflat", "fluent3d"),
         ("cyclegan.fluent3d2flat", "fluent3d", "fluentflat"),
+        ("cyclegan.sketch2flat", "fluenthc", "fluentflat"),
+        ("cyclegan.flat2sketch", "fluentflat", "fluenthc"),
     ):
+        if not wanted(name):
+            continue
         m = genrepair.load_model(name, device="cpu")
         ins = [Image.open(root / "emoji" / src / f"{k}.png") for k in keys]
         truth = [Image.open(root / "emoji" / dst / f"{k}.png") for k in keys]
         save(name, sheet([ins, [genrepair.translate(m, i) for i in ins], truth], 128),
              f"Rows: {src} input, translation, true {dst} image (paired truth never seen in training).")  # fmt: skip
 
-    m = genrepair.load_model("denoise.color", device="cpu")
-    rni = sorted((root / "denoise" / "real" / "RNI15").glob("*"))[:6]
-    ins = [Image.open(f).convert("RGB") for f in rni]
-    crops = [im.crop((0, 0, min(im.size), min(im.size))) for im in ins]
-    save("denoise.color", sheet([crops, [genrepair.denoise(m, c) for c in crops]], 192),
-         "Real noisy photos (RNI15, no ground truth), automatic noise level: input row, denoised row.")  # fmt: skip
+    rni = [Image.open(f) for f in sorted((root / "denoise" / "real" / "RNI15").glob("*"))]
+    for name, gray in (("denoise.color", False), ("denoise.gray", True)):
+        if not wanted(name):
+            continue
+        m = genrepair.load_model(name, device="cpu")
+        ins = [im.convert("L") if gray else im.convert("RGB") for im in rni[:6]]
+        crops = [im.crop((0, 0, min(im.size), min(im.size))) for im in ins]
+        kind = "photos converted to gray" if gray else "color photos"
+        save(name, sheet([crops, [genrepair.denoise(m, c) for c in crops]], 192),
+             f"Real noisy {kind} (RNI15, no ground truth), automatic noise level: input row, denoised row.")  # fmt: skip
 
+    if not wanted("inpaint.photo"):
+        return
     m = genrepair.load_model("inpaint.photo", device="cpu")
     kodak = sorted((root / "denoise" / "test" / "color" / "Kodak24").glob("*.png"))[:6]
     masks = sorted((root / "masks" / "nvidia_irregular").glob("*.png"))

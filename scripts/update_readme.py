@@ -13,7 +13,8 @@ from pathlib import Path
 
 def denoise(r: dict) -> list[str]:
     out = ["**Denoising** (`genrepair eval denoise`, PSNR dB, same noisy inputs for every method)", "",
-           "| set | sigma | denoise.color | auto sigma | FFDNet official (same run) | FFDNet published | BM3D* | OpenCV NLM |",
+           f"Ours: denoise.color on color sets, {r.get('gray_model', 'denoise.color')} on gray sets.", "",
+           "| set | sigma | ours | auto sigma | FFDNet official (same run) | FFDNet published | BM3D* | OpenCV NLM |",
            "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for s, cells in r["sets"].items():
         for sigma, c in cells.items():
@@ -23,6 +24,15 @@ def denoise(r: dict) -> list[str]:
     c = r["compute"]
     out += ["", f"\\*BM3D on a subset of each set (time). Ours: {c['ours_flops_per_pixel'] / 1e3:.0f} kFLOP/pixel vs FFDNet "
             f"{c['ffdnet_flops_per_pixel'] / 1e3:.0f}; {c['fraction_of_peak']:.0%} of the measured matmul peak."]  # fmt: skip
+    if r.get("robustness"):
+        out += ["", "Robustness, sigma 25, automatic mode through the pipeline (PSNR dB):", "",
+                "| input | noisy | ours auto | ours true sigma | FFDNet true sigma | FFDNet auto sigma |", "|---|---|---|---|---|---|"]  # fmt: skip
+        out += ["| " + k.replace(" sigma 25", "") + " | " + " | ".join(f"{x:.2f}" for x in v.values()) + " |"
+                for k, v in r["robustness"].items()]  # fmt: skip
+    if r.get("large_image"):
+        b = r["large_image"]
+        out += ["", f"24-MP photo: {b['cpu_s']:.0f} CPU s, peak memory {b['peak_rss_mib']:.0f} MiB (tiled); tiled vs untiled "
+                f"max difference {b['tiled_vs_untiled_max_abs_u8']:.0f}/255."]  # fmt: skip
     return out
 
 
@@ -38,11 +48,13 @@ def inpaint(r: dict) -> list[str]:
 
 def generate(r: dict) -> list[str]:
     out = ["**Generation** (`genrepair eval generate`, EfficientNet-Lite0 features vs the held-out test split)", "",
-           "| model | FID-EL0 | KID-EL0 x1e3 | precision | recall | near-copies |", "|---|---|---|---|---|---|"]  # fmt: skip
+           "| model | FID-EL0 | FID x DCGAN (equal CPU time) | KID-EL0 x1e3 | precision | recall | near-copies |",
+           "|---|---|---|---|---|---|---|"]  # fmt: skip
     for k, v in r.items():
         if isinstance(v, dict) and "fid_el0" in v:
+            ratio = f"{v['fid_vs_dcgan']:.2f}" if "fid_vs_dcgan" in v else "-"
             out.append(
-                f"| {k} | {v['fid_el0']:.2f} | {v['kid_el0']:.2f} | {v['precision']:.3f} | {v['recall']:.3f} | {v['near_copy_share']:.1%} |"
+                f"| {k} | {v['fid_el0']:.2f} | {ratio} | {v['kid_el0']:.2f} | {v['precision']:.3f} | {v['recall']:.3f} | {v['near_copy_share']:.1%} |"
             )
     return out
 

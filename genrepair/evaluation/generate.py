@@ -86,6 +86,11 @@ def run(args) -> dict:
             results[f"{dataset}:{name}"] = res
             rows.append([dataset, name, len(imgs), res["fid_el0"], res["kid_el0"], p, r, res["median_nn_rmse"],
                          res["near_copy_share"], cpu64])  # fmt: skip
+    for row in rows:  # the comparison: FID-EL0 as a multiple of the DCGAN baseline's (equal CPU time)
+        base = results.get(f"{row[0]}:dcgan.{row[0]}")
+        row.append(row[3] / base["fid_el0"] if base else "-")
+        if f"{row[0]}:{row[1]}" in results and base:
+            results[f"{row[0]}:{row[1]}"]["fid_vs_dcgan"] = row[3] / base["fid_el0"]
     headers = [
         "data",
         "model",
@@ -97,6 +102,7 @@ def run(args) -> dict:
         "median NN RMSE",
         "near-copies",
         "CPU s / 64",
+        "FID x DCGAN",
     ]
     results["table"] = print_table(headers, rows, f"Generation vs held-out test split ({n_samples} samples per model)")
     return results
@@ -119,6 +125,8 @@ def card_sections(results: dict) -> dict[str, tuple[list[str], list[dict], str]]
             f"| near-copies of training images (RMSE < 0.04) | {r['near_copy_share']:.1%} | {floor['near_copy_share']:.1%} |",
             f"| median RMSE to nearest training image | {r['median_nn_rmse']:.3f} | - |",
             f"| CPU s to sample 64 | {r['cpu_s_64']:.3f} | - |",
+            *([f"| FID-EL0 as a multiple of the DCGAN baseline's (same data, equal CPU time) | {r['fid_vs_dcgan']:.2f} | - |"]
+              if "fid_vs_dcgan" in r and not name.startswith("dcgan") else []),
             "", f"{r['samples']} samples.",
         ])  # fmt: skip
         metrics = [{"task": "unconditional-image-generation", "dataset": f"{dataset} test split", "type": "fid",

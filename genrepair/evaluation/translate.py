@@ -20,7 +20,10 @@ from ..training.data import load_emoji
 from .common import data_root, print_table, psnr_u8, ssim_u8, to_u8
 from .features import el0_features, fid
 
-PAIRS = [("cyclegan.flat2fluent3d", "cyclegan.fluent3d2flat", "fluentflat", "fluent3d")]
+PAIRS = [
+    ("cyclegan.flat2fluent3d", "cyclegan.fluent3d2flat", "fluentflat", "fluent3d"),
+    ("cyclegan.sketch2flat", "cyclegan.flat2sketch", "fluenthc", "fluentflat"),
+]
 
 
 def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -25,6 +25,12 @@ def base_parser(name: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--init-from", type=Path, default=None, help="start from this weights/ folder")
     p.add_argument("--steps", type=int, default=100_000, help="stop after this many steps in total")
     p.add_argument("--minutes", type=float, default=60.0, help="stop after this much wall time in this run")
+    p.add_argument(
+        "--cpu-minutes",
+        type=float,
+        default=None,
+        help="stop once this much process CPU time is spent, over all resumes",
+    )
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--threads", type=int, default=1)
@@ -46,7 +52,9 @@ class Trainer:
         self.modules = modules
         self.optims = optims
         self.step = 0
+        self.cpu_before = 0.0  # CPU seconds spent by earlier runs of this checkpoint
         self.start = time.time()
+        self.cpu_start = time.process_time()
         self.last_save = time.time()
         args.run_dir.mkdir(parents=True, exist_ok=True)
         self.ckpt = args.run_dir / "last.pt"
@@ -57,6 +65,7 @@ class Trainer:
             for k, o in optims.items():
                 o.load_state_dict(state["optims"][k])
             self.step = state["step"]
+            self.cpu_before = state.get("cpu_seconds", 0.0)
             print(f"resumed {self.ckpt} at step {self.step}", flush=True)
         from torch.utils.tensorboard import SummaryWriter
 
@@ -75,16 +84,26 @@ class Trainer:
             return False
         if self.step >= self.args.steps or time.time() - self.start > self.args.minutes * 60:
             return False
+        budget = getattr(self.args, "cpu_minutes", None)
+        if budget is not None and self.cpu_seconds() >= budget * 60:
+            return False
         if time.time() - self.last_save > self.args.save_every * 60:
             self.save()
         return True
+
+    def cpu_seconds(self) -> float:
+        """Process CPU time spent on this checkpoint in total (equal-CPU comparisons use it)."""
+        return self.cpu_before + time.process_time() - self.cpu_start
 
     def log(self, **scalars: float) -> None:
         for k, v in scalars.items():
             self.tb.add_scalar(k, v, self.step)
         if self.step % 100 == 0:
             msg = " ".join(f"{k}={v:.4f}" for k, v in scalars.items())
-            print(f"step {self.step} {time.time() - self.start:.0f}s {msg}", flush=True)
+            print(
+                f"step {self.step} {time.time() - self.start:.0f}s cpu {self.cpu_seconds() / 60:.1f}min {msg}",
+                flush=True,
+            )
 
     def save(self) -> None:
         if self.args.export_only:
@@ -93,6 +112,7 @@ class Trainer:
             "modules": {k: m.state_dict() for k, m in self.modules.items()},
             "optims": {k: o.state_dict() for k, o in self.optims.items()},
             "step": self.step,
+            "cpu_seconds": self.cpu_seconds(),
         }
         tmp = self.ckpt.with_suffix(".tmp")
         torch.save(state, tmp)

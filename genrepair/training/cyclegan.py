@@ -129,12 +129,16 @@ def main() -> None:
         l_d.backward()
         opt_d.step()
         t.step += 1
-        t.log(g_gan=l_gan.item(), cycle=l_cyc.item(), idt=l_idt.item(), d=float(l_d))
+        t.log(g_gan=l_gan.item(), cycle=l_cyc.item(), idt=l_idt.item(), d=l_d.item())
     t.save()
     data = f"Fluent emoji {args.a} and {args.b}, train split, unpaired: disjoint halves of the keys; transparency composited on white"
     for name, g, src, dst in ((a2b, G_ab, args.a, args.b), (b2a, G_ba, args.b, args.a)):
         summary = f"CycleGAN ResnetGenerator (ngf={args.ngf}, {args.n_blocks} blocks), {src} -> {dst}; official recipe at {args.size}px."
-        export(g.eval(), args.output.parent / name, training_card(name, summary, data, t.command, t.step))
+        export(
+            g.eval(),
+            args.output.parent / name,
+            training_card(name, summary, data, t.command, t.step, cpu_minutes=t.cpu_seconds() / 60),
+        )
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ def main() -> None:
             train_data + ", random 96px crops, sigma ~ U[0, 75], 25% of batches with clipped noise",
             t.command,
             t.step,
+            cpu_minutes=t.cpu_seconds() / 60,
         ),
     )
 

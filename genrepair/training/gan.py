@@ -106,6 +106,7 @@ def main() -> None:
             train_data + "; transparent pixels composited on white",
             t.command,
             t.step,
+            cpu_minutes=t.cpu_seconds() / 60,
         ),
     )
 

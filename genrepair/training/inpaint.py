@@ -70,6 +70,7 @@ def main() -> None:
             "photos/train (66) + CBSD432 (432), random 128px crops, free-form stroke/box masks covering 1-60%, Canny-edge sketches inside the hole dropped half of the time",
             t.command,
             t.step,
+            cpu_minutes=t.cpu_seconds() / 60,
         ),
     )
 

@@ -55,6 +55,7 @@ def main() -> None:
             f"{args.dataset} train split, transparent pixels composited on white",
             t.command,
             t.step,
+            cpu_minutes=t.cpu_seconds() / 60,
         ),
     )
 
