@@ -100,7 +100,7 @@ def run_tiled(
                 out = torch.zeros(1, res.shape[1], h, w, device=x.device, dtype=torch.float32)
             out[..., y0:y1, x0:x1] += res * wt
             weight[..., y0:y1, x0:x1] += wt
-    return (out / weight).to(x.dtype)
+    return out.div_(weight).to(x.dtype)  # in place: one fewer image-sized float buffer
 
 
 def _tile_size() -> int:

@@ -126,13 +126,18 @@ def test_translate_keeps_size_and_alpha(client, tmp_path):
         assert Image.open(round_trip).size == (60, 60)
 
 
-def test_missing_model_is_a_clear_error(client, tmp_path):
-    missing = [s.name for s in app.genrepair.list_models("translate") if not app.has_weights(s.name)]
-    if not missing:
-        pytest.skip("every translate model has bundled weights")
+def test_missing_model_is_a_clear_error(client, tmp_path, monkeypatch):
+    # a weights folder without this model, the Hub offline: the app must say so, not crash
+    app.get_model.cache_clear()
+    monkeypatch.setenv("GENREPAIR_WEIGHTS", str(tmp_path / "no-weights"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no-cache"))
     src = png(tmp_path, "x.png", scene())
-    with pytest.raises(AppError, match="could not load"):
-        client.predict(missing[0], handle_file(src), api_name="/translate")
+    try:
+        with pytest.raises(AppError, match="could not load"):
+            client.predict("cyclegan.sketch2flat", handle_file(src), api_name="/translate")
+    finally:
+        app.get_model.cache_clear()
 
 
 # ---------------------------------------------------------------- denoise

@@ -65,7 +65,7 @@ def test_list_in_a_subprocess() -> None:
     lines = proc.stdout.splitlines()
     assert lines == [f"{s.name}\t{s.task}\t{s.description}" for s in REGISTRY.values()]
     proc = run_module("list", "--task", "denoise")
-    assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == ["denoise.color"]
+    assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == ["denoise.color", "denoise.gray"]
 
 
 def test_generate_classic(tmp_path: Path, capsys) -> None:

@@ -187,3 +187,34 @@ def test_unknown_model_name_lists_valid_names() -> None:
 def test_registry_model_without_weights_fails_offline_naming_what_was_tried() -> None:
     with pytest.raises(ModelLoadError, match=r"could not load 'inpaint\.photo'.*bundled folder.*(missing)"):
         load_model("inpaint.photo")
+
+
+BUNDLED = Path(__file__).resolve().parents[1] / "weights"
+
+
+@pytest.mark.parametrize("name", [n for n, s in REGISTRY.items() if s.cls != "classic"])
+def test_bundled_weights_load_strictly(name: str) -> None:
+    """Every released model ships in weights/<name>/ (the app's offline copy) and loads into its class."""
+    folder = BUNDLED / name
+    for f in ("config.json", "model.safetensors", "README.md"):
+        assert (folder / f).is_file(), f"weights/{name}/{f} is missing"
+    model = load_model(folder, device="cpu")
+    assert type(model).__name__ == REGISTRY[name].cls
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 3, 4), (1, 1, 1, 1), (3, 16, 8, 7)])
+def test_fast_upsample_matches_torch_nearest(shape: tuple[int, ...]) -> None:
+    x = torch.randn(*shape)
+    assert torch.equal(models.layers.upsample2x(x), torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+def test_gan_block_skip_order_is_equivalent() -> None:
+    """The skip path upsamples after its 1x1 conv; the result equals conv-after-upsample."""
+    torch.manual_seed(0)
+    block = models.gan.UpBlock(8, 4, 16).eval()
+    x, c = torch.randn(2, 8, 4, 4), torch.randn(2, 16)
+    up = torch.nn.Upsample(scale_factor=2, mode="nearest")
+    h = up(block.act(block.bn1(x, c)))
+    reference = block.conv2(block.act(block.bn2(block.conv1(h), c))) + block.skip(up(x))
+    assert torch.allclose(block(x, c), reference, atol=1e-5)

@@ -151,12 +151,17 @@ def kid(a: np.ndarray, b: np.ndarray, subsets: int = 50, subset_size: int = 100,
 def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
     """Kynkäänniemi et al. (2019) improved precision/recall with k-NN manifolds in feature space."""
 
+    def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # pairwise, without an N x M x D temporary
+        a, b = a.astype(np.float64), b.astype(np.float64)
+        d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T
+        return np.sqrt(np.clip(d2, 0, None))
+
     def radii(x: np.ndarray) -> np.ndarray:
-        d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+        d = dist(x, x)
+        np.fill_diagonal(d, 0.0)
         return np.sort(d, axis=1)[:, k]
 
     def coverage(ref: np.ndarray, r: np.ndarray, q: np.ndarray) -> float:
-        d = np.sqrt(((q[:, None] - ref[None]) ** 2).sum(-1))
-        return float((d <= r[None]).any(1).mean())
+        return float((dist(q, ref) <= r[None]).any(1).mean())
 
     return coverage(real, radii(real), fake), coverage(fake, radii(fake), real)

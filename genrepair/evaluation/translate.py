@@ -57,7 +57,7 @@ def run(args) -> dict:
 
     root = data_root(getattr(args, "data_root", None))
     quick = getattr(args, "quick", False)
-    results, rows = {}, []
+    results, rows, all_models, n_pairs = {}, [], {}, []
     for fwd_name, bwd_name, dom_a, dom_b in PAIRS:
         a_test, _, keys = load_emoji(root, dom_a, "test")
         b_test = load_emoji(root, dom_b, "test", set(keys))[0]
@@ -70,6 +70,8 @@ def run(args) -> dict:
                 models[n] = load_model(n, device="cpu")
             except Exception as e:  # noqa: BLE001
                 print(f"skipping {n}: {str(e)[:120]}")
+        all_models.update(models)
+        n_pairs.append(len(a_test))
         for name, src, dst, d_src, d_dst, rev in (
             (fwd_name, a_test, b_test, dom_a, dom_b, bwd_name),
             (bwd_name, b_test, a_test, dom_b, dom_a, fwd_name),
@@ -91,7 +93,7 @@ def run(args) -> dict:
                 results[f"{direction}:{method}"] = res
                 rows.append([direction, method, res["psnr"], res["ssim"], res["fid_el0"], res.get("cycle_l1_255", "-")])
     timing = {}
-    for name, model in models.items():
+    for name, model in all_models.items():
         for size in (128, 512):
             x = torch.rand(1, 3, size, size) * 2 - 1
             with torch.inference_mode():
@@ -107,7 +109,7 @@ def run(args) -> dict:
             }
     results["timing"] = timing
     results["table"] = print_table(["direction", "method", "PSNR vs truth", "SSIM", "FID-EL0", "cycle L1 (0-255)"], rows,
-                                   f"Translation on the emoji test split ({len(a_test)} pairs)")  # fmt: skip
+                                   f"Translation on the emoji test split ({' / '.join(map(str, n_pairs))} pairs per style pair)")  # fmt: skip
     print_table(["model@size", "CPU ms", "wall ms"], [[k, v["cpu_ms"], v["wall_ms"]] for k, v in timing.items()])
     return results
 

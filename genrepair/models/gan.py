@@ -6,6 +6,8 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from .layers import Upsample2x
+
 
 class CondBatchNorm(nn.Module):
     """BatchNorm whose scale and shift come from the class embedding (BigGAN-style)."""
@@ -31,12 +33,12 @@ class UpBlock(nn.Module):
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1)
         self.skip = nn.Conv2d(cin, cout, 1)
         self.act = nn.ReLU()
-        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.up = Upsample2x()
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         h = self.up(self.act(self.bn1(x, c)))
         h = self.conv2(self.act(self.bn2(self.conv1(h), c)))
-        return h + self.skip(self.up(x))
+        return h + self.up(self.skip(x))  # a 1x1 conv commutes with nearest upsampling: 4x fewer FLOPs
 
 
 class CondGenerator(

@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from .layers import upsample2x
+
 
 class FourierUnit(nn.Module):
     """A 1x1 conv in the 2-D Fourier domain: a global receptive field in one layer (LaMa's FFC idea)."""
@@ -106,5 +108,4 @@ def push_pull_fill(x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
     return filled
 
 
-def _up(x: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(x, scale_factor=2.0, mode="nearest")
+_up = upsample2x

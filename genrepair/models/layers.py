@@ -21,6 +21,23 @@ class ResBlock(nn.Module):
         return x + self.res(x)
 
 
+def upsample2x(x: torch.Tensor) -> torch.Tensor:
+    """Nearest-neighbour 2x upsampling, bit-identical to ``F.interpolate(x, scale_factor=2)``.
+
+    Written as a broadcast + reshape because PyTorch's CPU ``upsample_nearest2d`` is about 8x slower
+    on the small, many-channel maps of a generator (it dominated the GAN's sampling time).
+    """
+    n, c, h, w = x.shape
+    return x[:, :, :, None, :, None].expand(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w)
+
+
+class Upsample2x(nn.Module):
+    """``nn.Upsample(scale_factor=2)`` (nearest) as :func:`upsample2x`; no parameters."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upsample2x(x)
+
+
 def noise_map(x: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
     """A one-channel map of the noise level ``sigma`` (on the [0, 1] scale) shaped like ``x``."""
     n, _, h, w = x.shape

@@ -6,6 +6,8 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from .layers import Upsample2x
+
 
 class ConvVAE(
     nn.Module,
@@ -43,8 +45,8 @@ class ConvVAE(
         dec: list[nn.Module] = []
         rev = chans[::-1]
         for cin, cout in zip(rev[:-2], rev[1:-1]):
-            dec += [nn.Upsample(scale_factor=2), nn.Conv2d(cin, cout, 3, 1, 1), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2)]
-        dec += [nn.Upsample(scale_factor=2), nn.Conv2d(rev[-2], 3, 3, 1, 1), nn.Sigmoid()]
+            dec += [Upsample2x(), nn.Conv2d(cin, cout, 3, 1, 1), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2)]
+        dec += [Upsample2x(), nn.Conv2d(rev[-2], 3, 3, 1, 1), nn.Sigmoid()]
         self.decoder = nn.Sequential(*dec)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
