@@ -22,6 +22,10 @@ def denoise(r: dict) -> list[str]:
             out.append(f"| {s} | {sigma} | {c['ours']['psnr']:.2f} | {auto} | {c['FFDNet(pkg)']['psnr']:.2f} | "
                        f"{c['published_FFDNet']:.2f} | {c['BM3D']['psnr']:.2f} | {c['OpenCV-NLM']['psnr']:.2f} |")  # fmt: skip
     c = r["compute"]
+    ours_t = [x["ours"]["cpu_s_per_mp"] for cells in r["sets"].values() for x in cells.values()]
+    ffd_t = [x["FFDNet(pkg)"]["cpu_s_per_mp"] for cells in r["sets"].values() for x in cells.values()]
+    out += ["", f"CPU time, mean over all cells: ours {sum(ours_t) / len(ours_t):.2f} s/MP, FFDNet (same run) "
+            f"{sum(ffd_t) / len(ffd_t):.2f} s/MP (ratio {sum(ours_t) / sum(ffd_t):.2f})."]  # fmt: skip
     out += ["", f"\\*BM3D on a subset of each set (time). Ours: {c['ours_flops_per_pixel'] / 1e3:.0f} kFLOP/pixel vs FFDNet "
             f"{c['ffdnet_flops_per_pixel'] / 1e3:.0f}; {c['fraction_of_peak']:.0%} of the measured matmul peak."]  # fmt: skip
     if r.get("robustness"):
@@ -43,18 +47,28 @@ def inpaint(r: dict) -> list[str]:
         row = [r.get(f"256:{b}:{m}", {}).get("psnr_hole") for m in ("ours", "ours+sketch", "Telea", "NS", "biharmonic")]
         if row[0] is not None:
             out.append(f"| {b} | " + " | ".join(f"{v:.2f}" for v in row) + " |")
+    methods = ("ours", "ours+sketch", "Telea", "NS", "biharmonic")
+    for b in ("30-40%", "40-50%"):
+        fids = {m: r[f"256:{b}:{m}"]["fid_el0"] for m in methods if f"256:{b}:{m}" in r}
+        if fids:
+            out += ["", f"FID-EL0 at {b} (256 px): " + ", ".join(f"{m} {v:.0f}" for m, v in fids.items()) + "."]
+    cpu = {m: [v["cpu_s"] for k, v in r.items() if k.startswith("512:") and k.endswith(f":{m}")] for m in methods}
+    cpu = {m: sum(v) / len(v) for m, v in cpu.items() if v}
+    if cpu:
+        out += ["", "CPU s per 512x512 image: " + ", ".join(f"{m} {v:.2f}" for m, v in cpu.items()) + "."]
     return out
 
 
 def generate(r: dict) -> list[str]:
     out = ["**Generation** (`genrepair eval generate`, EfficientNet-Lite0 features vs the held-out test split)", "",
-           "| model | FID-EL0 | FID x DCGAN (equal CPU time) | KID-EL0 x1e3 | precision | recall | near-copies |",
-           "|---|---|---|---|---|---|---|"]  # fmt: skip
+           "| model | FID-EL0 | FID x DCGAN (equal CPU time) | KID-EL0 x1e3 | precision | recall | near-copies | CPU s / 64 |",
+           "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for k, v in r.items():
         if isinstance(v, dict) and "fid_el0" in v:
             ratio = f"{v['fid_vs_dcgan']:.2f}" if "fid_vs_dcgan" in v else "-"
+            cpu = f"{v['cpu_s_64']:.2f}" if v.get("cpu_s_64") is not None else "-"
             out.append(
-                f"| {k} | {v['fid_el0']:.2f} | {ratio} | {v['kid_el0']:.2f} | {v['precision']:.3f} | {v['recall']:.3f} | {v['near_copy_share']:.1%} |"
+                f"| {k} | {v['fid_el0']:.2f} | {ratio} | {v['kid_el0']:.2f} | {v['precision']:.3f} | {v['recall']:.3f} | {v['near_copy_share']:.1%} | {cpu} |"
             )
     return out
 
@@ -65,6 +79,8 @@ def translate(r: dict) -> list[str]:
     for k, v in r.items():
         if isinstance(v, dict) and "psnr" in v:
             out.append(f"| {k} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['fid_el0']:.2f} |")
+    if r.get("timing"):
+        out += ["", "CPU ms per image: " + ", ".join(f"{k} {v['cpu_ms']:.0f}" for k, v in r["timing"].items()) + "."]
     return out
 
 
