@@ -141,8 +141,15 @@ def cmd_eval(args) -> None:
     from .hub import weights_dir
 
     mod = import_module(f"genrepair.evaluation.{args.task}")
-    result = mod.run(args)
-    if args.json:
+    if args.from_json is not None:
+        try:
+            result = json.loads(Path(args.from_json).read_text())
+        except (OSError, ValueError) as e:
+            raise CLIError(f"cannot read results from {args.from_json}: {e}") from None
+        print(result.get("table", ""))
+    else:
+        result = mod.run(args)
+    if args.json and args.from_json is None:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))
     if args.update_cards:
@@ -219,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-root", default=None)
     s.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
     s.add_argument("--update-cards", action="store_true", help="write the results into weights/<name>/README.md")
+    s.add_argument(
+        "--from-json", type=Path, help="do not measure: reuse a JSON file an earlier run wrote (with --update-cards)"
+    )
     s.set_defaults(fn=cmd_eval)
     return p
 

@@ -15,7 +15,7 @@ def denoise(r: dict) -> list[str]:
     out = ["**Denoising** (`genrepair eval denoise`, PSNR dB, same noisy inputs for every method)", "",
            f"Ours: denoise.color on color sets, {r.get('gray_model', 'denoise.color')} on gray sets.", "",
            "| set | sigma | ours | auto sigma | FFDNet official (same run) | FFDNet published | BM3D* | OpenCV NLM |",
-           "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+           "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for s, cells in r["sets"].items():
         for sigma, c in cells.items():
             auto = f"{c['ours-auto']['psnr']:.2f}" if "ours-auto" in c else "-"
@@ -24,7 +24,7 @@ def denoise(r: dict) -> list[str]:
     c = r["compute"]
     ours_t = [x["ours"]["cpu_s_per_mp"] for cells in r["sets"].values() for x in cells.values()]
     ffd_t = [x["FFDNet(pkg)"]["cpu_s_per_mp"] for cells in r["sets"].values() for x in cells.values()]
-    out += ["", f"CPU time, mean over all cells: ours {sum(ours_t) / len(ours_t):.2f} s/MP, FFDNet (same run) "
+    out += ["", f"CPU time ({r.get('threads', '?')} thread(s)), mean over all cells: ours {sum(ours_t) / len(ours_t):.2f} s/MP, FFDNet (same run) "
             f"{sum(ffd_t) / len(ffd_t):.2f} s/MP (ratio {sum(ours_t) / sum(ffd_t):.2f})."]  # fmt: skip
     out += ["", f"\\*BM3D on a subset of each set (time). Ours: {c['ours_flops_per_pixel'] / 1e3:.0f} kFLOP/pixel vs FFDNet "
             f"{c['ffdnet_flops_per_pixel'] / 1e3:.0f}; {c['fraction_of_peak']:.0%} of the measured matmul peak."]  # fmt: skip
@@ -61,14 +61,15 @@ def inpaint(r: dict) -> list[str]:
 
 def generate(r: dict) -> list[str]:
     out = ["**Generation** (`genrepair eval generate`, EfficientNet-Lite0 features vs the held-out test split)", "",
-           "| model | FID-EL0 | FID x DCGAN (equal CPU time) | KID-EL0 x1e3 | precision | recall | near-copies | CPU s / 64 |",
-           "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+           "| model | FID-EL0 | FID x DCGAN (equal CPU time) | KID-EL0 x1e3 | precision | recall | near-copies | s / 64 (wall) | CPU s / 64 |",
+           "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for k, v in r.items():
         if isinstance(v, dict) and "fid_el0" in v:
             ratio = f"{v['fid_vs_dcgan']:.2f}" if "fid_vs_dcgan" in v else "-"
             cpu = f"{v['cpu_s_64']:.2f}" if v.get("cpu_s_64") is not None else "-"
+            wall = f"{v['wall_s_64']:.2f}" if v.get("wall_s_64") is not None else "-"
             out.append(
-                f"| {k} | {v['fid_el0']:.2f} | {ratio} | {v['kid_el0']:.2f} | {v['precision']:.3f} | {v['recall']:.3f} | {v['near_copy_share']:.1%} | {cpu} |"
+                f"| {k} | {v['fid_el0']:.2f} | {ratio} | {v['kid_el0']:.2f} | {v['precision']:.3f} | {v['recall']:.3f} | {v['near_copy_share']:.1%} | {wall} | {cpu} |"
             )
     return out
 
@@ -80,7 +81,12 @@ def translate(r: dict) -> list[str]:
         if isinstance(v, dict) and "psnr" in v:
             out.append(f"| {k} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['fid_el0']:.2f} |")
     if r.get("timing"):
-        out += ["", "CPU ms per image: " + ", ".join(f"{k} {v['cpu_ms']:.0f}" for k, v in r["timing"].items()) + "."]
+        out += [
+            "",
+            "Per image, wall ms / CPU ms (all threads): "
+            + ", ".join(f"{k} {v['wall_ms']:.0f} / {v['cpu_ms']:.0f}" for k, v in r["timing"].items())
+            + ".",
+        ]
     return out
 
 

@@ -213,6 +213,10 @@ CASES = {
         r"invalid choice: 'swinir'",
     ),
     "missing --output": (lambda b, o: ["denoise", b["good"]], r"required: --output"),
+    "results not JSON": (
+        lambda b, o: ["eval", "translate", "--from-json", b["text"], "--update-cards"],
+        r"cannot read results from .*text\.png",
+    ),
     "not a checkpoint": (
         lambda b, o: ["convert", b["good"], "--arch", "dncnn", "--output", o],
         r"good\.png: refused: not a PyTorch checkpoint",
@@ -263,3 +267,25 @@ def test_output_into_the_input_folder_writes_new_files_only(model_dirs, tmp_path
     assert cli("denoise", folder, "--model", model_dirs["denoise"], "--sigma", "5", "--output", folder) == 0
     assert (folder / "x.png").is_file()
     assert_unchanged(before)
+
+
+def test_eval_cards_from_stored_results(tmp_path: Path, capsys) -> None:
+    """``eval TASK --from-json`` rewrites the model cards from an earlier run's JSON without measuring again."""
+    import json
+
+    from genrepair.hub import weights_dir
+
+    folder = weights_dir() / "cyclegan.flat2fluent3d"
+    folder.mkdir(parents=True)
+    (folder / "README.md").write_text("# cyclegan.flat2fluent3d\n")
+    row = {"psnr": 20.5, "ssim": 0.8, "fid_el0": 100.0}
+    timing = {"wall_ms": 30.0, "cpu_ms": 60.0}
+    results = {"table": "THE TABLE", "timing": {"cyclegan.flat2fluent3d@128": timing, "cyclegan.flat2fluent3d@512": timing},
+               **{f"fluentflat -> fluent3d:{m}": dict(row) for m in ("identity", "color transfer", "cyclegan.flat2fluent3d")}}  # fmt: skip
+    stored = tmp_path / "translate.json"
+    stored.write_text(json.dumps(results))
+    assert cli("eval", "translate", "--from-json", stored, "--update-cards") == 0
+    assert "THE TABLE" in capsys.readouterr().out
+    card = (folder / "README.md").read_text()
+    assert "| cyclegan.flat2fluent3d | 20.50 | 0.800 | 100.00 | - |" in card
+    assert "30 ms wall" in card

@@ -8,6 +8,8 @@ model works with and without user strokes. Resumable from runs/inpaint.photo/las
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -46,6 +48,9 @@ def main() -> None:
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
     t = Trainer(args, {"model": model}, {"opt": opt})
     while t.running():
+        # cosine decay to zero over --steps (a fine-tune from released weights anneals the same way)
+        for g in opt.param_groups:
+            g["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * min(t.step / args.steps, 1.0)))
         clean, mask, sketch = make_batch(sampler, args.batch_size, rng)
         out = model(clean, mask, sketch)
         hole = (mask.sum() * 3).clamp(min=1)
