@@ -152,9 +152,7 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[fl
     """Kynkäänniemi et al. (2019) improved precision/recall with k-NN manifolds in feature space."""
 
     def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # pairwise, without an N x M x D temporary
-        a, b = a.astype(np.float64), b.astype(np.float64)
-        d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T
-        return np.sqrt(np.clip(d2, 0, None))
+        return torch.cdist(torch.from_numpy(a).double(), torch.from_numpy(b).double()).numpy()
 
     def radii(x: np.ndarray) -> np.ndarray:
         d = dist(x, x)

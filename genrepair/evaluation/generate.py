@@ -32,8 +32,7 @@ def to_tensor(images) -> torch.Tensor:
 
 def nearest_rmse(samples: torch.Tensor, train: torch.Tensor) -> np.ndarray:
     a, b = samples.flatten(1), train.flatten(1)
-    d2 = (a.pow(2).sum(1, keepdim=True) - 2 * a @ b.T + b.pow(2).sum(1)[None]).clamp(min=0)
-    return (d2.min(1).values / a.shape[1]).sqrt().numpy()
+    return (torch.cdist(a, b).min(1).values / a.shape[1] ** 0.5).numpy()
 
 
 def run(args) -> dict:

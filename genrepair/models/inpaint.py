@@ -85,9 +85,9 @@ class InpaintNet(
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
         d = self.body(self.enc3(e2))
-        d = self.dec2(torch.cat([_up(d), e2], 1))
-        d = self.dec1(torch.cat([_up(d), e1], 1))
-        d = self.dec0(torch.cat([_up(d), e0], 1))
+        d = self.dec2(torch.cat([upsample2x(d), e2], 1))
+        d = self.dec1(torch.cat([upsample2x(d), e1], 1))
+        d = self.dec0(torch.cat([upsample2x(d), e0], 1))
         fill = (coarse + torch.tanh(self.out(d))).clamp(0, 1)
         return image * (1 - mask) + mask * fill
 
@@ -106,6 +106,3 @@ def push_pull_fill(x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         up = F.interpolate(filled, size=x_l.shape[-2:], mode="bilinear", align_corners=False)
         filled = x_l * k_l + up * (1 - k_l)
     return filled
-
-
-_up = upsample2x
