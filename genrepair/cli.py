@@ -141,6 +141,14 @@ def cmd_eval(args) -> None:
     from .hub import weights_dir
 
     mod = import_module(f"genrepair.evaluation.{args.task}")
+    if (args.model or args.gray_model) and args.task not in ("denoise", "inpaint"):
+        raise CLIError(f"--model / --gray-model apply to 'denoise' and 'inpaint', not {args.task!r}")
+    if args.gray_model and args.task != "denoise":
+        raise CLIError("--gray-model applies to 'denoise' only")
+    if (args.model or args.gray_model) and args.update_cards:
+        raise CLIError(
+            "--update-cards writes the bundled models' cards; it cannot be combined with --model / --gray-model"
+        )
     if args.from_json is not None:
         try:
             result = json.loads(Path(args.from_json).read_text())
@@ -225,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", default=None)
     s.add_argument("--data-root", default=None)
     s.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
+    s.add_argument(
+        "--model", default=None, help="denoise/inpaint: evaluate this registry name or model folder (default: bundled)"
+    )
+    s.add_argument("--gray-model", default=None, help="denoise: the grayscale model (default: denoise.gray)")
+    s.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
     s.add_argument("--update-cards", action="store_true", help="write the results into weights/<name>/README.md")
     s.add_argument(
         "--from-json", type=Path, help="do not measure: reuse a JSON file an earlier run wrote (with --update-cards)"

@@ -217,6 +217,14 @@ CASES = {
         lambda b, o: ["eval", "translate", "--from-json", b["text"], "--update-cards"],
         r"cannot read results from .*text\.png",
     ),
+    "eval --model on generate": (
+        lambda b, o: ["eval", "generate", "--model", b["gan"]],
+        r"--model / --gray-model apply to 'denoise' and 'inpaint', not 'generate'",
+    ),
+    "eval --model with --update-cards": (
+        lambda b, o: ["eval", "inpaint", "--model", b["inpaint"], "--update-cards"],
+        r"--update-cards writes the bundled models' cards; it cannot be combined with --model",
+    ),
     "not a checkpoint": (
         lambda b, o: ["convert", b["good"], "--arch", "dncnn", "--output", o],
         r"good\.png: refused: not a PyTorch checkpoint",

@@ -168,11 +168,14 @@ def run(args) -> dict:
     limit = 2 if quick else None
     slow_limit = 1 if quick else int(getattr(args, "classical_subset", 2))
     ours_color = load_model(getattr(args, "model", None) or "denoise.color", device="cpu")
-    gray_name = "denoise.gray"
-    try:
-        ours_gray = load_model(gray_name, device="cpu")
-    except Exception:  # noqa: BLE001 - no gray model yet: the color model runs on replicated gray
-        ours_gray, gray_name = ours_color, "denoise.color"
+    gray_name = getattr(args, "gray_model", None) or "denoise.gray"
+    if getattr(args, "gray_model", None):
+        ours_gray = load_model(gray_name, device="cpu")  # asked for by name: a failure is an error
+    else:
+        try:
+            ours_gray = load_model(gray_name, device="cpu")
+        except Exception:  # noqa: BLE001 - no gray model yet: the color model runs on replicated gray
+            ours_gray, gray_name = ours_color, "denoise.color"
     methods_all = {
         "ours": lambda kind: torch_method(ours_color if kind == "color" else ours_gray),
         "ours-auto": lambda kind: torch_method(ours_color if kind == "color" else ours_gray, blind=True),
@@ -183,7 +186,13 @@ def run(args) -> dict:
         "OpenCV-NLM": lambda kind: opencv_method,
     }
     slow = {"BM3D", "skimage-NLM"}
-    results: dict = {"protocol": __doc__.split("\n\n")[1], "threads": threads, "sets": {}, "gray_model": gray_name}
+    results: dict = {
+        "protocol": __doc__.split("\n\n")[1],
+        "threads": threads,
+        "sets": {},
+        "gray_model": gray_name,
+        "color_model": str(getattr(args, "model", None) or "denoise.color"),
+    }
     rows = []
     sets = {"Set12": "gray", "CBSD68": "color"} if quick else SETS
     for set_name, kind in sets.items():

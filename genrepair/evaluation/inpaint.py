@@ -79,7 +79,8 @@ def run(args) -> dict:
     root = data_root(getattr(args, "data_root", None))
     quick = getattr(args, "quick", False)
     torch.set_num_threads(int(getattr(args, "threads", 0) or torch.get_num_threads()))
-    model = load_model(getattr(args, "model", None) or "inpaint.photo", device="cpu")
+    model_name = str(getattr(args, "model", None) or "inpaint.photo")
+    model = load_model(model_name, device="cpu")
     cbsd = sorted((root / "denoise" / "test" / "color" / "CBSD68").glob("*.png"))
     kodak = sorted((root / "denoise" / "test" / "color" / "Kodak24").glob("*.png"))
     per_bin = 4 if quick else int(getattr(args, "per_bin", 0) or 16)
@@ -90,7 +91,7 @@ def run(args) -> dict:
     masks = load_masks(root, per_bin)
     methods = {"Telea": classical("telea"), "NS": classical("ns"), "biharmonic": classical("biharmonic"),
                "ours": ours(model, False), "ours+sketch": ours(model, True)}  # fmt: skip
-    results, rows = {}, []
+    results, rows = {"model": model_name}, []
     rng = np.random.default_rng(1)
     for size, images in sets.items():
         for b in range(6):
