@@ -31,7 +31,7 @@ def estimate_noise_level(
     ``jpeg=True`` for pixels decoded from a JPEG file (see the module docstring)."""
     img = np.asarray(pixels, dtype=np.float64)
     if jpeg:
-        binned = 4 * estimate_noise_level(_bin(img if img.ndim == 3 else img[..., None], 4), patch)
+        binned = binned_noise_level(img, patch)
         corrected = np.sqrt(max(binned**2 - JPEG_FLOOR**2, 0.0)) / JPEG_SCALE
         return max(estimate_noise_level(img, patch, max_patches, seed), float(corrected))
     if img.ndim == 2:
@@ -53,6 +53,12 @@ def estimate_noise_level(
         if tail.mean() <= np.median(tail):
             return float(np.sqrt(tail.mean()) * 255.0)
     return float(np.sqrt(eig[0]) * 255.0)
+
+
+def binned_noise_level(pixels: np.ndarray, patch: int = 7) -> float:
+    """The uncorrected estimate on the 4x4-binned image, times 4 (what survives JPEG; see the module docstring)."""
+    img = np.asarray(pixels, dtype=np.float64)
+    return 4 * estimate_noise_level(_bin(img if img.ndim == 3 else img[..., None], 4), patch)
 
 
 def _bin(img: np.ndarray, k: int) -> np.ndarray:

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genrepair import load_model
+from genrepair import denoise, load_model
 from genrepair.evaluation.common import print_table, psnr_u8, to_u8
-from genrepair.noise import _bin, estimate_noise_level
+from genrepair.noise import binned_noise_level, estimate_noise_level
 from genrepair.training.common import DEFAULT_DATA
 
 FACTORS = (1.0, 1.15, 1.33, 1.5)
@@ -42,13 +42,6 @@ def main() -> None:
     files = files[:: max(1, len(files) // args.images)][: args.images]
     rng = np.random.default_rng(0)
 
-    def run(arr: np.ndarray, sigma: float) -> torch.Tensor:
-        x = torch.from_numpy(arr).permute(2, 0, 1)[None]
-        h, w = x.shape[-2:]
-        xp = torch.nn.functional.pad(x, (0, (-w) % 8, 0, (-h) % 8), mode="reflect")
-        with torch.inference_mode():
-            return model(xp, min(sigma, 75.0) / 255.0)[0, :, :h, :w].permute(1, 2, 0).numpy()
-
     rows = []
     for q in (95, 90, 75):
         for sigma in (0, 5, 15, 25, 50):
@@ -58,15 +51,14 @@ def main() -> None:
                 noisy = to_u8(clean / 255.0 + rng.normal(0, sigma / 255.0, clean.shape))
                 buf = io.BytesIO()
                 Image.fromarray(noisy).save(buf, format="JPEG", quality=q)
-                arr = np.asarray(Image.open(buf).convert("RGB"), np.float32) / 255.0
-                r = max(estimate_noise_level(arr), 4 * estimate_noise_level(_bin(arr.astype(np.float64), 4)))
+                upload = Image.open(buf)
+                arr = np.asarray(upload.convert("RGB"), np.float32) / 255.0
+                r = max(estimate_noise_level(arr), binned_noise_level(arr))
                 u = estimate_noise_level(arr, jpeg=True)
                 raw.append(r)
                 used.append(u)
-                for fac in FACTORS:
-                    ps[f"x{fac}"].append(psnr_u8(to_u8(run(arr, r * fac)), clean))
-                ps["corrected"].append(psnr_u8(to_u8(run(arr, u)), clean))
-                ps["true"].append(psnr_u8(to_u8(run(arr, sigma)), clean))
+                for key, sg in [*((f"x{fac}", r * fac) for fac in FACTORS), ("corrected", u), ("true", sigma)]:
+                    ps[key].append(psnr_u8(np.asarray(denoise(model, upload, sigma=min(sg, 75.0))), clean))
             rows.append(
                 [q, sigma, float(np.mean(raw)), float(np.mean(used)), *(float(np.mean(v)) for v in ps.values())]
             )

@@ -15,7 +15,7 @@ def denoise(r: dict) -> list[str]:
     out = ["**Denoising** (`genrepair eval denoise`, PSNR dB, same noisy inputs for every method)", "",
            f"Ours: denoise.color on color sets, {r.get('gray_model', 'denoise.color')} on gray sets.", "",
            "| set | sigma | ours | auto sigma | FFDNet official (same run) | FFDNet published | BM3D* | OpenCV NLM |",
-           "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+           "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for s, cells in r["sets"].items():
         for sigma, c in cells.items():
             auto = f"{c['ours-auto']['psnr']:.2f}" if "ours-auto" in c else "-"

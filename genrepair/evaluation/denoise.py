@@ -169,13 +169,12 @@ def run(args) -> dict:
     slow_limit = 1 if quick else int(getattr(args, "classical_subset", 2))
     ours_color = load_model(getattr(args, "model", None) or "denoise.color", device="cpu")
     gray_name = getattr(args, "gray_model", None) or "denoise.gray"
-    if getattr(args, "gray_model", None):
-        ours_gray = load_model(gray_name, device="cpu")  # asked for by name: a failure is an error
-    else:
-        try:
-            ours_gray = load_model(gray_name, device="cpu")
-        except Exception:  # noqa: BLE001 - no gray model yet: the color model runs on replicated gray
-            ours_gray, gray_name = ours_color, "denoise.color"
+    try:
+        ours_gray = load_model(gray_name, device="cpu")
+    except Exception:  # noqa: BLE001 - no gray model yet: the color model runs on replicated gray
+        if getattr(args, "gray_model", None):
+            raise  # asked for by name: a failure is an error
+        ours_gray, gray_name = ours_color, "denoise.color"
     methods_all = {
         "ours": lambda kind: torch_method(ours_color if kind == "color" else ours_gray),
         "ours-auto": lambda kind: torch_method(ours_color if kind == "color" else ours_gray, blind=True),
