@@ -61,9 +61,20 @@ def photo_files(root: Path) -> list[Path]:
 class PatchSampler:
     """Random square crops (with flips/rotations) from a list of RGB images kept in memory."""
 
-    def __init__(self, files: list[Path], size: int, gray: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self, files: list[Path], size: int, gray: bool = False, seed: int = 0, scales: tuple[float, ...] = (1.0,)
+    ) -> None:
+        """``scales`` < 1 add Lanczos-reduced copies; 0.5 of a 4:2:0 JPEG has full-resolution chroma and
+        no visible blocking, so those copies are cleaner targets than the originals."""
         mode = "L" if gray else "RGB"
-        self.images = [np.asarray(Image.open(p).convert(mode), dtype=np.uint8) for p in files]
+        self.images = []
+        for p in files:
+            img = Image.open(p).convert(mode)
+            for s in scales:
+                w, h = round(img.width * s), round(img.height * s)
+                if min(w, h) >= size:
+                    scaled = img if s == 1 else img.resize((w, h), Image.Resampling.LANCZOS)
+                    self.images.append(np.asarray(scaled, dtype=np.uint8))
         self.size = size
         self.rng = random.Random(seed)
 

@@ -23,6 +23,10 @@ def main() -> None:
     p.add_argument("--patch", type=int, default=96)
     p.add_argument("--channels", default="32,64,128")
     p.add_argument("--nb", type=int, default=2)
+    p.add_argument(
+        "--extra-photos", action="store_true", help="also train on photos/train (allowed by the data README)"
+    )
+    p.add_argument("--scales", default="1", help="image scales to crop from, e.g. 0.5 (Lanczos-reduced JPEGs)")
     args = p.parse_args()
     if str(args.run_dir) == "runs/denoise.color":
         args.run_dir = args.run_dir.parent / args.name
@@ -34,7 +38,13 @@ def main() -> None:
     else:
         files = sorted((root / "color" / "CBSD432").glob("*.jpg"))
         train_data = "CBSD432 (BSDS500 minus the CBSD68 test images)"
-    sampler = PatchSampler(files, args.patch, gray=args.gray, seed=args.seed)
+    if args.extra_photos:
+        files += sorted((args.data_root / "photos" / "train").glob("*.jpg"))
+        train_data += " + photos/train (66 photos)"
+    scales = tuple(float(s) for s in args.scales.split(","))
+    if scales != (1.0,):
+        train_data += f", at scales {args.scales}"
+    sampler = PatchSampler(files, args.patch, gray=args.gray, seed=args.seed, scales=scales)
     model = NoiseCondUNet(
         in_nc=1 if args.gray else 3,
         channels=[int(c) for c in args.channels.split(",")],
@@ -67,7 +77,7 @@ def main() -> None:
         training_card(
             args.name,
             "Noise-level-conditioned denoiser (pixel-unshuffle + residual U-Net), sigma 0-75 on the 0-255 scale.",
-            train_data + ", random 96px crops, sigma ~ U[0, 75], 25% of batches with clipped noise",
+            train_data + f", random {args.patch}px crops, sigma ~ U[0, 75], 25% of batches with clipped noise",
             t.command,
             t.step,
             cpu_minutes=t.cpu_seconds() / 60,
