@@ -39,8 +39,9 @@ def main() -> None:
         files = sorted((root / "color" / "CBSD432").glob("*.jpg"))
         train_data = "CBSD432 (BSDS500 minus the CBSD68 test images)"
     if args.extra_photos:
-        files += sorted((args.data_root / "photos" / "train").glob("*.jpg"))
-        train_data += " + photos/train (66 photos)"
+        photos = sorted((args.data_root / "photos" / "train").glob("*.jpg"))
+        files += photos
+        train_data += f" + photos/train ({len(photos)} photos)"
     scales = tuple(float(s) for s in args.scales.split(","))
     if scales != (1.0,):
         train_data += f", at scales {args.scales}"
