@@ -51,9 +51,14 @@ def load_avatars(root: Path, split: str) -> torch.Tensor:
     return torch.stack([to_tensor(composite(Image.open(p))) for p in files])
 
 
+def extra_photos(root: Path) -> list[Path]:
+    """The 66 natural photos of photos/train."""
+    return sorted((root / "photos" / "train").glob("*.jpg"))
+
+
 def photo_files(root: Path) -> list[Path]:
     """Training photos for inpainting: photos/train plus CBSD432 (no CBSD68/Kodak test images)."""
-    files = sorted((root / "photos" / "train").glob("*.jpg"))
+    files = extra_photos(root)
     files += sorted((root / "denoise" / "train" / "color" / "CBSD432").glob("*.jpg"))
     return files
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from ..cards import training_card
 from ..models import NoiseCondUNet
 from .common import Trainer, base_parser, export, init_from
-from .data import PatchSampler
+from .data import PatchSampler, extra_photos
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
         files = sorted((root / "color" / "CBSD432").glob("*.jpg"))
         train_data = "CBSD432 (BSDS500 minus the CBSD68 test images)"
     if args.extra_photos:
-        photos = sorted((args.data_root / "photos" / "train").glob("*.jpg"))
+        photos = extra_photos(args.data_root)
         files += photos
         train_data += f" + photos/train ({len(photos)} photos)"
     scales = tuple(float(s) for s in args.scales.split(","))
