@@ -12,6 +12,15 @@ from PIL import Image
 
 from genrepair import ImageInputError, denoise, estimate_noise_level, generate, inpaint, interpolate, translate
 from genrepair.classic import ClassicGenerator
+from genrepair.noise import (
+    JPEG_CLEAN_MARGIN,
+    JPEG_CURVES,
+    JPEG_FLOOR,
+    JPEG_SCALE,
+    JPEG_SIGMAS,
+    jpeg_quality,
+    jpeg_sigma,
+)
 from genrepair.pipelines import _pad_run, run_tiled
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
@@ -282,20 +291,44 @@ def test_denoise_auto_reports_the_estimate(sigma: int, denoiser) -> None:
     assert denoise(denoiser, img, sigma=30).info["genrepair_sigma"] == 30
 
 
-def test_auto_sigma_survives_jpeg(denoiser, tmp_path: Path) -> None:
+@pytest.mark.parametrize("quality", [75, 90])
+def test_auto_sigma_survives_jpeg(quality: int, denoiser, tmp_path: Path) -> None:
     """JPEG quantization hides high-frequency noise from the plain estimator; files read as JPEG get
-    the JPEG-aware estimate (corrected for its 0.75 sigma reading), the same pixels as PNG do not need it."""
+    the JPEG-aware estimate (the binned estimate mapped back through the curve for the file's quality),
+    the same pixels as PNG do not get it."""
     clean = textured(h=384, w=448)
     noisy = np.clip(clean + np.random.default_rng(3).normal(0, 25 / 255, clean.shape), 0, 1)
-    Image.fromarray((noisy * 255 + 0.5).astype(np.uint8)).save(tmp_path / "noisy.jpg", quality=90)
+    Image.fromarray((noisy * 255 + 0.5).astype(np.uint8)).save(tmp_path / "noisy.jpg", quality=quality)
     decoded = np.asarray(Image.open(tmp_path / "noisy.jpg").convert("RGB"), np.float64) / 255
     assert estimate_noise_level(decoded) < 10, "premise: the plain estimate collapses on JPEG"
     used = denoise(denoiser, tmp_path / "noisy.jpg", sigma="auto").info["genrepair_sigma"]
-    assert abs(used - 25) < 4
+    assert abs(used - 25) < 5
     Image.fromarray((decoded * 255 + 0.5).astype(np.uint8)).save(tmp_path / "same.png")
     assert denoise(denoiser, tmp_path / "same.png", sigma="auto").info["genrepair_sigma"] < 10
-    Image.fromarray((clean * 255 + 0.5).astype(np.uint8)).save(tmp_path / "clean.jpg", quality=90)
+    Image.fromarray((clean * 255 + 0.5).astype(np.uint8)).save(tmp_path / "clean.jpg", quality=quality)
     assert denoise(denoiser, tmp_path / "clean.jpg", sigma="auto").info["genrepair_sigma"] < 5, "noise-free JPEG"
+
+
+@pytest.mark.parametrize("quality", [20, 50, 75, 90, 95, 100])
+def test_jpeg_quality_is_read_from_the_quantization_table(quality: int, tmp_path: Path) -> None:
+    Image.fromarray((textured() * 255).astype(np.uint8)).save(tmp_path / "q.jpg", quality=quality)
+    assert abs(jpeg_quality(Image.open(tmp_path / "q.jpg")) - quality) <= 1
+    Image.fromarray((textured() * 255).astype(np.uint8)).save(tmp_path / "q.png")
+    assert jpeg_quality(Image.open(tmp_path / "q.png")) is None
+
+
+def test_jpeg_sigma_inverts_the_calibration_curves() -> None:
+    for q, curve in JPEG_CURVES.items():
+        sigmas = [jpeg_sigma(b, q) for b in np.linspace(0, 60, 121)]
+        assert np.all(np.diff(sigmas) >= 0), f"quality {q}: not monotone"
+        for b, sigma in zip(curve, JPEG_SIGMAS):
+            clear = b >= curve[0] + JPEG_CLEAN_MARGIN + 2  # well above what clean photos read
+            if clear and b == max(curve[: JPEG_SIGMAS.index(sigma) + 1]):  # where the curve rises
+                gentle = np.sqrt(b**2 - JPEG_FLOOR**2) / JPEG_SCALE  # the quality-blind correction, a lower bound
+                assert sigma - 0.5 < jpeg_sigma(b, q) <= max(sigma + 0.5, gentle + 1e-6)
+    # between calibrated qualities the answer lies between theirs
+    ends = sorted([jpeg_sigma(15.0, 75), jpeg_sigma(15.0, 80)])
+    assert ends[0] < jpeg_sigma(15.0, 78) < ends[1]
 
 
 def test_noise_estimate_on_a_big_image_is_bounded() -> None:
