@@ -60,6 +60,19 @@ def jpeg_quality(img) -> float | None:
     return float(np.clip(quality, 1, 100))
 
 
+def jpeg_source(img) -> bool | float:
+    """``estimate_noise_level``'s ``jpeg`` argument for a PIL image: the quality of a JPEG file, True for a
+    JPEG whose tables cannot be read, False for any other image."""
+    if getattr(img, "format", None) not in ("JPEG", "MPO"):
+        return False
+    return jpeg_quality(img) or True
+
+
+def gentle_jpeg_sigma(binned: float) -> float:
+    """The quality-blind correction sqrt(e^2 - 3^2) / 0.75 of a binned estimate (module docstring)."""
+    return float(np.sqrt(max(binned**2 - JPEG_FLOOR**2, 0.0)) / JPEG_SCALE)
+
+
 def jpeg_sigma(binned: float, quality: float | None = None) -> float:
     """sigma for a binned estimate of a JPEG file of ``quality``: the calibration curve inverted where the
     estimate is clearly above what clean photos read, the gentle correction below (module docstring)."""
@@ -72,10 +85,10 @@ def jpeg_sigma(binned: float, quality: float | None = None) -> float:
 
 
 def _invert(curve: tuple[float, ...], value: float) -> float:
-    gentle = np.sqrt(max(value**2 - JPEG_FLOOR**2, 0.0)) / JPEG_SCALE
+    gentle = gentle_jpeg_sigma(value)
     w = float(np.clip((value - curve[0] - JPEG_CLEAN_MARGIN) / 2.0, 0.0, 1.0))
     if w == 0.0:
-        return float(gentle)
+        return gentle
     xp = np.maximum.accumulate(np.asarray(curve)) + 1e-3 * np.arange(len(curve))  # strictly increasing
     if value > xp[-1]:  # beyond the calibrated range: continue the last segment's slope
         from_curve = JPEG_SIGMAS[-1] + (JPEG_SIGMAS[-1] - JPEG_SIGMAS[-2]) / (xp[-1] - xp[-2]) * (value - xp[-1])

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .imageio import Decoded, ImageInputError, composite_on, decode, encode, open_image
-from .noise import estimate_noise_level, jpeg_quality
+from .noise import estimate_noise_level, jpeg_source
 
 MAX_SAMPLES = 256
 
@@ -231,8 +231,8 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
     d = decode(src)
     sigma_max = float(getattr(model, "sigma_max", 75.0))
     if sigma is None or (isinstance(sigma, str) and sigma.lower() == "auto"):
-        jpeg = getattr(src, "format", None) in ("JPEG", "MPO")  # JPEG files need the JPEG-aware estimate
-        used = min(estimate_noise_level(d.pixels, jpeg=(jpeg_quality(src) or True) if jpeg else False), sigma_max)
+        # JPEG files need the JPEG-aware estimate
+        used = min(estimate_noise_level(d.pixels, jpeg=jpeg_source(src)), sigma_max)
     else:
         try:
             used = float(sigma)

@@ -23,14 +23,7 @@ from PIL import Image
 
 from genrepair import denoise, load_model
 from genrepair.evaluation.common import print_table, psnr_u8, to_u8
-from genrepair.noise import (
-    JPEG_FLOOR,
-    JPEG_SCALE,
-    JPEG_SIGMAS,
-    binned_noise_level,
-    estimate_noise_level,
-    jpeg_quality,
-)
+from genrepair.noise import JPEG_SIGMAS, binned_noise_level, estimate_noise_level, gentle_jpeg_sigma, jpeg_source
 from genrepair.training.common import DEFAULT_DATA
 
 CURVE_QUALITIES = (50, 60, 70, 75, 80, 85, 90, 95)
@@ -71,8 +64,8 @@ def check(files: list[Path], threads: int) -> None:
                 upload = jpeg_upload(clean, sigma, q, rng)
                 arr = np.asarray(upload.convert("RGB"), np.float32) / 255.0
                 binned.append(binned_noise_level(arr))
-                used.append(min(estimate_noise_level(arr, jpeg=jpeg_quality(upload) or True), 75.0))
-                blind = max(estimate_noise_level(arr), np.sqrt(max(binned[-1] ** 2 - JPEG_FLOOR**2, 0)) / JPEG_SCALE)
+                used.append(min(estimate_noise_level(arr, jpeg=jpeg_source(upload)), 75.0))
+                blind = max(estimate_noise_level(arr), gentle_jpeg_sigma(binned[-1]))
                 p_used.append(psnr_u8(np.asarray(denoise(model, upload, sigma=used[-1])), clean))
                 p_blind.append(psnr_u8(np.asarray(denoise(model, upload, sigma=min(blind, 75.0))), clean))
                 p_true.append(psnr_u8(np.asarray(denoise(model, upload, sigma=sigma)), clean))

@@ -250,7 +250,7 @@ def robustness(root: Path, ours_color, ours_gray, quick: bool) -> tuple[dict, st
     import io
 
     from .. import denoise
-    from ..noise import estimate_noise_level, jpeg_quality
+    from ..noise import estimate_noise_level, jpeg_source
 
     n = 2 if quick else 6
     color, gray = load_set(root, "CBSD68", n), load_set(root, "Set12", n)
@@ -276,9 +276,7 @@ def robustness(root: Path, ours_color, ours_gray, quick: bool) -> tuple[dict, st
                     pil, arr = Image.fromarray(noisy), noisy.astype(np.float32)[..., None] / 65535.0
                 else:
                     pil, arr = Image.fromarray(noisy), noisy.astype(np.float32) / 255.0
-                est = estimate_noise_level(
-                    arr, jpeg=(jpeg_quality(pil) or True) if case.startswith("clipped + JPEG") else False
-                )
+                est = estimate_noise_level(arr, jpeg=jpeg_source(pil))  # the JPEG cases' pil is a JPEG file
                 ps["input"].append(psnr_u8(to_u8(arr), clean))
                 ps["ours auto (pipeline)"].append(psnr_u8(_pil_u8(denoise(model, pil, sigma="auto")), clean))
                 ps["ours true sigma (pipeline)"].append(psnr_u8(_pil_u8(denoise(model, pil, sigma=sigma)), clean))
