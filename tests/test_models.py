@@ -209,6 +209,23 @@ def test_fast_upsample_matches_torch_nearest(shape: tuple[int, ...]) -> None:
     assert torch.equal(models.layers.upsample2x(x), torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
 
 
+@pytest.mark.parametrize("shape", [(2, 5, 3, 4), (1, 1, 1, 1), (1, 7, 6, 9)])
+def test_upsample_conv_matches_conv_of_upsampled(shape: tuple[int, ...]) -> None:
+    torch.manual_seed(0)
+    x, weight = torch.randn(*shape), torch.randn(4, shape[1], 3, 3)
+    reference = torch.nn.functional.conv2d(models.layers.upsample2x(x), weight, padding=1)
+    assert torch.allclose(models.layers.upsample2x_conv3x3(x, weight), reference, atol=1e-4)
+
+
+def test_inpaint_decoder_equals_concatenate_then_convolve() -> None:
+    """The split decoder conv (low-resolution half) gives what the plain U-Net merge gives."""
+    torch.manual_seed(0)
+    block = torch.nn.Sequential(torch.nn.Conv2d(12, 5, 3, 1, 1), torch.nn.ReLU(inplace=True))
+    d, skip = torch.randn(2, 8, 5, 6), torch.randn(2, 4, 10, 12)
+    reference = block(torch.cat([models.layers.upsample2x(d), skip], 1))
+    assert torch.allclose(models.inpaint.InpaintNet._up_merge(block, d, skip), reference, atol=1e-5)
+
+
 def test_gan_block_skip_order_is_equivalent() -> None:
     """The skip path upsamples after its 1x1 conv; the result equals conv-after-upsample."""
     torch.manual_seed(0)

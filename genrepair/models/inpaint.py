@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from .layers import upsample2x
+from .layers import upsample2x_conv3x3
 
 
 class FourierUnit(nn.Module):
@@ -85,11 +85,20 @@ class InpaintNet(
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
         d = self.body(self.enc3(e2))
-        d = self.dec2(torch.cat([upsample2x(d), e2], 1))
-        d = self.dec1(torch.cat([upsample2x(d), e1], 1))
-        d = self.dec0(torch.cat([upsample2x(d), e0], 1))
+        d = self._up_merge(self.dec2, d, e2)
+        d = self._up_merge(self.dec1, d, e1)
+        d = self._up_merge(self.dec0, d, e0)
         fill = (coarse + torch.tanh(self.out(d))).clamp(0, 1)
         return image * (1 - mask) + mask * fill
+
+    @staticmethod
+    def _up_merge(block: nn.Sequential, d: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        """``block(cat([upsample2x(d), skip]))`` with the conv split by input: the ``d`` part runs at
+        ``d``'s resolution (:func:`upsample2x_conv3x3`), so neither the upsampled map nor the
+        concatenation is built (about 25% of the model's CPU time at 512x512)."""
+        conv, act = block
+        c = d.shape[1]
+        return act(upsample2x_conv3x3(d, conv.weight[:, :c]) + F.conv2d(skip, conv.weight[:, c:], conv.bias, padding=1))
 
 
 def push_pull_fill(x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
