@@ -32,6 +32,12 @@ def upsample2x(x: torch.Tensor) -> torch.Tensor:
     return x[:, :, :, None, :, None].expand(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w)
 
 
+def _fold_taps(k: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 2-tap kernels a 3-tap kernel along ``dim`` becomes after nearest 2x upsampling (even, odd phase)."""
+    t0, t1, t2 = k.unbind(dim)
+    return torch.stack((t0, t1 + t2), dim), torch.stack((t0 + t1, t2), dim)
+
+
 def upsample2x_conv3x3(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``F.conv2d(upsample2x(x), weight, padding=1)`` (no bias) computed on the low-resolution map.
 
@@ -41,20 +47,10 @@ def upsample2x_conv3x3(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """
     h, w = x.shape[-2:]
     xp = F.pad(x, (1, 1, 1, 1))
-    k = weight
-    rows = (
-        torch.stack((k[:, :, 0], k[:, :, 1] + k[:, :, 2]), 2),
-        torch.stack((k[:, :, 0] + k[:, :, 1], k[:, :, 2]), 2),
-    )
     phases = []
-    for a, r in enumerate(rows):
-        cols = (
-            torch.stack((r[..., 0], r[..., 1] + r[..., 2]), -1),
-            torch.stack((r[..., 0] + r[..., 1], r[..., 2]), -1),
-        )
-        phases.append(
-            torch.stack([F.conv2d(xp[:, :, a : a + h + 1, b : b + w + 1], c) for b, c in enumerate(cols)], -1)
-        )
+    for a, rows in enumerate(_fold_taps(weight, 2)):
+        convs = [F.conv2d(xp[:, :, a : a + h + 1, b : b + w + 1], k) for b, k in enumerate(_fold_taps(rows, 3))]
+        phases.append(torch.stack(convs, -1))
     y = torch.stack(phases, 3)  # (N, C, H, 2, W, 2): row phase, column phase
     return y.reshape(y.shape[0], y.shape[1], 2 * h, 2 * w)
 
