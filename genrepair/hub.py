@@ -230,6 +230,7 @@ def load_model(
     """Load a registry name, a model folder or (if allowed) a Hub repo id, in eval mode on ``device``.
 
     Weights load with ``strict=True``. Half precision is used only on CUDA (``half=None`` means: on CUDA, yes).
+    Models whose class sets ``prefers_channels_last`` get channels-last weights (faster convolutions).
     """
     if allow_any_repo is None:
         allow_any_repo = os.environ.get("GENREPAIR_ALLOW_ANY_REPO", "1") == "1"
@@ -254,6 +255,8 @@ def load_model(
     model = model.to(dev).eval().requires_grad_(False)
     if use_half:
         model = model.half()
+    if getattr(model, "prefers_channels_last", False):
+        model = model.to(memory_format=torch.channels_last)
     model.genrepair_name = name  # type: ignore[attr-defined]
     model.genrepair_source = how  # type: ignore[attr-defined]
     return model
@@ -263,7 +266,11 @@ def save_model(model: torch.nn.Module, folder: str | os.PathLike, card: str | No
     """Write config.json (with ``_class_name``), model.safetensors and a README model card."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    channels_last = any(p.dim() == 4 and not p.is_contiguous() for p in model.parameters())
+    model.to(memory_format=torch.contiguous_format)  # safetensors stores contiguous tensors only
     model.save_pretrained(folder)  # type: ignore[attr-defined]
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     cfg_path = folder / "config.json"
     cfg = json.loads(cfg_path.read_text())
     cfg[CLASS_KEY] = type(model).__name__

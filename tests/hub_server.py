@@ -144,7 +144,8 @@ def tiny_model(folder: Path) -> torch.nn.Module:
 
 
 def same_output(a: torch.nn.Module, b: torch.nn.Module) -> bool:
-    """Whether two denoisers give bit-identical outputs on a fixed input."""
+    """Whether two denoisers give the same outputs on a fixed input (to float rounding: a model from
+    ``load_model`` may hold its weights channels-last, which reorders the sums)."""
     x = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(1))
     with torch.inference_mode():
-        return torch.equal(a(x, 0.1), b(x, 0.1))
+        return torch.allclose(a(x, 0.1), b(x, 0.1), rtol=0, atol=1e-5)

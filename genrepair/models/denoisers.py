@@ -23,6 +23,10 @@ class NoiseCondUNet(nn.Module, PyTorchModelHubMixin, license="mit", **_HUB):
     Predicts the noise and subtracts it (residual learning). Sides are padded to ``pad_multiple``.
     """
 
+    # load_model stores the weights channels-last: oneDNN then runs the convolutions in NHWC, about 15%
+    # less CPU time at 512x512 on one thread, outputs equal to float rounding
+    prefers_channels_last = True
+
     def __init__(
         self,
         in_nc: int = 3,
