@@ -215,11 +215,16 @@ def test_fast_upsample_matches_torch_nearest(shape: tuple[int, ...]) -> None:
     assert torch.equal(models.layers.upsample2x(x), torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
 
 
+def _conv_of_upsampled(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The plain pair that :func:`upsample2x_conv3x3` computes in one transposed convolution."""
+    return torch.nn.functional.conv2d(models.layers.upsample2x(x), weight, padding=1)
+
+
 @pytest.mark.parametrize("shape", [(2, 5, 3, 4), (1, 1, 1, 1), (1, 7, 6, 9)])
 def test_upsample_conv_matches_conv_of_upsampled(shape: tuple[int, ...]) -> None:
     torch.manual_seed(0)
     x, weight = torch.randn(*shape), torch.randn(4, shape[1], 3, 3)
-    reference = torch.nn.functional.conv2d(models.layers.upsample2x(x), weight, padding=1)
+    reference = _conv_of_upsampled(x, weight)
     assert torch.allclose(models.layers.upsample2x_conv3x3(x, weight), reference, atol=1e-4)
     channels_last = x.contiguous(memory_format=torch.channels_last)
     assert torch.allclose(models.layers.upsample2x_conv3x3(channels_last, weight), reference, atol=1e-4)
@@ -230,10 +235,7 @@ def test_upsample_conv_trains_like_conv_of_upsampled() -> None:
     torch.manual_seed(0)
     x, weight = torch.randn(2, 3, 5, 4), torch.randn(4, 3, 3, 3)
     grads = []
-    for fn in (
-        models.layers.upsample2x_conv3x3,
-        lambda a, w: torch.nn.functional.conv2d(models.layers.upsample2x(a), w, padding=1),
-    ):
+    for fn in (models.layers.upsample2x_conv3x3, _conv_of_upsampled):
         a, w = x.clone().requires_grad_(), weight.clone().requires_grad_()
         fn(a, w).square().sum().backward()
         grads.append((a.grad, w.grad))
