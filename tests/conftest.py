@@ -37,7 +37,7 @@ TINY: dict[str, dict] = {
     "DnCNN": dict(in_nc=1, out_nc=1, nc=8, nb=3),
     "FFDNet": dict(in_nc=1, out_nc=1, nc=8, nb=3),
     "DRUNet": dict(in_nc=1, out_nc=1, nc=[4, 8, 16, 32], nb=1),
-    "InpaintNet": dict(nf=8, n_blocks=1),
+    "InpaintNet": dict(nf=8, n_blocks=1, skip_kernel=1),  # the released layout
 }
 
 

@@ -243,12 +243,39 @@ def test_upsample_conv_trains_like_conv_of_upsampled() -> None:
 
 
 def test_inpaint_decoder_equals_concatenate_then_convolve() -> None:
-    """The split decoder conv (low-resolution half) gives what the plain U-Net merge gives."""
+    """The split decoder merge (low-resolution half) gives what the plain U-Net merge gives, and loads
+    the plain merge's weights (checkpoints written before the split)."""
     torch.manual_seed(0)
     block = torch.nn.Sequential(torch.nn.Conv2d(12, 5, 3, 1, 1), torch.nn.ReLU(inplace=True))
     d, skip = torch.randn(2, 8, 5, 6), torch.randn(2, 4, 10, 12)
     reference = block(torch.cat([models.layers.upsample2x(d), skip], 1))
-    assert torch.allclose(models.inpaint.InpaintNet._up_merge(block, d, skip), reference, atol=1e-5)
+    merge = models.inpaint.UpMerge(8, 4, 5)
+    merge.load_state_dict(block.state_dict(), strict=True)
+    assert torch.allclose(merge(d, skip), reference, atol=1e-5)
+
+
+def test_inpaint_one_by_one_skips() -> None:
+    """``skip_kernel=1`` keeps the output size and has 1x1 skip weights; fit_skips recovers a 3x3 skip
+    that is really a 1x1 one (only centre taps), so the slim model then reproduces the original."""
+    from genrepair.training.inpaint import fit_skips
+
+    torch.manual_seed(0)
+    teacher = models.InpaintNet(nf=8, n_blocks=2).eval()
+    with torch.no_grad():
+        for n in ("dec2", "dec1", "dec0"):
+            w = getattr(teacher, n).skip.weight
+            w.copy_(torch.nn.functional.pad(w[:, :, 1:2, 1:2], (1, 1, 1, 1)))
+    student = models.InpaintNet(nf=8, n_blocks=2, skip_kernel=1).eval()
+    assert student.dec0.skip.weight.shape[-2:] == (1, 1)
+    student.load_state_dict(
+        {k: v for k, v in teacher.state_dict().items() if not k.endswith("skip.weight")}, strict=False
+    )
+    image, mask = torch.rand(2, 3, 32, 32), (torch.rand(2, 1, 32, 32) < 0.3).float()
+    with torch.no_grad():
+        assert (student(image, mask) - teacher(image, mask)).abs().max() > 1e-3  # skips not yet set
+        fit_skips(student, teacher, image, mask, torch.zeros_like(mask))
+        assert torch.allclose(student(image, mask), teacher(image, mask), atol=1e-4)
+        assert student(torch.rand(1, 3, 40, 24), torch.ones(1, 1, 40, 24)).shape == (1, 3, 40, 24)
 
 
 def test_gan_block_skip_order_is_equivalent() -> None:

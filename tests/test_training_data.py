@@ -1,11 +1,18 @@
-"""The training patch sampler: crops, augmentation and the reduced-scale copies."""
+"""The training patch sampler: crops, augmentation and the reduced-scale copies; the inpainter's
+conversion to 1x1 decoder skips through its training command."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
+from genrepair.hub import load_model, read_config, save_model
+from genrepair.models import InpaintNet
+from genrepair.training import inpaint as train_inpaint
 from genrepair.training.data import PatchSampler
 
 
@@ -37,3 +44,40 @@ def test_patch_sampler_is_seeded(tmp_path):
     c = PatchSampler(files, 48, seed=8).batch(3)
     assert np.array_equal(a.numpy(), b.numpy())
     assert not np.array_equal(a.numpy(), c.numpy())
+
+
+def _train_inpaint(monkeypatch, tmp_path, out, *extra):
+    argv = ["inpaint", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / f"run-{out}"), "--output"]
+    argv += [str(tmp_path / out), "--steps", "2", "--patch", "32", "--batch-size", "2", "--nf", "8", "--n-blocks", "2"]
+    monkeypatch.setattr(sys, "argv", argv + list(extra))
+    train_inpaint.main()
+    return tmp_path / out
+
+
+def test_inpaint_training_refits_skips_as_one_by_one(monkeypatch, tmp_path):
+    """--skip-kernel 1 from a 3x3-skip release trains and exports a 1x1 model; fine-tuning that model keeps
+    its layout by default; asking to grow the skips back is refused."""
+    folder = tmp_path / "data" / "denoise" / "train" / "color" / "CBSD432"
+    folder.mkdir(parents=True)
+    for i in range(3):
+        _jpeg(folder / f"{i}.jpg", (64, 80), i)
+    torch.manual_seed(0)
+    save_model(InpaintNet(nf=8, n_blocks=2), tmp_path / "teacher")
+    slim = _train_inpaint(
+        monkeypatch,
+        tmp_path,
+        "slim",
+        "--init-from",
+        str(tmp_path / "teacher"),
+        "--skip-kernel",
+        "1",
+        "--distill",
+        "0.5",
+    )
+    assert read_config(slim)["skip_kernel"] == 1
+    model = load_model(slim)
+    assert model.dec0.skip.weight.shape[-2:] == (1, 1)
+    again = _train_inpaint(monkeypatch, tmp_path, "again", "--init-from", str(slim))
+    assert read_config(again)["skip_kernel"] == 1
+    with pytest.raises(SystemExit):
+        _train_inpaint(monkeypatch, tmp_path, "grow", "--init-from", str(slim), "--skip-kernel", "3")
