@@ -255,8 +255,9 @@ def test_inpaint_decoder_equals_concatenate_then_convolve() -> None:
 
 
 def test_inpaint_one_by_one_skips() -> None:
-    """``skip_kernel=1`` keeps the output size and has 1x1 skip weights; fit_skips recovers a 3x3 skip
-    that is really a 1x1 one (only centre taps), so the slim model then reproduces the original."""
+    """``skip_kernel=1`` keeps the output size and has 1x1 skip weights; fit_skips copies the other weights
+    and recovers a 3x3 skip that is really a 1x1 one (only centre taps), so the slim model then reproduces
+    the original; a student of another width is refused."""
     from genrepair.training.inpaint import fit_skips
 
     torch.manual_seed(0)
@@ -267,15 +268,14 @@ def test_inpaint_one_by_one_skips() -> None:
             w.copy_(torch.nn.functional.pad(w[:, :, 1:2, 1:2], (1, 1, 1, 1)))
     student = models.InpaintNet(nf=8, n_blocks=2, skip_kernel=1).eval()
     assert student.dec0.skip.weight.shape[-2:] == (1, 1)
-    student.load_state_dict(
-        {k: v for k, v in teacher.state_dict().items() if not k.endswith("skip.weight")}, strict=False
-    )
     image, mask = torch.rand(2, 3, 32, 32), (torch.rand(2, 1, 32, 32) < 0.3).float()
     with torch.no_grad():
-        assert (student(image, mask) - teacher(image, mask)).abs().max() > 1e-3  # skips not yet set
+        assert (student(image, mask) - teacher(image, mask)).abs().max() > 1e-3  # different weights
         fit_skips(student, teacher, image, mask, torch.zeros_like(mask))
         assert torch.allclose(student(image, mask), teacher(image, mask), atol=1e-4)
         assert student(torch.rand(1, 3, 40, 24), torch.ones(1, 1, 40, 24)).shape == (1, 3, 40, 24)
+        with pytest.raises((ValueError, RuntimeError)):
+            fit_skips(models.InpaintNet(nf=8, n_blocks=1, skip_kernel=1), teacher, image, mask, torch.zeros_like(mask))
 
 
 def test_gan_block_skip_order_is_equivalent() -> None:

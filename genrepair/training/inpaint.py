@@ -42,8 +42,13 @@ def make_batch(sampler: PatchSampler, n: int, rng: np.random.Generator, sketch_p
 
 @torch.no_grad()
 def fit_skips(student: InpaintNet, teacher: InpaintNet, clean, mask, sketch) -> None:
-    """Set the student's 1x1 decoder skips to the least-squares fit of the teacher's k x k skips on the
-    skip features of this batch (the encoders are equal, so each fit sees exactly the student's input)."""
+    """Make ``student`` (1x1 decoder skips) the teacher (k x k skips) as far as a 1x1 allows: every other
+    weight is copied, and each 1x1 skip is the least-squares fit of the teacher's on the skip features of
+    this batch (the encoders are then equal, so each fit sees exactly the student's input)."""
+    state = {k: v for k, v in teacher.state_dict().items() if not k.endswith("skip.weight")}
+    missing, unexpected = student.load_state_dict(state, strict=False)
+    if unexpected or not all(k.endswith("skip.weight") for k in missing):
+        raise ValueError(f"student and teacher differ beyond the skips: {missing + unexpected}")
     feats = {}
     names = ("dec2", "dec1", "dec0")
     hooks = [getattr(teacher, n).register_forward_hook(lambda m, a, out, n=n: feats.update({n: a[1]})) for n in names]
@@ -69,8 +74,6 @@ def slim_init(model: InpaintNet, folder, sampler, rng, n: int = 16) -> InpaintNe
     teacher = InpaintNet(**{k: v for k, v in cfg.items() if not k.startswith("_")})
     init_from(teacher, folder)
     teacher.eval().requires_grad_(False)
-    state = {k: v for k, v in teacher.state_dict().items() if not k.endswith("skip.weight")}
-    model.load_state_dict(state, strict=False)
     fit_skips(model, teacher, *make_batch(sampler, n, rng))
     return teacher
 
