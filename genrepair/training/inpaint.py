@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..cards import training_card
-from ..hub import read_config
+from ..hub import load_model, read_config
 from ..models import InpaintNet
 from .common import Trainer, base_parser, export, init_from
 from .data import PatchSampler, photo_files
@@ -70,10 +70,7 @@ def fit_skips(student: InpaintNet, teacher: InpaintNet, clean, mask, sketch) -> 
 
 def slim_init(model: InpaintNet, folder, sampler, rng, n: int = 16) -> InpaintNet:
     """Initialise ``model`` (1x1 skips) from a release with larger skips; returns that release as the teacher."""
-    cfg = read_config(folder)
-    teacher = InpaintNet(**{k: v for k, v in cfg.items() if not k.startswith("_")})
-    init_from(teacher, folder)
-    teacher.eval().requires_grad_(False)
+    teacher = load_model(folder, device="cpu", half=False)  # eval mode, frozen
     fit_skips(model, teacher, *make_batch(sampler, n, rng))
     return teacher
 
