@@ -1,5 +1,5 @@
 """The training patch sampler: crops, augmentation and the reduced-scale copies; the inpainter's
-conversion to 1x1 decoder skips through its training command."""
+conversion to 1x1 decoder skips and its adversarial term, through its training command."""
 
 from __future__ import annotations
 
@@ -81,3 +81,42 @@ def test_inpaint_training_refits_skips_as_one_by_one(monkeypatch, tmp_path):
     assert read_config(again)["skip_kernel"] == 1
     with pytest.raises(SystemExit):
         _train_inpaint(monkeypatch, tmp_path, "grow", "--init-from", str(slim), "--skip-kernel", "3")
+
+
+def test_mask_aware_adversarial_losses():
+    """The discriminator calls the composite fake only where the hole is; the generator term sees only the hole."""
+    disc = train_inpaint.patch_discriminator(8)
+    real, fake = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    F = torch.nn.functional
+    pr, pf = disc(real), disc(fake)
+    no_hole, all_hole = torch.zeros(2, 1, 64, 64), torch.ones(2, 1, 64, 64)
+    both_real = F.softplus(-pr).mean() + F.softplus(-pf).mean()
+    standard = F.softplus(-pr).mean() + F.softplus(pf).mean()
+    assert torch.allclose(train_inpaint.discriminator_loss(disc, real, fake, no_hole), both_real)
+    assert torch.allclose(train_inpaint.discriminator_loss(disc, real, fake, all_hole), standard)
+    assert train_inpaint.generator_adv_loss(disc, fake, no_hole) == 0
+    assert torch.allclose(train_inpaint.generator_adv_loss(disc, fake, all_hole), F.softplus(-pf).mean())
+    half = torch.zeros(2, 1, 64, 64)
+    half[..., :32] = 1  # hole on the left: the generator term is the left cells' mean
+    m = train_inpaint.hole_fraction(half, pf)
+    assert 0 < m.mean() < 1 and m[..., 0].eq(1).all() and m[..., -1].eq(0).all()
+    expected = (m * F.softplus(-pf)).sum() / m.sum()
+    assert torch.allclose(train_inpaint.generator_adv_loss(disc, fake, half), expected)
+
+
+def test_inpaint_training_with_adversarial_term_resumes(monkeypatch, tmp_path):
+    """--adv trains a discriminator beside the model, checkpoints both, resumes them, and says so in the card."""
+    folder = tmp_path / "data" / "denoise" / "train" / "color" / "CBSD432"
+    folder.mkdir(parents=True)
+    for i in range(3):
+        _jpeg(folder / f"{i}.jpg", (64, 80), i)
+    out = _train_inpaint(monkeypatch, tmp_path, "adv", "--adv", "0.1", "--ndf", "8")
+    state = torch.load(tmp_path / "run-adv" / "last.pt", weights_only=True)
+    assert state["step"] == 2 and "disc" in state["modules"] and "disc" in state["optims"]
+    assert "adversarial term (weight 0.1)" in (out / "README.md").read_text()
+    disc_before = state["modules"]["disc"]
+    _train_inpaint(monkeypatch, tmp_path, "adv", "--adv", "0.1", "--ndf", "8", "--steps", "3")
+    state = torch.load(tmp_path / "run-adv" / "last.pt", weights_only=True)
+    assert state["step"] == 3
+    assert any(not torch.equal(disc_before[k], state["modules"]["disc"][k]) for k in disc_before)
+    assert isinstance(load_model(out), InpaintNet)

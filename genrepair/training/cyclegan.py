@@ -20,26 +20,10 @@ from torch import nn
 
 from ..cards import training_card
 from ..models import ResnetGenerator
-from .common import Trainer, base_parser, export, init_from
+from .common import Trainer, base_parser, export, init_from, patch_discriminator
 from .data import emoji_split, load_emoji
 
 SHORT = {"fluentflat": "flat", "fluent3d": "fluent3d", "fluenthc": "sketch"}
-
-
-def patch_discriminator(ndf: int = 64, n_layers: int = 3) -> nn.Sequential:
-    """The official 70x70 PatchGAN (InstanceNorm)."""
-    layers: list[nn.Module] = [nn.Conv2d(3, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-    mult = 1
-    for n in range(1, n_layers + 1):
-        prev, mult = mult, min(2**n, 8)
-        stride = 2 if n < n_layers else 1
-        layers += [
-            nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1),
-            nn.InstanceNorm2d(ndf * mult),
-            nn.LeakyReLU(0.2, True),
-        ]
-    layers.append(nn.Conv2d(ndf * mult, 1, 4, 1, 1))
-    return nn.Sequential(*layers)
 
 
 class ImagePool:

@@ -8,6 +8,12 @@ model works with and without user strokes. Resumable from runs/inpaint.photo/las
 ``--skip-kernel 1 --init-from weights/inpaint.photo`` turns a model with 3x3 decoder skips into the
 faster 1x1 layout: every other weight is copied, each 1x1 skip starts as the least-squares fit of the
 3x3 one on real encoder features, and ``--distill`` adds an L1 term towards the original's fill.
+
+``--adv W`` adds LaMa's mask-aware adversarial term (Suvorov et al. 2022) to the L1 + gradient losses: a
+PatchGAN learns to call patches of real photos real and patches of the composite fake where they lie in
+the hole (real elsewhere), with the non-saturating loss; the generator is pushed on the hole's patches.
+L1 alone makes large holes blurry (the mean of the plausible fills); the adversarial term trades a
+little PSNR for texture.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import torch.nn.functional as F
 from ..cards import training_card
 from ..hub import load_model, read_config
 from ..models import InpaintNet
-from .common import Trainer, base_parser, export, init_from
+from .common import Trainer, base_parser, export, init_from, patch_discriminator
 from .data import PatchSampler, photo_files
 from .masks import edge_sketch, random_mask
 
@@ -75,6 +81,25 @@ def slim_init(model: InpaintNet, folder, sampler, rng, n: int = 16) -> InpaintNe
     return teacher
 
 
+def hole_fraction(mask: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """The mask averaged over each discriminator patch's cell: how much of it is hole (0 to 1)."""
+    return F.adaptive_avg_pool2d(mask, logits.shape[-2:])
+
+
+def discriminator_loss(disc, real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Non-saturating loss: real photos real everywhere; the composite fake in the hole, real outside it."""
+    pr, pf = disc(real), disc(fake.detach())
+    m = hole_fraction(mask, pf)
+    return F.softplus(-pr).mean() + (m * F.softplus(pf) + (1 - m) * F.softplus(-pf)).mean()
+
+
+def generator_adv_loss(disc, fake: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator term on the hole's patches (mean over hole-weighted cells)."""
+    pf = disc(fake)
+    m = hole_fraction(mask, pf)
+    return (m * F.softplus(-pf)).sum() / m.sum().clamp(min=1e-6)
+
+
 def main() -> None:
     p = base_parser("inpaint.photo", __doc__)
     p.add_argument("--patch", type=int, default=128)
@@ -84,6 +109,8 @@ def main() -> None:
         "--skip-kernel", type=int, choices=(1, 3), help="decoder skip conv kernel (default: --init-from's, else 3)"
     )
     p.add_argument("--distill", type=float, default=0.0, help="weight of L1 to the --init-from model's fill")
+    p.add_argument("--adv", type=float, default=0.0, help="weight of the mask-aware adversarial term (0: none)")
+    p.add_argument("--ndf", type=int, default=32, help="discriminator width (with --adv)")
     args = p.parse_args()
     init_kernel = read_config(args.init_from).get("skip_kernel", 3) if args.init_from else 3
     args.skip_kernel = args.skip_kernel or init_kernel
@@ -102,10 +129,15 @@ def main() -> None:
     if args.distill and teacher is None:
         p.error("--distill needs --init-from a model with a different --skip-kernel")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
-    t = Trainer(args, {"model": model}, {"opt": opt})
+    modules, optims = {"model": model}, {"opt": opt}
+    disc = None
+    if args.adv:
+        disc = patch_discriminator(args.ndf)
+        modules["disc"], optims["disc"] = disc, torch.optim.Adam(disc.parameters(), lr=args.lr, betas=(0.5, 0.99))
+    t = Trainer(args, modules, optims)
     while t.running():
         # cosine decay to zero over --steps (a fine-tune from released weights anneals the same way)
-        for g in opt.param_groups:
+        for g in (g for o in optims.values() for g in o.param_groups):
             g["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * min(t.step / args.steps, 1.0)))
         clean, mask, sketch = make_batch(sampler, args.batch_size, rng)
         out = model(clean, mask, sketch)
@@ -120,11 +152,22 @@ def main() -> None:
             with torch.no_grad():
                 target = teacher(clean, mask, sketch)
             loss = loss + args.distill * ((out - target).abs() * mask).sum() / hole
+        scalars = {}
+        if disc is not None:
+            disc.requires_grad_(False)
+            scalars["g_adv"] = generator_adv_loss(disc, out, mask)
+            loss = loss + args.adv * scalars["g_adv"]
+            disc.requires_grad_(True)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if disc is not None:
+            scalars["d"] = discriminator_loss(disc, clean, out, mask)
+            optims["disc"].zero_grad(set_to_none=True)
+            scalars["d"].backward()
+            optims["disc"].step()
         t.step += 1
-        t.log(loss=loss.item(), l_hole=l_hole.item())
+        t.log(loss=loss.item(), l_hole=l_hole.item(), **{k: v.item() for k, v in scalars.items()})
     t.save()
     export(
         model.eval(),
@@ -132,7 +175,8 @@ def main() -> None:
         training_card(
             "inpaint.photo",
             f"U-Net with Fourier-convolution residual blocks and {args.skip_kernel}x{args.skip_kernel} decoder skips; "
-            "input image, mask (1 = hole) and optional sketch strokes.",
+            "input image, mask (1 = hole) and optional sketch strokes; trained with L1 + gradient losses"
+            + (f" and a mask-aware PatchGAN adversarial term (weight {args.adv:g})." if args.adv else "."),
             "photos/train (66) + CBSD432 (432), random 128px crops, free-form stroke/box masks covering 1-60%, Canny-edge sketches inside the hole dropped half of the time",
             t.command,
             t.step,
