@@ -8,11 +8,13 @@ import sys
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from genrepair.hub import load_model, read_config, save_model
 from genrepair.models import InpaintNet
 from genrepair.training import inpaint as train_inpaint
+from genrepair.training.common import patch_discriminator
 from genrepair.training.data import PatchSampler
 
 
@@ -46,6 +48,14 @@ def test_patch_sampler_is_seeded(tmp_path):
     assert not np.array_equal(a.numpy(), c.numpy())
 
 
+def _tiny_photo_root(tmp_path):
+    """A data root with three small CBSD432 photos, enough for the inpainting training command."""
+    folder = tmp_path / "data" / "denoise" / "train" / "color" / "CBSD432"
+    folder.mkdir(parents=True)
+    for i in range(3):
+        _jpeg(folder / f"{i}.jpg", (64, 80), i)
+
+
 def _train_inpaint(monkeypatch, tmp_path, out, *extra):
     argv = ["inpaint", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / f"run-{out}"), "--output"]
     argv += [str(tmp_path / out), "--steps", "2", "--patch", "32", "--batch-size", "2", "--nf", "8", "--n-blocks", "2"]
@@ -57,10 +67,7 @@ def _train_inpaint(monkeypatch, tmp_path, out, *extra):
 def test_inpaint_training_refits_skips_as_one_by_one(monkeypatch, tmp_path):
     """--skip-kernel 1 from a 3x3-skip release trains and exports a 1x1 model; fine-tuning that model keeps
     its layout by default; asking to grow the skips back is refused."""
-    folder = tmp_path / "data" / "denoise" / "train" / "color" / "CBSD432"
-    folder.mkdir(parents=True)
-    for i in range(3):
-        _jpeg(folder / f"{i}.jpg", (64, 80), i)
+    _tiny_photo_root(tmp_path)
     torch.manual_seed(0)
     save_model(InpaintNet(nf=8, n_blocks=2), tmp_path / "teacher")
     slim = _train_inpaint(
@@ -85,9 +92,8 @@ def test_inpaint_training_refits_skips_as_one_by_one(monkeypatch, tmp_path):
 
 def test_mask_aware_adversarial_losses():
     """The discriminator calls the composite fake only where the hole is; the generator term sees only the hole."""
-    disc = train_inpaint.patch_discriminator(8)
+    disc = patch_discriminator(8)
     real, fake = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
-    F = torch.nn.functional
     pr, pf = disc(real), disc(fake)
     no_hole, all_hole = torch.zeros(2, 1, 64, 64), torch.ones(2, 1, 64, 64)
     both_real = F.softplus(-pr).mean() + F.softplus(-pf).mean()
@@ -106,10 +112,7 @@ def test_mask_aware_adversarial_losses():
 
 def test_inpaint_training_with_adversarial_term_resumes(monkeypatch, tmp_path):
     """--adv trains a discriminator beside the model, checkpoints both, resumes them, and says so in the card."""
-    folder = tmp_path / "data" / "denoise" / "train" / "color" / "CBSD432"
-    folder.mkdir(parents=True)
-    for i in range(3):
-        _jpeg(folder / f"{i}.jpg", (64, 80), i)
+    _tiny_photo_root(tmp_path)
     out = _train_inpaint(monkeypatch, tmp_path, "adv", "--adv", "0.1", "--ndf", "8")
     state = torch.load(tmp_path / "run-adv" / "last.pt", weights_only=True)
     assert state["step"] == 2 and "disc" in state["modules"] and "disc" in state["optims"]
@@ -120,3 +123,6 @@ def test_inpaint_training_with_adversarial_term_resumes(monkeypatch, tmp_path):
     assert state["step"] == 3
     assert any(not torch.equal(disc_before[k], state["modules"]["disc"][k]) for k in disc_before)
     assert isinstance(load_model(out), InpaintNet)
+    _train_inpaint(monkeypatch, tmp_path, "plain")
+    with pytest.raises(SystemExit, match="has no disc"):  # resuming a run without --adv with it
+        _train_inpaint(monkeypatch, tmp_path, "plain", "--adv", "0.1", "--steps", "3")

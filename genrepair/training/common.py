@@ -76,6 +76,12 @@ class Trainer:
         self.ckpt = args.run_dir / "last.pt"
         if self.ckpt.exists():
             state = torch.load(self.ckpt, map_location="cpu", weights_only=True)
+            missing = [k for k in (*modules, *optims) if k not in {**state["modules"], **state["optims"]}]
+            if missing:
+                raise SystemExit(
+                    f"{self.ckpt} has no {', '.join(missing)}: it was written by a run with other options; "
+                    "resume with the same options or start a new --run-dir"
+                )
             for k, m in modules.items():
                 m.load_state_dict(state["modules"][k])
             for k, o in optims.items():

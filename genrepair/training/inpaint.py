@@ -12,8 +12,9 @@ faster 1x1 layout: every other weight is copied, each 1x1 skip starts as the lea
 ``--adv W`` adds LaMa's mask-aware adversarial term (Suvorov et al. 2022) to the L1 + gradient losses: a
 PatchGAN learns to call patches of real photos real and patches of the composite fake where they lie in
 the hole (real elsewhere), with the non-saturating loss; the generator is pushed on the hole's patches.
-L1 alone makes large holes blurry (the mean of the plausible fills); the adversarial term trades a
-little PSNR for texture.
+L1 alone makes large holes blurry (the mean of the plausible fills); the adversarial term is meant to
+trade a little PSNR for texture. On this CPU's budgets it only cost PSNR (README, Training), so the
+release is trained without it.
 """
 
 from __future__ import annotations
