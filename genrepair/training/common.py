@@ -76,10 +76,11 @@ class Trainer:
         self.ckpt = args.run_dir / "last.pt"
         if self.ckpt.exists():
             state = torch.load(self.ckpt, map_location="cpu", weights_only=True)
-            missing = [k for k in (*modules, *optims) if k not in {**state["modules"], **state["optims"]}]
+            missing = {k for k in modules if k not in state["modules"]}
+            missing |= {k for k in optims if k not in state["optims"]}
             if missing:
                 raise SystemExit(
-                    f"{self.ckpt} has no {', '.join(missing)}: it was written by a run with other options; "
+                    f"{self.ckpt} has no {', '.join(sorted(missing))}: it was written by a run with other options; "
                     "resume with the same options or start a new --run-dir"
                 )
             for k, m in modules.items():
