@@ -5,22 +5,38 @@ the eigenvalues of the patch covariance that belong to noise alone have mean equ
 the largest such set gives sigma^2. Works on the [0, 1] scale, returns sigma on the 0-255 scale.
 
 JPEG files: quantization removes the high-frequency part of the noise that the smallest eigenvalues
-measure, so the estimate collapses (sigma 25 noise saved at quality 90 reads as ~1). For them the
-estimate is also taken on the 4x4-binned image (binning divides white noise by 4, and the surviving
-low DCT frequencies carry it). How much of the noise survives depends on the quality: at 90-95 the
-binned estimate reads about 0.75 sigma plus a floor of about 3 from image content, at 75 noise below
-sigma ~20 is mostly quantized away (sigma 15 reads 6, sigma 25 reads 16). So the file's quality is read
-from its luminance quantization table (``jpeg_quality``) and the binned estimate is mapped back to sigma
-through the curve measured at that quality (``JPEG_CURVES``: mean binned estimate of noisy CBSD432
-training images saved by Pillow, interpolated between qualities). Clean photos also read above a
-curve's sigma-0 value, textured ones by up to about 6.5 in our check (at quality 50 that is where sigma 25
-reads), so below that margin the gentle quality-blind correction sqrt(e^2 - 3^2) / 0.75 is used
-instead (blended over the next 2): a clean photo is not smoothed on a guess, and low-quality files with
-moderate noise get too little rather than too much. The larger of this and the plain estimate is
-used. scripts/calibrate_jpeg_sigma.py measures the curves and checks the denoiser's PSNR with it.
+measure, so the plain estimate collapses (sigma 25 noise saved at quality 90 reads as ~1), and what
+survives depends on the file's quality. The file's quality is read from its luminance quantization table
+(``jpeg_quality``) and two measurements of the surviving noise are taken: the estimate above on the
+4x4-binned image (``binned_noise_level``; binning divides white noise by 4 and the low DCT frequencies
+carry it) and ``block_ac_level``, the 5th percentile over the file's 8x8 blocks of the lowest AC
+coefficients of luma (flat blocks of a clean photo quantize them to exactly zero; noise, where it
+survives, does not). Neither alone separates a clean textured photo from a noisy one: the binned
+estimate rises with texture everywhere, the block level stays near zero only where the photo has flat
+areas. So the sigma is read from a table (``jpeg_sigma_table.json``) indexed by quality and both
+measurements, made by ``scripts/calibrate_jpeg_sigma.py`` on training images only (CBSD432): noisy
+images saved as JPEG at each quality were denoised at every sigma, and each cell holds the sigma with the
+best mean PSNR over its 8 nearest measured files (distance in log binned estimate and log1p block level).
+The sigma is chosen for the best PSNR, not to match the added noise: JPEG's own artifacts make a
+somewhat higher sigma pay off, and at low quality a clean photo gains from a small one. The table was
+measured for sigma up to 35; above that the quality's curve of the binned estimate (``JPEG_CURVES``,
+inverted where the estimate is clearly above what clean photos read) gives a lower bound. From quality
+90 up, where little noise is quantized away, the table is no better on average than that curve alone
+(with a gentle correction sqrt(e^2 - 3^2) / 0.75 below the margin where clean photos read, so that a
+clean file is not smoothed on a guess), and it smoothed one clean training file at quality 95 by 5 dB;
+so the pipeline uses the table up to quality 85 and the curve rule from 90, blended between
+(``jpeg_file_sigma``). The larger of this and the plain estimate is used.
+
+Known limit: the two measurements cannot tell noise from dense fine texture in a photo with no flat
+8x8 block at all; such a clean file saved at quality 50-60 can read as sigma 15-20 (a synthetic stripe
+pattern reads 19 at quality 50). The app shows the sigma used, and the slider overrides it.
 """
 
 from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -41,6 +57,10 @@ JPEG_CURVES = {
 JPEG_DEFAULT_QUALITY = 90  # when the file's quality is unknown
 JPEG_CLEAN_MARGIN = 6.5  # clean textured photos read up to ~6.5 above the sigma-0 value (20 CBSD432 training images)
 JPEG_SCALE, JPEG_FLOOR = 0.75, 3.0  # the gentle correction below the margin: sqrt(e^2 - 3^2) / 0.75
+JPEG_TABLE = Path(__file__).with_name("jpeg_sigma_table.json")
+JPEG_TABLE_UP_TO = (85, 90)  # the table below 85, the curve rule from 90, blended between
+# block_ac_level's coefficients: (row, column) frequencies of the 8x8 DCT, the lowest AC ones
+BLOCK_FREQS = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0))
 
 # the IJG standard luminance quantization table (quality 50), natural order, as Pillow reports tables
 _IJG_LUMA = (16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
@@ -73,7 +93,7 @@ def gentle_jpeg_sigma(binned: float) -> float:
     return float(np.sqrt(max(binned**2 - JPEG_FLOOR**2, 0.0)) / JPEG_SCALE)
 
 
-def jpeg_sigma(binned: float, quality: float | None = None) -> float:
+def jpeg_sigma(binned: float, quality: float | None = None, floor_only: bool = False) -> float:
     """sigma for a binned estimate of a JPEG file of ``quality``: the calibration curve inverted where the
     estimate is clearly above what clean photos read, the gentle correction below (module docstring)."""
     q = JPEG_DEFAULT_QUALITY if quality is None else float(np.clip(quality, min(JPEG_CURVES), max(JPEG_CURVES)))
@@ -81,20 +101,86 @@ def jpeg_sigma(binned: float, quality: float | None = None) -> float:
     hi = next(k for k in qs if k >= q)
     lo = max(k for k in qs if k <= q)
     t = 0.0 if hi == lo else (q - lo) / (hi - lo)
-    return float((1 - t) * _invert(JPEG_CURVES[lo], binned) + t * _invert(JPEG_CURVES[hi], binned))
+    lo_s, hi_s = _invert(JPEG_CURVES[lo], binned, floor_only), _invert(JPEG_CURVES[hi], binned, floor_only)
+    return float((1 - t) * lo_s + t * hi_s)
 
 
-def _invert(curve: tuple[float, ...], value: float) -> float:
+@cache
+def _table() -> dict:
+    t = json.loads(JPEG_TABLE.read_text())
+    t["qualities"] = [float(q) for q in t["qualities"]]
+    t["grid"] = {float(q): np.asarray(g, np.float64) for q, g in zip(t["qualities"], t["sigma"])}
+    return t
+
+
+def jpeg_table_sigma(binned: float, block: float, quality: float | None = None) -> float:
+    """The calibrated sigma for a JPEG file of ``quality`` whose binned estimate is ``binned`` and block
+    level ``block`` (module docstring): bilinear in (log binned, log1p block), linear between qualities."""
+    t = _table()
+    u = float(np.clip(np.log(max(binned, 1e-6)), t["u"][0], t["u"][-1]))
+    v = float(np.clip(np.log1p(max(block, 0.0)), t["v"][0], t["v"][-1]))
+    qs = t["qualities"]
+    q = float(np.clip(JPEG_DEFAULT_QUALITY if quality is None else quality, qs[0], qs[-1]))
+    hi = next(k for k in qs if k >= q)
+    lo = max(k for k in qs if k <= q)
+    w = 0.0 if hi == lo else (q - lo) / (hi - lo)
+    return float((1 - w) * _bilinear(t, t["grid"][lo], u, v) + w * _bilinear(t, t["grid"][hi], u, v))
+
+
+def _bilinear(t: dict, grid: np.ndarray, u: float, v: float) -> float:
+    along_v = np.array([np.interp(v, t["v"], row) for row in grid])  # one value per u knot
+    return float(np.interp(u, t["u"], along_v))
+
+
+def block_ac_level(pixels: np.ndarray) -> float:
+    """5th percentile over the 8x8 blocks (aligned to the top-left corner, as JPEG's are) of the RMS of
+    luma's lowest AC DCT coefficients (``BLOCK_FREQS``), 0-255 scale, for an HxWxC image in [0, 1]."""
+    img = np.asarray(pixels, dtype=np.float32)
+    img = img if img.ndim == 3 else img[..., None]
+    y = img[..., 0] if img.shape[2] < 3 else img[..., 0] * 0.299 + img[..., 1] * 0.587 + img[..., 2] * 0.114
+    h, w = y.shape[0] // 8 * 8, y.shape[1] // 8 * 8
+    if h == 0 or w == 0:
+        return 0.0
+    blocks = (255.0 * y[:h, :w]).reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
+    coef = blocks @ _block_basis()  # n_blocks x len(BLOCK_FREQS)
+    return float(np.percentile(np.sqrt(np.mean(coef.astype(np.float64) ** 2, 1)), 5))
+
+
+@cache
+def _block_basis() -> np.ndarray:
+    n = np.arange(8)
+    dct = np.sqrt(2 / 8) * np.cos(np.pi * (2 * n[None] + 1) * n[:, None] / 16)  # orthonormal DCT-II rows
+    dct[0] /= np.sqrt(2)
+    return np.stack([np.outer(dct[i], dct[j]).ravel() for i, j in BLOCK_FREQS], 1).astype(np.float32)
+
+
+def jpeg_file_sigma(table: float, binned: float, quality: float | None = None) -> float:
+    """The JPEG part of the automatic sigma (module docstring): the table's ``table`` with the curve's lower
+    bound up to quality 85, ``jpeg_sigma`` from 90 (there the curve rule is as good on average and never
+    smooths a clean file much), linearly blended between."""
+    q = JPEG_DEFAULT_QUALITY if quality is None else float(quality)
+    lo, hi = JPEG_TABLE_UP_TO
+    w = float(np.clip((q - lo) / (hi - lo), 0.0, 1.0))
+    return float((1 - w) * max(table, jpeg_curve_floor(binned, q)) + w * jpeg_sigma(binned, q))
+
+
+def jpeg_curve_floor(binned: float, quality: float | None = None) -> float:
+    """``jpeg_sigma`` where the binned estimate is clearly above what clean photos read, 0 below (blended
+    over 2): the lower bound that carries the table beyond the noise it was measured for."""
+    return jpeg_sigma(binned, quality, floor_only=True)
+
+
+def _invert(curve: tuple[float, ...], value: float, floor_only: bool = False) -> float:
     gentle = gentle_jpeg_sigma(value)
     w = float(np.clip((value - curve[0] - JPEG_CLEAN_MARGIN) / 2.0, 0.0, 1.0))
     if w == 0.0:
-        return gentle
+        return 0.0 if floor_only else gentle
     xp = np.maximum.accumulate(np.asarray(curve)) + 1e-3 * np.arange(len(curve))  # strictly increasing
     if value > xp[-1]:  # beyond the calibrated range: continue the last segment's slope
         from_curve = JPEG_SIGMAS[-1] + (JPEG_SIGMAS[-1] - JPEG_SIGMAS[-2]) / (xp[-1] - xp[-2]) * (value - xp[-1])
     else:
         from_curve = np.interp(value, xp, JPEG_SIGMAS)
-    return float((1 - w) * gentle + w * max(gentle, from_curve))
+    return float(w * max(gentle, from_curve) + (0.0 if floor_only else (1 - w) * gentle))
 
 
 def estimate_noise_level(
@@ -111,8 +197,9 @@ def estimate_noise_level(
     img = np.asarray(pixels, dtype=np.float64)
     if jpeg is not False and jpeg is not None:
         quality = None if jpeg is True else float(jpeg)
-        corrected = jpeg_sigma(binned_noise_level(img, patch), quality)
-        return max(estimate_noise_level(img, patch, max_patches, seed), corrected)
+        binned = binned_noise_level(img, patch)
+        table = jpeg_table_sigma(binned, block_ac_level(img), quality)
+        return max(estimate_noise_level(img, patch, max_patches, seed), jpeg_file_sigma(table, binned, quality))
     if img.ndim == 2:
         img = img[..., None]
     h, w, c = img.shape

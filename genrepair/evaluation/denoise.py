@@ -9,7 +9,8 @@ PyPI package (GPL-3, benchmark-only), BM3D (`bm3d`, benchmark-only), scikit-imag
 OpenCV fastNlMeans (which needs 8-bit input, so it gets the clipped, rounded noisy image).
 
 Also, beyond the protocol: robustness (what real photos do: noise clipped to 8 bits, JPEG-compressed
-noisy input, 16-bit gray input), run through the user-facing pipeline in automatic mode, and one
+noisy input at qualities 50-90, clean JPEG files, 16-bit gray input), run through the user-facing
+pipeline in automatic mode, and one
 24-megapixel photo denoised with tiling (peak memory of a fresh process, seam check against an
 untiled run).
 
@@ -256,35 +257,41 @@ def robustness(root: Path, ours_color, ours_gray, quick: bool) -> tuple[dict, st
     color, gray = load_set(root, "CBSD68", n), load_set(root, "Set12", n)
     ffd_c, ffd_g = ffdnet_package(3), ffdnet_package(1)
     res, rows = {}, []
-    for sigma in (25,):
-        cases = {
-            "clipped to 8 bits": [(c, to_u8(noisy_version(c, sigma, 77 + i))) for i, c in enumerate(color)],
-            "clipped + JPEG q90": [(c, _jpeg(to_u8(noisy_version(c, sigma, 77 + i)), 90)) for i, c in enumerate(color)],
-            "clipped + JPEG q75": [(c, _jpeg(to_u8(noisy_version(c, sigma, 77 + i)), 75)) for i, c in enumerate(color)],
-            "16-bit gray (Set12)": [(g, _u16(noisy_version(g, sigma, 99 + i))) for i, g in enumerate(gray)],
-        }
-        for case, pairs in cases.items():
-            is_gray = case.startswith("16-bit")
-            model, ffd = (ours_gray, ffd_g) if is_gray else (ours_color, ffd_c)
-            ps = {"input": [], "ours auto (pipeline)": [], "ours true sigma (pipeline)": [], "FFDNet true sigma": [],
-                  "FFDNet auto sigma": []}  # fmt: skip
-            for clean, noisy in pairs:
-                if case.startswith("clipped + JPEG"):  # the JPEG file as a user would upload it
-                    pil = Image.open(io.BytesIO(noisy.tobytes()))
-                    arr = np.asarray(pil.convert("RGB"), np.float32) / 255.0
-                elif noisy.dtype == np.uint16:
-                    pil, arr = Image.fromarray(noisy), noisy.astype(np.float32)[..., None] / 65535.0
-                else:
-                    pil, arr = Image.fromarray(noisy), noisy.astype(np.float32) / 255.0
-                est = estimate_noise_level(arr, jpeg=jpeg_source(pil))  # the JPEG cases' pil is a JPEG file
-                ps["input"].append(psnr_u8(to_u8(arr), clean))
-                ps["ours auto (pipeline)"].append(psnr_u8(_pil_u8(denoise(model, pil, sigma="auto")), clean))
-                ps["ours true sigma (pipeline)"].append(psnr_u8(_pil_u8(denoise(model, pil, sigma=sigma)), clean))
-                ps["FFDNet true sigma"].append(psnr_u8(to_u8(ffd(arr, sigma)), clean))
-                ps["FFDNet auto sigma"].append(psnr_u8(to_u8(ffd(arr, est)), clean))
-            cell = {k: float(np.mean(v)) for k, v in ps.items()}
-            res[f"{case} sigma {sigma}"] = cell
-            rows.append([case, sigma, len(pairs), *cell.values()])
+    noisy_u8 = lambda img, sigma, seed: to_u8(noisy_version(img, sigma, seed))  # noqa: E731
+    jpeg = lambda q, sigma: [(c, _jpeg(noisy_u8(c, sigma, 77 + i), q)) for i, c in enumerate(color)]  # noqa: E731
+    cases = {  # (case, sigma): pairs of clean image and the noisy file or array
+        ("clipped to 8 bits", 25): [(c, noisy_u8(c, 25, 77 + i)) for i, c in enumerate(color)],
+        ("clipped + JPEG q90", 25): jpeg(90, 25),
+        ("clipped + JPEG q75", 25): jpeg(75, 25),
+        ("clipped + JPEG q75", 15): jpeg(75, 15),
+        ("clipped + JPEG q50", 25): jpeg(50, 25),
+        ("clipped + JPEG q50", 15): jpeg(50, 15),
+        ("clean + JPEG q90", 0): jpeg(90, 0),
+        ("clean + JPEG q50", 0): jpeg(50, 0),
+        ("16-bit gray (Set12)", 25): [(g, _u16(noisy_version(g, 25, 99 + i))) for i, g in enumerate(gray)],
+    }
+    for (case, sigma), pairs in cases.items():
+        is_gray = case.startswith("16-bit")
+        model, ffd = (ours_gray, ffd_g) if is_gray else (ours_color, ffd_c)
+        ps = {"input": [], "ours auto (pipeline)": [], "ours true sigma (pipeline)": [], "FFDNet true sigma": [],
+              "FFDNet auto sigma": []}  # fmt: skip
+        for clean, noisy in pairs:
+            if "JPEG" in case:  # the JPEG file as a user would upload it
+                pil = Image.open(io.BytesIO(noisy.tobytes()))
+                arr = np.asarray(pil.convert("RGB"), np.float32) / 255.0
+            elif noisy.dtype == np.uint16:
+                pil, arr = Image.fromarray(noisy), noisy.astype(np.float32)[..., None] / 65535.0
+            else:
+                pil, arr = Image.fromarray(noisy), noisy.astype(np.float32) / 255.0
+            est = estimate_noise_level(arr, jpeg=jpeg_source(pil))  # the JPEG cases' pil is a JPEG file
+            ps["input"].append(psnr_u8(to_u8(arr), clean))
+            ps["ours auto (pipeline)"].append(psnr_u8(_pil_u8(denoise(model, pil, sigma="auto")), clean))
+            ps["ours true sigma (pipeline)"].append(psnr_u8(_pil_u8(denoise(model, pil, sigma=sigma)), clean))
+            ps["FFDNet true sigma"].append(psnr_u8(to_u8(ffd(arr, sigma)), clean))
+            ps["FFDNet auto sigma"].append(psnr_u8(to_u8(ffd(arr, est)), clean))
+        cell = {k: float(np.mean(v)) for k, v in ps.items()}
+        res[f"{case}, sigma {sigma}"] = cell
+        rows.append([case, sigma, len(pairs), *cell.values()])
     headers = ["input", "sigma", "imgs", "noisy input", "ours auto", "ours true sigma", "FFDNet true", "FFDNet auto"]
     table = print_table(headers, rows, "Robustness: degraded noisy inputs through the pipeline (PSNR dB vs clean)")
     return res, table
