@@ -16,7 +16,8 @@ estimate rises with texture everywhere, the block level stays near zero only whe
 areas. So the sigma is read from a table (``jpeg_sigma_table.json``) indexed by quality and both
 measurements, made by ``scripts/calibrate_jpeg_sigma.py`` on training images only (CBSD432): noisy
 images saved as JPEG at each quality were denoised at every sigma, and each cell holds the sigma with the
-best mean PSNR over its 8 nearest measured files (distance in log binned estimate and log1p block level).
+best mean PSNR over its 8 nearest measurements (one file at one added sigma and quality, qualities within
+15 of the cell's; distance in log binned estimate and log1p block level).
 The sigma is chosen for the best PSNR, not to match the added noise: JPEG's own artifacts make a
 somewhat higher sigma pay off, and at low quality a clean photo gains from a small one. The table was
 measured for sigma up to 35; above that the quality's curve of the binned estimate (``JPEG_CURVES``,
@@ -26,6 +27,8 @@ inverted where the estimate is clearly above what clean photos read) gives a low
 clean file is not smoothed on a guess), and it smoothed one clean training file at quality 95 by 5 dB;
 so the pipeline uses the table up to quality 85 and the curve rule from 90, blended between
 (``jpeg_file_sigma``). The larger of this and the plain estimate is used.
+
+Images too small for the binned estimate (under 28 px a side) skip the table and use the curve rule.
 
 Known limit: the two measurements cannot tell noise from dense fine texture in a photo with no flat
 8x8 block at all; such a clean file saved at quality 50-60 can read as sigma 15-20 (a synthetic stripe
@@ -133,8 +136,9 @@ def _bilinear(t: dict, grid: np.ndarray, u: float, v: float) -> float:
 
 
 def block_ac_level(pixels: np.ndarray) -> float:
-    """5th percentile over the 8x8 blocks (aligned to the top-left corner, as JPEG's are) of the RMS of
-    luma's lowest AC DCT coefficients (``BLOCK_FREQS``), 0-255 scale, for an HxWxC image in [0, 1]."""
+    """5th percentile over the 8x8 blocks (aligned to the top-left corner, as a JPEG file stores them: pass
+    the pixels before any EXIF rotation) of the RMS of luma's lowest AC DCT coefficients (``BLOCK_FREQS``),
+    0-255 scale, for an HxWxC image in [0, 1]."""
     img = np.asarray(pixels, dtype=np.float32)
     img = img if img.ndim == 3 else img[..., None]
     y = img[..., 0] if img.shape[2] < 3 else img[..., 0] * 0.299 + img[..., 1] * 0.587 + img[..., 2] * 0.114
@@ -198,6 +202,8 @@ def estimate_noise_level(
     if jpeg is not False and jpeg is not None:
         quality = None if jpeg is True else float(jpeg)
         binned = binned_noise_level(img, patch)
+        if min(img.shape[:2]) < 4 * patch:  # too small to bin and measure: no table (it would read its corner)
+            return max(estimate_noise_level(img, patch, max_patches, seed), jpeg_sigma(binned, quality))
         table = jpeg_table_sigma(binned, block_ac_level(img), quality)
         return max(estimate_noise_level(img, patch, max_patches, seed), jpeg_file_sigma(table, binned, quality))
     if img.ndim == 2:

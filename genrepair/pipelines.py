@@ -224,6 +224,11 @@ def translate(model, image, tile: int = 1024) -> Image.Image:
 # ---------------------------------------------------------------- denoise
 
 
+def _stored_pixels(img: Image.Image) -> np.ndarray:
+    """The pixels of a JPEG as stored, before its EXIF orientation is applied (a fresh image has no EXIF)."""
+    return decode(Image.fromarray(np.asarray(img.convert("L" if img.mode == "L" else "RGB")))).pixels
+
+
 @torch.inference_mode()
 def denoise(model, image, sigma: float | str | None = None, tile: int | None = None) -> Image.Image:
     """Denoise; ``sigma`` (0-255 scale) or None/"auto" to estimate it. The used sigma is in ``.info``."""
@@ -231,8 +236,11 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
     d = decode(src)
     sigma_max = float(getattr(model, "sigma_max", 75.0))
     if sigma is None or (isinstance(sigma, str) and sigma.lower() == "auto"):
-        # JPEG files need the JPEG-aware estimate
-        used = min(estimate_noise_level(d.pixels, jpeg=jpeg_source(src)), sigma_max)
+        # JPEG files need the JPEG-aware estimate, measured on the pixels as stored (its 8x8 blocks start at
+        # the stored top-left corner, which an EXIF rotation moves)
+        jpeg = jpeg_source(src)
+        px = d.pixels if not jpeg or src.getexif().get(0x0112, 1) == 1 else _stored_pixels(src)
+        used = min(estimate_noise_level(px, jpeg=jpeg), sigma_max)
     else:
         try:
             used = float(sigma)

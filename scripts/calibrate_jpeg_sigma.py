@@ -1,9 +1,9 @@
 """Calibrate the automatic noise level for JPEG files, on training images only (CBSD432).
 
     python scripts/calibrate_jpeg_sigma.py --curves                  # measure genrepair.noise.JPEG_CURVES
-    python scripts/calibrate_jpeg_sigma.py --landscape runs/jpeg_a.npz --qualities 50,60,75,85 --seed 1
-    python scripts/calibrate_jpeg_sigma.py --landscape runs/jpeg_b.npz --qualities 90,95 --seed 91
-    python scripts/calibrate_jpeg_sigma.py --table runs/jpeg_a.npz runs/jpeg_b.npz   # -> genrepair/jpeg_sigma_table.json
+    python scripts/calibrate_jpeg_sigma.py --landscape runs/jpeg/land_a.npz --qualities 50,60,75,85 --seed 1
+    python scripts/calibrate_jpeg_sigma.py --landscape runs/jpeg/land_b.npz --qualities 90,95 --seed 91
+    python scripts/calibrate_jpeg_sigma.py --table runs/jpeg/land_a.npz runs/jpeg/land_b.npz   # -> genrepair/jpeg_sigma_table.json
     python scripts/calibrate_jpeg_sigma.py                           # check the estimate through the denoiser
     python scripts/calibrate_jpeg_sigma.py --held-out                # the same on Kodak24 test images (no fitting)
 
@@ -12,8 +12,9 @@ Noisy training images (clipped to 8 bits) are saved as JPEG by Pillow and decode
 keeps it (12 images, every 36th file). ``--landscape`` takes 14 other files (every 29th, offset 3),
 and for each quality and sigma records the file's two JPEG measurements (binned estimate, block level)
 and the PSNR of denoise.color run at each sigma of a grid (about 40 CPU-minutes for four qualities).
-``--table`` turns landscapes into the lookup table the pipeline reads, and prints, with each file left
-out of the table it is scored by, the PSNR that table gives beside the previous rule and the true sigma.
+``--table`` turns landscapes into the lookup table the pipeline reads, and prints a leave-one-file-out
+check: each file's sigma is chosen as the table's cells are but from the other files only (at the file's
+own point, not read off the grid), and its PSNR is printed beside the previous rule and the true sigma.
 The default run takes files disjoint from both sets and prints, per quality and sigma, the sigma the
 pipeline uses and the PSNR of denoise.color fed it, beside the true sigma and the previous rule.
 ``--held-out`` prints that comparison on every other Kodak24 image: test images, only evaluated, never
@@ -114,15 +115,16 @@ def _neighbours(rows: np.ndarray, u: float, v: float, q: float, exclude: float |
 
 
 def table(paths: list[Path], out: Path) -> None:
-    rows, keys = [], []
-    for n, p in enumerate(paths):
+    rows, names = [], []
+    for p in paths:
         d = np.load(p)
         if not np.allclose(d["grid"], GRID):
             raise SystemExit(f"{p}: landscape measured on another sigma grid")
         r = d["rows"].copy()
-        r[:, 0] += 1000 * n  # file indices per landscape
+        files = [str(f) for f in d["files"]]
+        names += [f for f in files if f not in names]
+        r[:, 0] = [names.index(files[int(i)]) for i in r[:, 0]]  # one id per image across landscapes
         rows.append(r)
-        keys += [(n, name) for name in d["files"]]
     rows = np.concatenate(rows)
     cand = np.arange(0.0, GRID[-1] + 0.25, 0.5)
     curves = np.array([np.interp(cand, GRID, r[6:]) for r in rows])
@@ -134,7 +136,7 @@ def table(paths: list[Path], out: Path) -> None:
         "about": "genrepair.noise.jpeg_table_sigma: best-PSNR sigma of denoise.color for JPEG files; "
         "sigma[quality][u][v], u = log(binned estimate), v = log1p(block level)",
         "made_by": "scripts/calibrate_jpeg_sigma.py --table " + " ".join(str(p) for p in paths),
-        "images": f"{len({k[1] for k in keys})} CBSD432 training images",
+        "images": f"{len(names)} CBSD432 training images",
         "neighbours": NEIGHBOURS,
         "qualities": qualities,
         "u": [round(float(x), 6) for x in TABLE_U],
@@ -143,8 +145,9 @@ def table(paths: list[Path], out: Path) -> None:
     }
     out.write_text(json.dumps(meta, separators=(",", ":")) + "\n")
     print(f"wrote {out}")
-    # leave-one-file-out: each file is scored by a table made without it (with the pipeline's other terms)
-    res = []
+    # leave-one-file-out: each file's sigma is chosen as the table's cells are (nearest measurements), from the
+    # other files only, at the file's own point (the table reads the grid around it), then the pipeline's rule
+    res, above = [], 0
     for q in qualities:
         for s in LANDSCAPE_SIGMAS:
             picks = {"rule (file left out)": [], "previous rule": [], "true sigma": [], "best": []}
@@ -152,6 +155,7 @@ def table(paths: list[Path], out: Path) -> None:
                 r = rows[i]
                 left_out = _best_sigma(curves[_neighbours(rows, np.log(r[4]), np.log1p(r[5]), q, exclude=r[0])], cand)
                 rule = max(r[3], jpeg_file_sigma(left_out, r[4], q))  # what the pipeline does with that table
+                above += rule > GRID[-1]  # scored as GRID[-1]: the landscape has no PSNR beyond it
                 for name, used in (("rule (file left out)", rule),
                                    ("previous rule", max(r[3], jpeg_sigma(r[4], q))), ("true sigma", s)):  # fmt: skip
                     picks[name].append(float(np.interp(min(used, GRID[-1]), GRID, r[6:])))
@@ -159,8 +163,9 @@ def table(paths: list[Path], out: Path) -> None:
             res.append([q, s, *(float(np.mean(v)) for v in picks.values())])
     headers = ["quality", "sigma", "PSNR pipeline rule (file left out)", "PSNR previous rule", "PSNR true sigma",
                "PSNR best"]  # fmt: skip
-    title = "Leave-one-file-out check: each file scored by a table made without it (denoise.color, PSNR dB)"
+    title = "Leave-one-file-out check: each file's sigma chosen from the other files (denoise.color, PSNR dB)"
     print_table(headers, res, title)
+    print(f"{above} of {len(rows)} pipeline-rule sigmas were above {GRID[-1]:g} and are scored at {GRID[-1]:g}")
 
 
 def check(files: list[Path], threads: int) -> None:

@@ -345,6 +345,9 @@ def test_block_ac_level_reads_noise_in_flat_blocks() -> None:
     levels = [block_ac_level(flat + rng.normal(0, s / 255, flat.shape)) for s in (10, 20, 40)]
     assert 0 < levels[0] < levels[1] < levels[2]
     assert levels[1] / levels[0] == pytest.approx(2, rel=0.1) and levels[2] / levels[1] == pytest.approx(2, rel=0.1)
+    # absolute scale (the table depends on it): luma noise 0.668 sigma; the 5th percentile of the RMS of 5
+    # standard normals is sqrt(chi2_5(0.05) / 5) = 0.479
+    assert levels[1] == pytest.approx(0.668 * 0.479 * 20, rel=0.08)
     gray = flat[..., 0] + rng.normal(0, 20 / 255, flat.shape[:2])
     assert block_ac_level(gray) == pytest.approx(block_ac_level(np.repeat(gray[..., None], 3, 2)), rel=1e-5)
     assert block_ac_level(gray[..., None]) == block_ac_level(gray)
@@ -372,6 +375,43 @@ def test_jpeg_table_is_read_at_its_knots_and_between_qualities() -> None:
     assert jpeg_table_sigma(8.0, 6.0, 10) == jpeg_table_sigma(8.0, 6.0, lo)
     assert jpeg_table_sigma(1e4, 1e4, 100) == pytest.approx(grid[-1, -1, -1])
     assert jpeg_table_sigma(8.0, 6.0, None) == jpeg_table_sigma(8.0, 6.0, 90)  # quality unknown
+
+
+def test_jpeg_file_sigma_uses_the_table_below_85_and_the_curve_rule_from_90() -> None:
+    from genrepair.noise import jpeg_file_sigma
+
+    for binned in (3.0, 12.0, 40.0):
+        for q in (50, 85):
+            for table in (0.0, 18.0):
+                assert jpeg_file_sigma(table, binned, q) == pytest.approx(max(table, jpeg_curve_floor(binned, q)))
+        for q in (90, 95, 100):
+            assert jpeg_file_sigma(18.0, binned, q) == pytest.approx(jpeg_sigma(binned, q))
+        mid = 0.5 * (max(18.0, jpeg_curve_floor(binned, 87.5)) + jpeg_sigma(binned, 87.5))
+        assert jpeg_file_sigma(18.0, binned, 87.5) == pytest.approx(mid)
+        assert jpeg_file_sigma(18.0, binned, None) == jpeg_file_sigma(18.0, binned, 90)  # quality unknown
+
+
+def test_exif_rotated_jpeg_gets_the_same_auto_sigma(tmp_path: Path, denoiser) -> None:
+    """The JPEG measurements use the blocks as stored: an EXIF rotation of a file whose sides are not
+    multiples of 8 must not move them (the same stored pixels with and without an Orientation tag)."""
+    clean = textured(h=301, w=389)
+    clean[:, 200:] = (0.55, 0.5, 0.45)
+    Image.fromarray((clean * 255 + 0.5).astype(np.uint8)).save(tmp_path / "plain.jpg", quality=60)
+    stored = Image.open(tmp_path / "plain.jpg")
+    for orientation in (3, 6, 8):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        stored.save(tmp_path / f"rot{orientation}.jpg", exif=exif, quality=60)
+        plain = denoise(denoiser, tmp_path / "plain.jpg", sigma="auto").info["genrepair_sigma"]
+        rotated = denoise(denoiser, tmp_path / f"rot{orientation}.jpg", sigma="auto").info["genrepair_sigma"]
+        assert rotated == pytest.approx(plain, abs=0.5)
+
+
+def test_tiny_jpeg_skips_the_table(tmp_path: Path, denoiser) -> None:
+    """Under 28 px a side the binned estimate cannot be measured: a flat tiny JPEG reads about 0, not the
+    table's corner cell."""
+    Image.new("RGB", (20, 30), (120, 110, 100)).save(tmp_path / "tiny.jpg", quality=50)
+    assert denoise(denoiser, tmp_path / "tiny.jpg", sigma="auto").info["genrepair_sigma"] < 1
 
 
 def test_jpeg_curve_floor_is_zero_where_clean_photos_read() -> None:
