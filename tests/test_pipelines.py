@@ -407,6 +407,27 @@ def test_exif_rotated_jpeg_gets_the_same_auto_sigma(tmp_path: Path, denoiser) ->
         assert rotated == pytest.approx(plain, abs=0.5)
 
 
+@pytest.mark.parametrize("quality", [50, 90])
+def test_gray_jpeg_and_gray_stored_as_rgb_get_the_plain_estimate(quality: int, denoiser, tmp_path: Path) -> None:
+    """The JPEG curves and table were measured on color files; on gray ones they read sigma 55-75. Gray
+    JPEGs get the plain estimate, and three equal channels are estimated as one (they made it read 0)."""
+    gray = textured(h=256, w=320)[..., :1].copy()
+    gray[:, 160:] = 0.5
+    noisy = np.clip(gray + np.random.default_rng(5).normal(0, 25 / 255, gray.shape), 0, 1)
+    u8 = (noisy[..., 0] * 255 + 0.5).astype(np.uint8)
+    one = estimate_noise_level(u8[..., None] / 255.0)
+    assert abs(one - 25) < 2
+    assert estimate_noise_level(np.repeat(u8[..., None], 3, 2) / 255.0) == pytest.approx(one)
+    Image.fromarray(u8).save(tmp_path / "gray.jpg", quality=quality)
+    used = denoise(denoiser, tmp_path / "gray.jpg", sigma="auto").info["genrepair_sigma"]
+    decoded = np.asarray(Image.open(tmp_path / "gray.jpg"), np.float64)[..., None] / 255
+    assert used == pytest.approx(estimate_noise_level(decoded)) and used < 40
+    Image.fromarray(u8).convert("RGB").save(tmp_path / "gray_rgb.jpg", quality=quality)
+    assert denoise(denoiser, tmp_path / "gray_rgb.jpg", sigma="auto").info["genrepair_sigma"] == pytest.approx(
+        used, abs=1
+    )
+
+
 def test_tiny_jpeg_skips_the_table(tmp_path: Path, denoiser) -> None:
     """Under 28 px a side the binned estimate cannot be measured: a flat tiny JPEG reads about 0, not the
     table's corner cell."""
