@@ -210,9 +210,10 @@ def estimate_noise_level(
         quality = None if jpeg is True else float(jpeg)
         binned = binned_noise_level(img, patch)
         if min(img.shape[:2]) < 4 * patch:  # too small to bin and measure: no table (it would read its corner)
-            return max(estimate_noise_level(img, patch, max_patches, seed), jpeg_sigma(binned, quality))
-        table = jpeg_table_sigma(binned, block_ac_level(img), quality)
-        return max(estimate_noise_level(img, patch, max_patches, seed), jpeg_file_sigma(table, binned, quality))
+            corrected = jpeg_sigma(binned, quality)
+        else:
+            corrected = jpeg_file_sigma(jpeg_table_sigma(binned, block_ac_level(img), quality), binned, quality)
+        return max(estimate_noise_level(img, patch, max_patches, seed), corrected)
     if img.ndim == 2:
         img = img[..., None]
     h, w, c = img.shape
@@ -237,9 +238,7 @@ def estimate_noise_level(
 def _same_channels(img: np.ndarray) -> bool:
     """True when the three channels agree to within rounding (a gray photo saved as RGB, or a JPEG of one)."""
     step = img[:: max(1, img.shape[0] // 512), :: max(1, img.shape[1] // 512)]  # a subsample is enough to tell
-    return bool(
-        np.abs(step[..., 0] - step[..., 1]).max() < 1.5 / 255 and np.abs(step[..., 1] - step[..., 2]).max() < 1.5 / 255
-    )
+    return step.size > 0 and bool(np.abs(np.diff(step, axis=2)).max() < 1.5 / 255)
 
 
 def binned_noise_level(pixels: np.ndarray, patch: int = 7) -> float:

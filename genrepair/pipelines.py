@@ -225,8 +225,9 @@ def translate(model, image, tile: int = 1024) -> Image.Image:
 
 
 def _stored_pixels(img: Image.Image) -> np.ndarray:
-    """The pixels of a JPEG as stored, before its EXIF orientation is applied (a fresh image has no EXIF)."""
-    return decode(Image.fromarray(np.asarray(img.convert("L" if img.mode == "L" else "RGB")))).pixels
+    """The pixels of a JPEG as stored, before its EXIF orientation is applied, as HxWxC float in [0, 1]."""
+    arr = np.asarray(img.convert("L" if img.mode == "L" else "RGB"), np.float32) / 255.0
+    return arr if arr.ndim == 3 else arr[..., None]
 
 
 @torch.inference_mode()

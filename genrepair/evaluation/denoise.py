@@ -10,9 +10,8 @@ OpenCV fastNlMeans (which needs 8-bit input, so it gets the clipped, rounded noi
 
 Also, beyond the protocol: robustness (what real photos do: noise clipped to 8 bits, JPEG-compressed
 noisy input at qualities 50-90, clean JPEG files, 16-bit gray input), run through the user-facing
-pipeline in automatic mode, and one
-24-megapixel photo denoised with tiling (peak memory of a fresh process, seam check against an
-untiled run).
+pipeline in automatic mode, and one 24-megapixel photo denoised with tiling (peak memory of a fresh
+process, seam check against an untiled run).
 
     genrepair eval denoise --json results/denoise.json [--quick]
 """
@@ -257,8 +256,8 @@ def robustness(root: Path, ours_color, ours_gray, quick: bool) -> tuple[dict, st
     color, gray = load_set(root, "CBSD68", n), load_set(root, "Set12", n)
     ffd_c, ffd_g = ffdnet_package(3), ffdnet_package(1)
     res, rows = {}, []
-    noisy_u8 = lambda img, sigma, seed: to_u8(noisy_version(img, sigma, seed))  # noqa: E731
-    jpeg = lambda q, sigma: [(c, _jpeg(noisy_u8(c, sigma, 77 + i), q)) for i, c in enumerate(color)]  # noqa: E731
+    noisy_u8 = lambda img, sigma, seed: to_u8(noisy_version(img, sigma, seed))
+    jpeg = lambda q, sigma: [(c, _jpeg(noisy_u8(c, sigma, 77 + i), q)) for i, c in enumerate(color)]
     cases = {  # (case, sigma): pairs of clean image and the noisy file or array
         ("clipped to 8 bits", 25): [(c, noisy_u8(c, 25, 77 + i)) for i, c in enumerate(color)],
         ("clipped + JPEG q90", 25): jpeg(90, 25),
