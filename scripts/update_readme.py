@@ -78,8 +78,9 @@ def translate(r: dict) -> list[str]:
     out = ["**Translation** (`genrepair eval translate`, emoji test split vs the true counterpart)", "",
            "| direction : method | PSNR | SSIM | FID-EL0 |", "|---|---|---|---|"]  # fmt: skip
     for k, v in r.items():
-        if isinstance(v, dict) and "psnr" in v:
-            out.append(f"| {k} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['fid_el0']:.2f} |")
+        if isinstance(v, dict) and "fid_el0" in v:  # the reference row has no PSNR or SSIM
+            quality = f"{v['psnr']:.2f} | {v['ssim']:.3f}" if "psnr" in v else "- | -"
+            out.append(f"| {k} | {quality} | {v['fid_el0']:.2f} |")
     if r.get("timing"):
         out += [
             "",

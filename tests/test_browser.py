@@ -183,6 +183,8 @@ def test_translate_example(page):
     needs("cyclegan.flat2fluent3d")
     panel = open_tab(page, "Translate")
     panel.locator("[data-testid=dataset-cell-0-1]").click()  # example: smiley_flat.png, 128 x 128
+    # as a user would: the example reaches the input (a server round trip) before Translate is pressed
+    assert loaded_sizes(block(panel, "Input image"), "img", 1) == [(128, 128)]
     run(panel, "Translate")
     assert slider_sizes(panel) == [(128, 128)] * 2
     if app.has_weights("cyclegan.fluent3d2flat"):

@@ -287,3 +287,56 @@ def test_gan_block_skip_order_is_equivalent() -> None:
     h = up(block.act(block.bn1(x, c)))
     reference = block.conv2(block.act(block.bn2(block.conv1(h), c))) + block.skip(up(x))
     assert torch.allclose(block(x, c), reference, atol=1e-5)
+
+
+def test_cyclegan_resize_convolution_layout(tmp_path: Path) -> None:
+    """``upsample="bilinear"`` keeps the output size, has no transposed convolutions, records itself in
+    config.json and loads back strictly; the default stays the official layout; a typo is refused."""
+    torch.manual_seed(0)
+    official = models.ResnetGenerator(ngf=4, n_blocks=1)
+    resize = models.ResnetGenerator(ngf=4, n_blocks=1, upsample="bilinear").eval()
+    assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in official.modules())
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in resize.modules())
+    x = torch.rand(1, 3, 20, 28) * 2 - 1
+    assert resize(x).shape == official(x).shape == x.shape
+    save_model(resize, tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["upsample"] == "bilinear"
+    with torch.no_grad():
+        assert torch.equal(load_model(tmp_path / "m")(x), resize(x))
+    with pytest.raises(ValueError, match="upsample must be one of"):
+        models.ResnetGenerator(ngf=4, n_blocks=1, upsample="nearest-ish")
+
+
+def test_cyclegan_upsampling_fit_is_least_squares() -> None:
+    """fit_upsampling copies every weight outside the upsampling layers, and each new convolution is the
+    least-squares fit: nudging its weights in any direction makes its layer's output further from the teacher's."""
+    from genrepair.training.cyclegan import fit_upsampling
+
+    torch.manual_seed(0)
+    teacher = models.ResnetGenerator(ngf=4, n_blocks=1).eval()
+    student = models.ResnetGenerator(ngf=4, n_blocks=1, upsample="bilinear").eval()
+    x = torch.rand(3, 3, 16, 16) * 2 - 1
+    fit_upsampling(student, teacher, x)
+    t_sd, s_sd = teacher.state_dict(), student.state_dict()
+    ups = [i for i, m in enumerate(student.model) if isinstance(m, torch.nn.Sequential)]
+    assert len(ups) == 2
+    copied = [k for k in t_sd if int(k.split(".")[1]) not in ups]
+    assert copied and all(torch.equal(t_sd[k], s_sd[k]) for k in copied)
+    with torch.no_grad():
+        xs = xt = x
+        for i, (ls, lt) in enumerate(zip(student.model, teacher.model)):
+            if i in ups:
+                target, conv = lt(xt), ls[-1]
+
+                def err(ls=ls, xs=xs, target=target):
+                    return float((ls(xs) - target).pow(2).mean())
+
+                best = err()
+                for _ in range(3):
+                    w, b = conv.weight.clone(), conv.bias.clone()
+                    conv.weight.add_(torch.randn_like(w) * 1e-2 * w.std())
+                    conv.bias.add_(torch.randn_like(b) * 1e-2 * b.std())
+                    assert err() > best
+                    conv.weight.copy_(w)
+                    conv.bias.copy_(b)
+            xs, xt = ls(xs), lt(xt)

@@ -126,3 +126,51 @@ def test_inpaint_training_with_adversarial_term_resumes(monkeypatch, tmp_path):
     _train_inpaint(monkeypatch, tmp_path, "plain")
     with pytest.raises(SystemExit, match="has no disc"):  # resuming a run without --adv with it
         _train_inpaint(monkeypatch, tmp_path, "plain", "--adv", "0.1", "--steps", "3")
+
+
+def _tiny_emoji_root(root, n=6):
+    rng = np.random.default_rng(0)
+    keys = [f"k{i}" for i in range(n)]
+    (root / "emoji").mkdir(parents=True)
+    rows = ["key,split,category"] + [f"{k},train,Symbols" for k in keys]
+    (root / "emoji" / "splits.csv").write_text("\n".join(rows) + "\n")
+    for style in ("fluentflat", "fluent3d"):
+        (root / "emoji" / style).mkdir()
+        for k in keys:
+            Image.fromarray(rng.integers(0, 256, (40, 40, 4), dtype=np.uint8), "RGBA").save(
+                root / "emoji" / style / f"{k}.png"
+            )
+
+
+def test_cyclegan_training_switches_to_resize_convolutions(monkeypatch, tmp_path):
+    """From an official-layout release, --upsample bilinear --distill --ema trains, checkpoints the EMA
+    generators, resumes, and exports resize-convolution models whose card says so; --distill without a
+    layout change is refused."""
+    from genrepair.models import ResnetGenerator
+    from genrepair.training import cyclegan as train_cyclegan
+
+    _tiny_emoji_root(tmp_path / "data")
+    torch.manual_seed(0)
+    for name in ("cyclegan.flat2fluent3d", "cyclegan.fluent3d2flat"):
+        save_model(ResnetGenerator(ngf=4, n_blocks=1), tmp_path / "old" / name)
+
+    def train(out, *extra):
+        argv = ["cyclegan", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / "run"), "--output"]
+        argv += [str(tmp_path / out / "cyclegan.flat2fluent3d"), "--ngf", "4", "--n-blocks", "1", "--ndf", "8"]
+        argv += ["--size", "40", "--batch-size", "1", *extra]
+        monkeypatch.setattr(sys, "argv", argv)
+        train_cyclegan.main()
+        return tmp_path / out
+
+    init = ["--init-from", str(tmp_path / "old" / "cyclegan.flat2fluent3d")]
+    new = train("new", *init, "--upsample", "bilinear", "--distill", "5", "--ema", "0.9", "--steps", "2")
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert state["step"] == 2 and {"G_ab_ema", "G_ba_ema"} <= set(state["modules"])
+    train("new", *init, "--upsample", "bilinear", "--distill", "5", "--ema", "0.9", "--steps", "3")
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["step"] == 3
+    for name in ("cyclegan.flat2fluent3d", "cyclegan.fluent3d2flat"):
+        assert read_config(new / name)["upsample"] == "bilinear"
+        assert "resize-convolution decoder and EMA weights" in (new / name / "README.md").read_text()
+        assert isinstance(load_model(new / name), ResnetGenerator)
+    with pytest.raises(SystemExit):
+        train("again", "--init-from", str(new / "cyclegan.flat2fluent3d"), "--distill", "5", "--steps", "1")

@@ -4,6 +4,8 @@ For each direction: PSNR / SSIM of the translation vs the true image of the othe
 translations vs the real target-domain test images, and the cycle error (mean abs, 0-255) of
 A -> B -> A. Baselines: identity (output = input) and a classical color transfer (each RGB channel
 matched to the target domain's train-split mean and std, computed on non-background pixels).
+Reference row: FID-EL0 of as many real target-domain images of other emoji (a fixed draw from the train split) vs
+the same test images: what real images of the right style but the wrong content score (no PSNR: nothing to compare).
 Timing: CPU milliseconds per 128x128 and 512x512 image.
 
     genrepair eval translate --json results/translate.json [--quick]
@@ -20,6 +22,7 @@ from ..training.data import load_emoji
 from .common import data_root, print_table, psnr_u8, ssim_u8, to_u8
 from .features import el0_features, fid
 
+REFERENCE = "real target, other emoji"
 PAIRS = [
     ("cyclegan.flat2fluent3d", "cyclegan.fluent3d2flat", "fluentflat", "fluent3d"),
     ("cyclegan.sketch2flat", "cyclegan.flat2sketch", "fluenthc", "fluentflat"),
@@ -63,7 +66,8 @@ def run(args) -> dict:
         b_test = load_emoji(root, dom_b, "test", set(keys))[0]
         if quick:
             a_test, b_test = a_test[:24], b_test[:24]
-        stats = {d: channel_stats(load_emoji(root, d, "train")[0]) for d in (dom_a, dom_b)}
+        train = {d: load_emoji(root, d, "train")[0] for d in (dom_a, dom_b)}
+        stats = {d: channel_stats(x) for d, x in train.items()}
         models = {}
         for n in (fwd_name, bwd_name):
             try:
@@ -78,7 +82,13 @@ def run(args) -> dict:
         ):
             f_target = el0_features(dst)
             direction = f"{d_src} -> {d_dst}"
-            for method in ("identity", "color transfer", name):
+            for method in ("identity", "color transfer", name, REFERENCE):
+                if method == REFERENCE:
+                    draw = torch.randperm(len(train[d_dst]), generator=torch.Generator().manual_seed(0))[: len(dst)]
+                    res = {"fid_el0": fid(el0_features(train[d_dst][draw]), f_target)}
+                    results[f"{direction}:{method}"] = res
+                    rows.append([direction, method, "-", "-", res["fid_el0"], "-"])
+                    continue
                 if method == "identity":
                     out = src
                 elif method == "color transfer":
@@ -121,10 +131,12 @@ def card_sections(results: dict) -> dict[str, tuple[list[str], list[dict], str]]
             if f"{direction}:{name}" not in results:
                 continue
             rows = []
-            for method in ("identity", "color transfer", name):
-                r = results[f"{direction}:{method}"]
+            for method in ("identity", "color transfer", name, REFERENCE):
+                if (r := results.get(f"{direction}:{method}")) is None:
+                    continue  # results from before the reference row existed
                 cyc = f"{r['cycle_l1_255']:.2f}" if "cycle_l1_255" in r else "-"
-                rows.append(f"| {method} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['fid_el0']:.2f} | {cyc} |")
+                quality = f"{r['psnr']:.2f} | {r['ssim']:.3f}" if "psnr" in r else "- | -"
+                rows.append(f"| {method} | {quality} | {r['fid_el0']:.2f} | {cyc} |")
             t = results["timing"]
             r = results[f"{direction}:{name}"]
             section = "\n".join([

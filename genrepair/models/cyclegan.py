@@ -2,6 +2,11 @@
 
 State-dict keys match ``pytorch-CycleGAN-and-pix2pix`` (``model.1.weight``,
 ``model.10.conv_block.5.weight``, ...) so official ``.pth`` files convert with ``strict=True``.
+
+``upsample="bilinear"`` (our emoji models) swaps each stride-2 transposed convolution for a bilinear 2x resize
+followed by a 3x3 convolution, the resize-convolution of Odena et al. (2016, "Deconvolution and Checkerboard
+Artifacts"): a transposed convolution whose kernel does not divide by its stride leaves a 2-pixel dot pattern on flat
+areas. It costs about 1.2x the transposed layout's multiply-adds at these sizes.
 """
 
 from __future__ import annotations
@@ -9,6 +14,19 @@ from __future__ import annotations
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
+
+UPSAMPLE = ("transpose", "bilinear")
+
+
+def up_layer(c_in: int, c_out: int, upsample: str) -> nn.Module:
+    """The decoder's 2x upsampling layer: the official transposed convolution, or resize + convolution."""
+    if upsample == "transpose":
+        return nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1, bias=True)
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+        nn.ReflectionPad2d(1),
+        nn.Conv2d(c_in, c_out, 3, bias=True),
+    )
 
 
 class ResnetBlock(nn.Module):
@@ -49,8 +67,11 @@ class ResnetGenerator(
         background: str = "white",
         source_domain: str = "A",
         target_domain: str = "B",
+        upsample: str = "transpose",
     ) -> None:
         super().__init__()
+        if upsample not in UPSAMPLE:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE)}, not {upsample!r}")
         self.image_size = image_size
         self.pad_multiple = pad_multiple
         self.value_range = value_range
@@ -72,7 +93,7 @@ class ResnetGenerator(
         for i in range(2):
             mult = 2 ** (2 - i)
             layers += [
-                nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1, bias=True),
+                up_layer(ngf * mult, ngf * mult // 2, upsample),
                 nn.InstanceNorm2d(ngf * mult // 2),
                 nn.ReLU(True),
             ]

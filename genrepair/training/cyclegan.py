@@ -7,6 +7,13 @@ Domain A images come from one half of the train-split emoji keys and domain B fr
 half, so no pair is ever seen together. Transparency: composited on white (see model card).
 Recipe: ResnetGenerator, 70x70 PatchGAN, LSGAN, cycle weight 10, identity 0.5, image pool of 50,
 linear LR decay over the second half of ``--steps``.
+
+Beyond the official recipe: ``--upsample bilinear`` (resize-convolution decoder, no checkerboard dots) and
+``--ema`` (export an exponential moving average of each generator's weights). ``--init-from`` a model with the
+other decoder layout copies every other weight and starts each resize convolution as the least-squares fit of the
+transposed convolution it replaces, on features of training images; the fit cannot follow the transposed layer's
+per-pixel-phase pattern (the images come out far from the old model's), so ``--distill W`` adds an L1 term of weight
+W towards the old generators' outputs, decaying linearly to 0 over the first half of ``--steps``.
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..cards import training_card
+from ..hub import read_config
 from ..models import ResnetGenerator
-from .common import Trainer, base_parser, export, init_from, patch_discriminator
+from ..models.cyclegan import UPSAMPLE
+from .common import EMA, Trainer, base_parser, export, init_from, patch_discriminator
 from .data import emoji_split, load_emoji
 
 SHORT = {"fluentflat": "flat", "fluent3d": "fluent3d", "fluenthc": "sketch"}
@@ -55,6 +64,34 @@ def unpaired_keys(root, seed: int = 0) -> tuple[list[str], list[str]]:
     return keys[:half], keys[half:]
 
 
+@torch.no_grad()
+def fit_upsampling(student: ResnetGenerator, teacher: ResnetGenerator, x: torch.Tensor) -> None:
+    """Copy ``teacher``'s weights into ``student`` (same sizes, other decoder layout) and fit each new upsampling
+    convolution by least squares to the teacher's upsampling output, given the student's own input to that layer."""
+    ups = [i for i, m in enumerate(student.model) if type(m) is not type(teacher.model[i])]
+    sd = {k: v for k, v in teacher.state_dict().items() if int(k.split(".")[1]) not in ups}
+    missing, unexpected = student.load_state_dict(sd, strict=False)
+    if unexpected or any(int(k.split(".")[1]) not in ups for k in missing):
+        raise ValueError(f"models differ outside the upsampling layers: {missing} {unexpected}")
+    xs, xt = x, x
+    for i, (ls, lt) in enumerate(zip(student.model, teacher.model)):
+        if i in ups:
+            conv = ls[-1] if isinstance(ls, nn.Sequential) else ls
+            target = lt(xt)
+            inputs = ls[:-1](xs) if isinstance(ls, nn.Sequential) else xs
+            if isinstance(conv, nn.ConvTranspose2d):
+                raise ValueError("fitting a transposed convolution is not supported; fit towards it instead")
+            cols = F.unfold(inputs, conv.kernel_size).transpose(1, 2).reshape(-1, conv.in_channels * 9)
+            cols = torch.cat([cols, torch.ones(len(cols), 1)], 1)
+            y = target.permute(0, 2, 3, 1).reshape(-1, conv.out_channels)
+            sol = torch.linalg.lstsq(cols, y).solution  # (c_in * 9 + 1, c_out)
+            conv.weight.copy_(sol[:-1].T.reshape(conv.weight.shape))
+            conv.bias.copy_(sol[-1])
+            err = (ls(xs) - target).pow(2).mean() / target.var()
+            print(f"fitted layer {i}: relative squared error {err:.4f}", flush=True)
+        xs, xt = ls(xs), lt(xt)
+
+
 def main() -> None:
     p = base_parser("cyclegan", __doc__)
     p.add_argument("--a", default="fluentflat")
@@ -63,6 +100,10 @@ def main() -> None:
     p.add_argument("--n-blocks", type=int, default=6)
     p.add_argument("--ndf", type=int, default=32)
     p.add_argument("--size", type=int, default=128)
+    p.add_argument("--upsample", choices=UPSAMPLE, help="decoder upsampling (default: --init-from's, else bilinear)")
+    p.add_argument("--ema", type=float, default=0.0, help="EMA decay of exported generator weights (0: no EMA)")
+    p.add_argument("--export-raw", action="store_true", help="with --ema: export the raw generators instead")
+    p.add_argument("--distill", type=float, default=0.0, help="L1 weight towards --init-from's outputs (see above)")
     args = p.parse_args()
     a2b, b2a = f"cyclegan.{SHORT[args.a]}2{SHORT[args.b]}", f"cyclegan.{SHORT[args.b]}2{SHORT[args.a]}"
     if str(args.run_dir) == "runs/cyclegan":
@@ -71,16 +112,32 @@ def main() -> None:
     A = load_emoji(args.data_root, args.a, "train", set(keys_a))[0] * 2 - 1
     B = load_emoji(args.data_root, args.b, "train", set(keys_b))[0] * 2 - 1
     print(f"domain A {args.a}: {len(A)} images, domain B {args.b}: {len(B)} images (disjoint keys)", flush=True)
-    cfg = dict(ngf=args.ngf, n_blocks=args.n_blocks, image_size=args.size, background="white")
+    init_upsample = read_config(args.init_from).get("upsample", "transpose") if args.init_from else None
+    args.upsample = args.upsample or init_upsample or "bilinear"
+    cfg = dict(ngf=args.ngf, n_blocks=args.n_blocks, image_size=args.size, background="white", upsample=args.upsample)
     G_ab = ResnetGenerator(**cfg, source_domain=args.a, target_domain=args.b)
     G_ba = ResnetGenerator(**cfg, source_domain=args.b, target_domain=args.a)
+    teachers = []
     if args.init_from is not None:
-        init_from(G_ab, args.init_from.parent / a2b)
-        init_from(G_ba, args.init_from.parent / b2a)
+        for g, name, src in ((G_ab, a2b, A), (G_ba, b2a, B)):
+            folder = args.init_from.parent / name
+            if init_upsample == args.upsample:
+                init_from(g, folder)
+            else:  # (also on a resume: the teachers are needed for --distill; the checkpoint then overwrites g)
+                teacher = ResnetGenerator(**{**cfg, "upsample": init_upsample})
+                init_from(teacher, folder)
+                fit_upsampling(
+                    g, teacher, src[torch.randperm(len(src), generator=torch.Generator().manual_seed(0))[:16]]
+                )
+                teachers.append(teacher.eval().requires_grad_(False))
+    if args.distill and not teachers:
+        p.error("--distill needs --init-from a model with the other --upsample layout")
     D_a, D_b = patch_discriminator(args.ndf), patch_discriminator(args.ndf)
     opt_g = torch.optim.Adam(itertools.chain(G_ab.parameters(), G_ba.parameters()), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(itertools.chain(D_a.parameters(), D_b.parameters()), lr=args.lr, betas=(0.5, 0.999))
-    t = Trainer(args, {"G_ab": G_ab, "G_ba": G_ba, "D_a": D_a, "D_b": D_b}, {"g": opt_g, "d": opt_d})
+    modules = {"G_ab": G_ab, "G_ba": G_ba, "D_a": D_a, "D_b": D_b}
+    emas = {k: EMA(modules[k], args.ema) for k in ("G_ab", "G_ba")} if args.ema else {}
+    t = Trainer(args, modules | {f"{k}_ema": e.model for k, e in emas.items()}, {"g": opt_g, "d": opt_d})
     pool_a, pool_b = ImagePool(), ImagePool()
     mse = nn.MSELoss()
     bs = args.batch_size
@@ -100,8 +157,14 @@ def main() -> None:
         l_gan = mse(pb, torch.ones_like(pb)) + mse(pa, torch.ones_like(pa))
         l_cyc = (F.l1_loss(G_ba(fb), ra) + F.l1_loss(G_ab(fa), rb)) * 10
         l_idt = (F.l1_loss(G_ab(rb), rb) + F.l1_loss(G_ba(ra), ra)) * 10 * 0.5
+        w_distill = args.distill * max(0.0, 1 - t.step / (args.steps / 2))
+        l_distill = torch.zeros(())
+        if w_distill > 0:
+            with torch.no_grad():
+                tb, ta = teachers[0](ra), teachers[1](rb)
+            l_distill = (F.l1_loss(fb, tb) + F.l1_loss(fa, ta)) * w_distill
         opt_g.zero_grad(set_to_none=True)
-        (l_gan + l_cyc + l_idt).backward()
+        (l_gan + l_cyc + l_idt + l_distill).backward()
         opt_g.step()
         D_a.requires_grad_(True)
         D_b.requires_grad_(True)
@@ -112,12 +175,18 @@ def main() -> None:
         opt_d.zero_grad(set_to_none=True)
         l_d.backward()
         opt_d.step()
+        for k, e in emas.items():
+            e.update(modules[k], t.step)
         t.step += 1
-        t.log(g_gan=l_gan.item(), cycle=l_cyc.item(), idt=l_idt.item(), d=l_d.item())
+        t.log(g_gan=l_gan.item(), cycle=l_cyc.item(), idt=l_idt.item(), d=l_d.item(), distill=l_distill.item())
     t.save()
     data = f"Fluent emoji {args.a} and {args.b}, train split, unpaired: disjoint halves of the keys; transparency composited on white"
+    if emas and not args.export_raw:
+        G_ab, G_ba = emas["G_ab"].model, emas["G_ba"].model
+    recipe = "official recipe" + (" with a resize-convolution decoder" if args.upsample == "bilinear" else "")
+    recipe += f" and EMA weights (decay {args.ema})" if emas and not args.export_raw else ""
     for name, g, src, dst in ((a2b, G_ab, args.a, args.b), (b2a, G_ba, args.b, args.a)):
-        summary = f"CycleGAN ResnetGenerator (ngf={args.ngf}, {args.n_blocks} blocks), {src} -> {dst}; official recipe at {args.size}px."
+        summary = f"CycleGAN ResnetGenerator (ngf={args.ngf}, {args.n_blocks} blocks), {src} -> {dst}; {recipe} at {args.size}px."
         export(
             g.eval(),
             args.output.parent / name,
