@@ -13,6 +13,7 @@ import torch
 
 from .hub import save_model
 from .models import DnCNN, DRUNet, FFDNet, ResnetGenerator
+from .models.cyclegan import decoder_layout
 
 ARCHES = ("cyclegan", "dncnn", "ffdnet", "drunet")
 _STALE = ("running_mean", "running_var", "num_batches_tracked")
@@ -64,6 +65,7 @@ def build(arch: str, sd: dict[str, torch.Tensor]) -> torch.nn.Module:
                 output_nc=sd[f"model.{last}.weight"].shape[0],
                 ngf=ngf,
                 n_blocks=n_blocks,
+                upsample=decoder_layout(sd),  # a genrepair resize-convolution model saved as .pth converts too
             )
         elif arch == "dncnn":
             convs = sorted(int(k.split(".")[1]) for k in sd if re.fullmatch(r"model\.\d+\.weight", k))

@@ -142,10 +142,12 @@ def _tiny_emoji_root(root, n=6):
             )
 
 
-def test_cyclegan_training_switches_to_resize_convolutions(monkeypatch, tmp_path):
+def test_cyclegan_training_switches_to_resize_convolutions(monkeypatch, tmp_path, capsys):
     """From an official-layout release, --upsample bilinear --distill --ema trains, checkpoints the EMA
-    generators, resumes, and exports resize-convolution models whose card says so; --distill without a
-    layout change is refused."""
+    generators, resumes, and exports the EMA weights (--export-only --export-raw: the raw ones) as
+    resize-convolution models whose card says so; inconsistent options are refused with a reason."""
+    from safetensors.torch import load_file
+
     from genrepair.models import ResnetGenerator
     from genrepair.training import cyclegan as train_cyclegan
 
@@ -154,23 +156,40 @@ def test_cyclegan_training_switches_to_resize_convolutions(monkeypatch, tmp_path
     for name in ("cyclegan.flat2fluent3d", "cyclegan.fluent3d2flat"):
         save_model(ResnetGenerator(ngf=4, n_blocks=1), tmp_path / "old" / name)
 
-    def train(out, *extra):
-        argv = ["cyclegan", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / "run"), "--output"]
+    def train(out, *extra, run="run"):
+        argv = ["cyclegan", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / run), "--output"]
         argv += [str(tmp_path / out / "cyclegan.flat2fluent3d"), "--ngf", "4", "--n-blocks", "1", "--ndf", "8"]
         argv += ["--size", "40", "--batch-size", "1", *extra]
         monkeypatch.setattr(sys, "argv", argv)
         train_cyclegan.main()
         return tmp_path / out
 
+    def refused(match, *extra, run="run"):
+        with pytest.raises(SystemExit):
+            train("refused", *extra, run=run)
+        assert match in capsys.readouterr().err
+
     init = ["--init-from", str(tmp_path / "old" / "cyclegan.flat2fluent3d")]
     new = train("new", *init, "--upsample", "bilinear", "--distill", "5", "--ema", "0.9", "--steps", "2")
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     assert state["step"] == 2 and {"G_ab_ema", "G_ba_ema"} <= set(state["modules"])
-    train("new", *init, "--upsample", "bilinear", "--distill", "5", "--ema", "0.9", "--steps", "3")
-    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["step"] == 3
-    for name in ("cyclegan.flat2fluent3d", "cyclegan.fluent3d2flat"):
+    new = train("new", *init, "--distill", "5", "--ema", "0.9", "--steps", "3")  # the layout is the run's
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert state["step"] == 3
+    for name, key in (("cyclegan.flat2fluent3d", "G_ab"), ("cyclegan.fluent3d2flat", "G_ba")):
         assert read_config(new / name)["upsample"] == "bilinear"
         assert "resize-convolution decoder and EMA weights" in (new / name / "README.md").read_text()
         assert isinstance(load_model(new / name), ResnetGenerator)
-    with pytest.raises(SystemExit):
-        train("again", "--init-from", str(new / "cyclegan.flat2fluent3d"), "--distill", "5", "--steps", "1")
+        exported = load_file(str(new / name / "model.safetensors"))
+        assert all(torch.equal(v, state["modules"][f"{key}_ema"][k]) for k, v in exported.items())
+    raw = train("raw", *init, "--ema", "0.9", "--steps", "3", "--export-only", "--export-raw")
+    exported = load_file(str(raw / "cyclegan.flat2fluent3d" / "model.safetensors"))
+    assert all(torch.equal(v, state["modules"]["G_ab"][k]) for k, v in exported.items())
+    assert "EMA" not in (raw / "cyclegan.flat2fluent3d" / "README.md").read_text()
+
+    refused("keeps EMA generators", *init, "--steps", "3", "--export-only")
+    refused("holds bilinear-layout generators", *init, "--ema", "0.9", "--upsample", "transpose")
+    refused("--export-raw chooses", *init, "--export-raw", run="fresh")
+    refused("--distill needs", "--init-from", str(new / "cyclegan.flat2fluent3d"), "--distill", "5", run="fresh")
+    refused("cannot start from resize-convolution", "--init-from", str(new / "cyclegan.flat2fluent3d"),
+            "--upsample", "transpose", run="fresh")  # fmt: skip

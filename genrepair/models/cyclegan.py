@@ -11,6 +11,8 @@ areas. It costs about 1.2x the transposed layout's multiply-adds at these sizes.
 
 from __future__ import annotations
 
+import re
+
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
@@ -27,6 +29,11 @@ def up_layer(c_in: int, c_out: int, upsample: str) -> nn.Module:
         nn.ReflectionPad2d(1),
         nn.Conv2d(c_in, c_out, 3, bias=True),
     )
+
+
+def decoder_layout(state_dict: dict) -> str:
+    """The ``upsample`` of a ResnetGenerator state dict: resize convolutions sit at ``model.N.2``."""
+    return "bilinear" if any(re.fullmatch(r"model\.\d+\.2\.weight", k) for k in state_dict) else "transpose"
 
 
 class ResnetBlock(nn.Module):

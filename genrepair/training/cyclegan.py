@@ -28,7 +28,7 @@ from torch import nn
 from ..cards import training_card
 from ..hub import read_config
 from ..models import ResnetGenerator
-from ..models.cyclegan import UPSAMPLE
+from ..models.cyclegan import UPSAMPLE, decoder_layout
 from .common import EMA, Trainer, base_parser, export, init_from, patch_discriminator
 from .data import emoji_split, load_emoji
 
@@ -68,6 +68,10 @@ def unpaired_keys(root, seed: int = 0) -> tuple[list[str], list[str]]:
 def fit_upsampling(student: ResnetGenerator, teacher: ResnetGenerator, x: torch.Tensor) -> None:
     """Copy ``teacher``'s weights into ``student`` (same sizes, other decoder layout) and fit each new upsampling
     convolution by least squares to the teacher's upsampling output, given the student's own input to that layer."""
+    if len(student.model) != len(teacher.model):
+        raise ValueError(
+            f"models differ outside the upsampling layers: {len(student.model)} vs {len(teacher.model)} layers"
+        )
     ups = [i for i, m in enumerate(student.model) if type(m) is not type(teacher.model[i])]
     sd = {k: v for k, v in teacher.state_dict().items() if int(k.split(".")[1]) not in ups}
     missing, unexpected = student.load_state_dict(sd, strict=False)
@@ -81,10 +85,10 @@ def fit_upsampling(student: ResnetGenerator, teacher: ResnetGenerator, x: torch.
             inputs = ls[:-1](xs) if isinstance(ls, nn.Sequential) else xs
             if isinstance(conv, nn.ConvTranspose2d):
                 raise ValueError("fitting a transposed convolution is not supported; fit towards it instead")
-            cols = F.unfold(inputs, conv.kernel_size).transpose(1, 2).reshape(-1, conv.in_channels * 9)
-            cols = torch.cat([cols, torch.ones(len(cols), 1)], 1)
+            cols = F.unfold(inputs, conv.kernel_size).transpose(1, 2).flatten(0, 1)  # (pixels, c_in * 3 * 3)
+            cols = torch.cat([cols, cols.new_ones(len(cols), 1)], 1)
             y = target.permute(0, 2, 3, 1).reshape(-1, conv.out_channels)
-            sol = torch.linalg.lstsq(cols, y).solution  # (c_in * 9 + 1, c_out)
+            sol = torch.linalg.lstsq(cols, y).solution  # (c_in * 3 * 3 + 1, c_out)
             conv.weight.copy_(sol[:-1].T.reshape(conv.weight.shape))
             conv.bias.copy_(sol[-1])
             err = (ls(xs) - target).pow(2).mean() / target.var()
@@ -100,7 +104,11 @@ def main() -> None:
     p.add_argument("--n-blocks", type=int, default=6)
     p.add_argument("--ndf", type=int, default=32)
     p.add_argument("--size", type=int, default=128)
-    p.add_argument("--upsample", choices=UPSAMPLE, help="decoder upsampling (default: --init-from's, else bilinear)")
+    p.add_argument(
+        "--upsample",
+        choices=UPSAMPLE,
+        help="decoder upsampling (default: the run's, else --init-from's, else transpose)",
+    )
     p.add_argument("--ema", type=float, default=0.0, help="EMA decay of exported generator weights (0: no EMA)")
     p.add_argument("--export-raw", action="store_true", help="with --ema: export the raw generators instead")
     p.add_argument("--distill", type=float, default=0.0, help="L1 weight towards --init-from's outputs (see above)")
@@ -112,26 +120,45 @@ def main() -> None:
     A = load_emoji(args.data_root, args.a, "train", set(keys_a))[0] * 2 - 1
     B = load_emoji(args.data_root, args.b, "train", set(keys_b))[0] * 2 - 1
     print(f"domain A {args.a}: {len(A)} images, domain B {args.b}: {len(B)} images (disjoint keys)", flush=True)
-    init_upsample = read_config(args.init_from).get("upsample", "transpose") if args.init_from else None
-    args.upsample = args.upsample or init_upsample or "bilinear"
+    ckpt = args.run_dir / "last.pt"
+    state = torch.load(ckpt, map_location="cpu", weights_only=True) if ckpt.exists() else None
+    init_upsample = None
+    if args.init_from is not None:
+        layouts = {read_config(args.init_from.parent / n).get("upsample", "transpose") for n in (a2b, b2a)}
+        if len(layouts) > 1:
+            p.error(f"the {a2b} and {b2a} in {args.init_from.parent} have different decoder layouts")
+        init_upsample = layouts.pop()
+    saved_upsample = (
+        decoder_layout(state["modules"]["G_ab"]) if state is not None and "G_ab" in state["modules"] else None
+    )
+    args.upsample = args.upsample or saved_upsample or init_upsample or "transpose"
+    if saved_upsample not in (None, args.upsample):
+        p.error(f"{ckpt} holds {saved_upsample}-layout generators; resume with --upsample {saved_upsample}")
+    if state is not None and not args.ema and any(k.endswith("_ema") for k in state["modules"]):
+        p.error(f"{ckpt} keeps EMA generators: pass the run's --ema decay (and --export-raw for the raw ones)")
+    if args.export_raw and not args.ema:
+        p.error("--export-raw chooses between the EMA and the raw generators: it needs --ema")
+    if state is None and (init_upsample, args.upsample) == ("bilinear", "transpose"):
+        p.error("--upsample transpose cannot start from resize-convolution generators; start from transposed ones")
+    distilling = args.distill > 0 and not args.export_only and (state is None or state["step"] < args.steps / 2)
     cfg = dict(ngf=args.ngf, n_blocks=args.n_blocks, image_size=args.size, background="white", upsample=args.upsample)
     G_ab = ResnetGenerator(**cfg, source_domain=args.a, target_domain=args.b)
     G_ba = ResnetGenerator(**cfg, source_domain=args.b, target_domain=args.a)
-    teachers = []
-    if args.init_from is not None:
-        for g, name, src in ((G_ab, a2b, A), (G_ba, b2a, B)):
-            folder = args.init_from.parent / name
-            if init_upsample == args.upsample:
-                init_from(g, folder)
-            else:  # (also on a resume: the teachers are needed for --distill; the checkpoint then overwrites g)
-                teacher = ResnetGenerator(**{**cfg, "upsample": init_upsample})
-                init_from(teacher, folder)
+    teachers = []  # the --init-from generators in their own layout, for --distill
+    if args.init_from is not None and (state is None or distilling) and init_upsample != args.upsample:
+        for name in (a2b, b2a):
+            teachers.append(ResnetGenerator(**{**cfg, "upsample": init_upsample}).eval().requires_grad_(False))
+            init_from(teachers[-1], args.init_from.parent / name)
+    if distilling and not teachers:
+        p.error("--distill needs --init-from generators in the other --upsample layout (the ones the run started from)")
+    if args.init_from is not None and state is None:  # a resumed run's generators come from its checkpoint
+        for g, name, teacher, src in zip((G_ab, G_ba), (a2b, b2a), teachers or (None, None), (A, B)):
+            if teacher is None:
+                init_from(g, args.init_from.parent / name)
+            else:
                 fit_upsampling(
                     g, teacher, src[torch.randperm(len(src), generator=torch.Generator().manual_seed(0))[:16]]
                 )
-                teachers.append(teacher.eval().requires_grad_(False))
-    if args.distill and not teachers:
-        p.error("--distill needs --init-from a model with the other --upsample layout")
     D_a, D_b = patch_discriminator(args.ndf), patch_discriminator(args.ndf)
     opt_g = torch.optim.Adam(itertools.chain(G_ab.parameters(), G_ba.parameters()), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(itertools.chain(D_a.parameters(), D_b.parameters()), lr=args.lr, betas=(0.5, 0.999))
