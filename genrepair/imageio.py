@@ -90,8 +90,10 @@ class Decoded:
         return self.pixels.shape[2] == 1
 
 
-def decode(img: Image.Image) -> Decoded:
-    img = ImageOps.exif_transpose(img) or img
+def decode(img: Image.Image, exif: bool = True) -> Decoded:
+    """Pixels as float in [0, 1], upright per the EXIF orientation (``exif=False``: as stored in the file)."""
+    if exif:
+        img = ImageOps.exif_transpose(img) or img
     mode = img.mode
     alpha = None
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):

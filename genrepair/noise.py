@@ -104,13 +104,18 @@ def gentle_jpeg_sigma(binned: float) -> float:
 def jpeg_sigma(binned: float, quality: float | None = None, floor_only: bool = False) -> float:
     """sigma for a binned estimate of a JPEG file of ``quality``: the calibration curve inverted where the
     estimate is clearly above what clean photos read, the gentle correction below (module docstring)."""
-    q = JPEG_DEFAULT_QUALITY if quality is None else float(np.clip(quality, min(JPEG_CURVES), max(JPEG_CURVES)))
-    qs = sorted(JPEG_CURVES)
-    hi = next(k for k in qs if k >= q)
-    lo = max(k for k in qs if k <= q)
-    t = 0.0 if hi == lo else (q - lo) / (hi - lo)
+    lo, hi, t = _bracket(sorted(JPEG_CURVES), quality)
     lo_s, hi_s = _invert(JPEG_CURVES[lo], binned, floor_only), _invert(JPEG_CURVES[hi], binned, floor_only)
     return float((1 - t) * lo_s + t * hi_s)
+
+
+def _bracket(qualities: list, quality: float | None) -> tuple[float, float, float]:
+    """The measured qualities either side of ``quality`` (clamped to their range; None: the default) and the
+    weight of the upper one."""
+    q = float(np.clip(JPEG_DEFAULT_QUALITY if quality is None else quality, qualities[0], qualities[-1]))
+    hi = next(k for k in qualities if k >= q)
+    lo = max(k for k in qualities if k <= q)
+    return lo, hi, 0.0 if hi == lo else (q - lo) / (hi - lo)
 
 
 @cache
@@ -127,11 +132,7 @@ def jpeg_table_sigma(binned: float, block: float, quality: float | None = None) 
     t = _table()
     u = float(np.clip(np.log(max(binned, 1e-6)), t["u"][0], t["u"][-1]))
     v = float(np.clip(np.log1p(max(block, 0.0)), t["v"][0], t["v"][-1]))
-    qs = t["qualities"]
-    q = float(np.clip(JPEG_DEFAULT_QUALITY if quality is None else quality, qs[0], qs[-1]))
-    hi = next(k for k in qs if k >= q)
-    lo = max(k for k in qs if k <= q)
-    w = 0.0 if hi == lo else (q - lo) / (hi - lo)
+    lo, hi, w = _bracket(t["qualities"], quality)
     return float((1 - w) * _bilinear(t, t["grid"][lo], u, v) + w * _bilinear(t, t["grid"][hi], u, v))
 
 

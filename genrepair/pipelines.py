@@ -224,12 +224,6 @@ def translate(model, image, tile: int = 1024) -> Image.Image:
 # ---------------------------------------------------------------- denoise
 
 
-def _stored_pixels(img: Image.Image) -> np.ndarray:
-    """The pixels of a JPEG as stored, before its EXIF orientation is applied, as HxWxC float in [0, 1]."""
-    arr = np.asarray(img.convert("L" if img.mode == "L" else "RGB"), np.float32) / 255.0
-    return arr if arr.ndim == 3 else arr[..., None]
-
-
 @torch.inference_mode()
 def denoise(model, image, sigma: float | str | None = None, tile: int | None = None) -> Image.Image:
     """Denoise; ``sigma`` (0-255 scale) or None/"auto" to estimate it. The used sigma is in ``.info``."""
@@ -240,7 +234,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
         # JPEG files need the JPEG-aware estimate, measured on the pixels as stored (its 8x8 blocks start at
         # the stored top-left corner, which an EXIF rotation moves)
         jpeg = jpeg_source(src)
-        px = d.pixels if not jpeg or src.getexif().get(0x0112, 1) == 1 else _stored_pixels(src)
+        px = d.pixels if not jpeg or src.getexif().get(0x0112, 1) == 1 else decode(src, exif=False).pixels
         used = min(estimate_noise_level(px, jpeg=jpeg), sigma_max)
     else:
         try:

@@ -80,11 +80,9 @@ def fit_upsampling(student: ResnetGenerator, teacher: ResnetGenerator, x: torch.
     xs, xt = x, x
     for i, (ls, lt) in enumerate(zip(student.model, teacher.model)):
         if i in ups:
-            conv = ls[-1] if isinstance(ls, nn.Sequential) else ls
-            target = lt(xt)
-            inputs = ls[:-1](xs) if isinstance(ls, nn.Sequential) else xs
-            if isinstance(conv, nn.ConvTranspose2d):
+            if not isinstance(ls, nn.Sequential):
                 raise ValueError("fitting a transposed convolution is not supported; fit towards it instead")
+            conv, inputs, target = ls[-1], ls[:-1](xs), lt(xt)
             cols = F.unfold(inputs, conv.kernel_size).transpose(1, 2).flatten(0, 1)  # (pixels, c_in * 3 * 3)
             cols = torch.cat([cols, cols.new_ones(len(cols), 1)], 1)
             y = target.permute(0, 2, 3, 1).reshape(-1, conv.out_channels)
