@@ -103,7 +103,7 @@ def cmd_denoise(args) -> None:
 
     sigma = None if args.sigma in (None, "auto") else _float(args.sigma, "--sigma")
     model = load_model(args.model, device=args.device)
-    _map_images(args, lambda p: denoise(model, p, sigma=sigma))
+    _map_images(args, lambda p: denoise(model, p, sigma=sigma, ensemble=args.ensemble))
 
 
 def cmd_inpaint(args) -> None:
@@ -205,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--output", required=True)
         if name == "denoise":
             s.add_argument("--sigma", default="auto", help="noise level on the 0-255 scale, or 'auto'")
+            s.add_argument(
+                "--ensemble", type=int, default=1, choices=(1, 2, 4, 8),
+                help="average this many flipped/rotated passes (8: about +0.2 dB for 8x the time)",
+            )  # fmt: skip
         s.set_defaults(fn=fn)
 
     s = sub.add_parser("inpaint", help="fill the holes of a mask (white = hole)")

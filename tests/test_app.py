@@ -170,6 +170,18 @@ def test_denoise_manual_sigma(client, tmp_path):
     assert pixels(out_file).shape == (40, 40, 3)
     assert baseline is None
     assert "σ = 10.0" in note and "set by hand" in note
+    assert "8 flipped/rotated passes" not in note
+
+
+def test_denoise_best_quality_averages_eight_passes(client, tmp_path):
+    needs("denoise.color")
+    src = png(tmp_path, "img.png", scene(40))
+    _, _, out_file, note = client.predict(
+        "denoise.color", handle_file(src), 10, False, 0, 0, False, True, api_name="/denoise"
+    )
+    assert "average of 8 flipped/rotated passes" in note
+    want = np.asarray(app.genrepair.denoise(app.get_model("denoise.color"), src, sigma=10, ensemble=8), float)
+    assert np.abs(pixels(out_file).astype(float) - want).max() <= 1  # the pipeline's 8-pass result
 
 
 # ---------------------------------------------------------------- inpaint

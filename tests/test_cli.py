@@ -102,6 +102,12 @@ def test_denoise_folder_to_folder(model_dirs, inputs: Path, tmp_path: Path, caps
                 assert got.mode == {"L": "L", "RGBA": "RGBA"}.get(ref.mode, "RGB")
         assert_unchanged(before)
     assert len(capsys.readouterr().out.splitlines()) == 8
+    one, eight = tmp_path / "one.png", tmp_path / "eight.png"
+    assert cli("denoise", inputs / "b.png", "--model", model_dirs["denoise"], "--sigma", "15", "--output", one) == 0
+    args = ("denoise", inputs / "b.png", "--model", model_dirs["denoise"], "--sigma", "15", "--ensemble", "8")
+    assert cli(*args, "--output", eight) == 0
+    with Image.open(one) as a, Image.open(eight) as b:
+        assert a.size == b.size and np.asarray(a).tobytes() != np.asarray(b).tobytes()
 
 
 def test_translate_file_to_file(model_dirs, tmp_path: Path) -> None:
@@ -175,6 +181,10 @@ CASES = {
     "sigma abc": (
         lambda b, o: ["denoise", b["good"], "--model", b["denoise"], "--sigma", "abc", "--output", o],
         r"--sigma must be a number or 'auto', got 'abc'",
+    ),
+    "ensemble 3": (
+        lambda b, o: ["denoise", b["good"], "--model", b["denoise"], "--ensemble", "3", "--output", o],
+        r"--ensemble: invalid choice: 3",
     ),
     "sigma 500": (
         lambda b, o: ["denoise", b["good"], "--model", b["denoise"], "--sigma", "500", "--output", o],

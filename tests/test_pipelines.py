@@ -24,7 +24,7 @@ from genrepair.noise import (
     jpeg_sigma,
     jpeg_table_sigma,
 )
-from genrepair.pipelines import _pad_run, run_tiled
+from genrepair.pipelines import _pad_run, run_tiled, self_ensemble
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
@@ -172,6 +172,59 @@ def test_tile_option_smaller_than_overlap_still_covers(denoiser) -> None:
         assert np.median(np.abs(np.asarray(denoise(denoiser, img, sigma=20, tile=tile), np.int64) - b)) <= 2
     with pytest.raises(ValueError, match="tile must be a positive number"):
         run_tiled(lambda t: t, torch.zeros(1, 1, 4, 4), tile=0)
+
+
+def _group_average(fn, x: torch.Tensor) -> torch.Tensor:
+    """The average over the square's 8 symmetries, written with rot90 (not the code's flip/transpose)."""
+    outs = []
+    for flip in (False, True):
+        for r in range(4):
+            t = torch.rot90(x.flip(-1) if flip else x, r, (-2, -1))
+            y = torch.rot90(fn(t), -r, (-2, -1))
+            outs.append(y.flip(-1) if flip else y)
+    return torch.stack(outs).mean(0)
+
+
+def test_self_ensemble_averages_the_transformed_passes() -> None:
+    conv = torch.nn.Conv2d(2, 2, 3, padding=1)  # no symmetry: every pass differs
+    torch.nn.init.normal_(conv.weight, generator=torch.Generator().manual_seed(1))
+    x = torch.rand(1, 2, 12, 20, generator=torch.Generator().manual_seed(0))  # not square
+    with torch.inference_mode():
+        assert self_ensemble(conv, 1) is conv
+        two = self_ensemble(conv, 2)(x)
+        assert torch.allclose(two, (conv(x) + conv(x.flip(-1)).flip(-1)) / 2, atol=1e-6)
+        four = self_ensemble(conv, 4)(x)
+        ref4 = sum(conv(x.flip(d)).flip(d) if d else conv(x) for d in ((), (-1,), (-2,), (-2, -1))) / 4
+        assert torch.allclose(four, ref4, atol=1e-6)
+        eight = self_ensemble(conv, 8)(x)
+        assert eight.shape == x.shape
+        assert torch.allclose(eight, _group_average(conv, x), atol=1e-6)
+        assert not torch.allclose(eight, conv(x), atol=1e-3)  # it did average something
+        pointwise = lambda t: t.square()  # noqa: E731 - commutes with every symmetry: the average is itself
+        assert torch.allclose(self_ensemble(pointwise, 8)(x), x.square(), atol=1e-6)
+    for bad in (0, 3, 16, "8"):
+        with pytest.raises(ValueError, match=r"passes must be one of 1, 2, 4, 8"):
+            self_ensemble(conv, bad)
+
+
+def test_denoise_self_ensemble(denoiser) -> None:
+    img = photo(45, 37)  # tiles and padding: the transposed passes see a 40x48 input
+    one = np.asarray(denoise(denoiser, img, sigma=20), np.float64)
+    eight = denoise(denoiser, img, sigma=20, ensemble=8)
+    assert eight.size == img.size and eight.info["genrepair_sigma"] == 20
+    assert np.abs(np.asarray(eight, np.float64) - one).max() > 0  # a random tiny network is not symmetric
+    with torch.inference_mode():
+        x = torch.from_numpy(np.asarray(img, np.float32).transpose(2, 0, 1) / 255)[None]
+        want = _group_average(lambda t: denoiser(t, 20 / 255), _pad_to(x, denoiser.pad_multiple))[..., :37, :45]
+    want = (want[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255).round()
+    assert np.abs(np.asarray(eight, np.float64) - want).max() <= 1
+    with pytest.raises(ValueError, match=r"self-ensemble passes must be one of 1, 2, 4, 8, got 3"):
+        denoise(denoiser, img, sigma=20, ensemble=3)
+
+
+def _pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    return torch.nn.functional.pad(x, (0, -w % multiple, 0, -h % multiple), mode="replicate")
 
 
 # ---------------------------------------------------------------- inpaint
