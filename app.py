@@ -5,7 +5,8 @@ can call it (inputs in this order; images as ``gradio_client.handle_file(path)``
 
 - ``generate``    (model, n, seed, label, truncation) -> (gallery, grid PNG)
 - ``interpolate`` (model, seed_a, seed_b, steps, label, truncation) -> (strip, strip PNG)
-- ``translate``   (model, image) -> ((input, output), round trip A->B->A or None, output PNG, note)
+- ``translate``   (model, image, mirror_average=False)
+                  -> ((input, output), round trip A->B->A or None, output PNG, note)
 - ``denoise``     (model, image, sigma, auto, add_noise_sigma, noise_seed, compare_opencv, best_quality=False)
                   -> ((noisy, denoised), OpenCV result or None, denoised PNG, note)
 - ``inpaint``     (model, editor, mask, invert_mask, compare_opencv)
@@ -371,19 +372,22 @@ def build_generate_tab() -> None:
 
 @gpu
 @friendly
-def run_translate(model_name, image, progress=gr.Progress()):
+def run_translate(model_name, image, mirror=False, progress=gr.Progress()):
     src = require_image(image)
     progress(0.1, desc=f"Loading {model_name}")
     model = get_model(model_name)
     progress(0.3, desc="Translating")
-    out = genrepair.translate(model, src)
+    passes = 2 if mirror else 1
+    out = genrepair.translate(model, src, ensemble=passes)
     back_name = reverse_model(model_name)
     if back_name and has_weights(back_name):
         progress(0.7, desc=f"Round trip with {back_name}")
-        back = genrepair.translate(get_model(back_name), out)
+        back = genrepair.translate(get_model(back_name), out, ensemble=passes)
         note = f"Round trip A→B→A uses **{back_name}**."
     else:
         back, note = None, "No reverse model is available here, so there is no round trip."
+    if mirror:
+        note += " Each output is the average of the image's and its mirror's translation."
     out_file = save_png(out, f"{model_name}-{Path(str(image)).stem}")
     return (save_png(src, "input"), out_file), files_or_none(back, "round-trip"), out_file, note
 
@@ -397,6 +401,7 @@ def build_translate_tab() -> None:
                 swap = gr.Button("⇄ Reverse direction", scale=1)
             note = gr.Markdown(model_note, inputs=[model])  # re-read on each page load (weights may appear)
             image = gr.Image(type="filepath", image_mode=None, format="png", label="Input image")
+            mirror = gr.Checkbox(False, label="Average with the mirrored image (cleaner, 2x the time)")
             go = gr.Button("Translate", variant="primary")
         with gr.Column(scale=2):
             with gr.Row():
@@ -412,7 +417,7 @@ def build_translate_tab() -> None:
     )  # fmt: skip
     model.change(model_note, model, note, **UI_ONLY)
     swap.click(lambda name: reverse_model(name) or name, model, model, **UI_ONLY)
-    go.click(run_translate, [model, image], [compare, round_trip, out_file, info], api_name="translate")
+    go.click(run_translate, [model, image, mirror], [compare, round_trip, out_file, info], api_name="translate")
 
 
 # ---------------------------------------------------------------- denoise

@@ -95,7 +95,7 @@ def cmd_translate(args) -> None:
     from . import load_model, translate
 
     model = load_model(args.model, device=args.device)
-    _map_images(args, lambda p: translate(model, p))
+    _map_images(args, lambda p: translate(model, p, ensemble=args.ensemble))
 
 
 def cmd_denoise(args) -> None:
@@ -208,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument(
                 "--ensemble", type=int, default=1, choices=(1, 2, 4, 8),
                 help="average this many flipped/rotated passes (8: about +0.2 dB for 8x the time)",
+            )  # fmt: skip
+        else:
+            s.add_argument(
+                "--ensemble", type=int, default=1, choices=(1, 2),
+                help="2: average with the translation of the mirrored image (cleaner, 2x the time)",
             )  # fmt: skip
         s.set_defaults(fn=fn)
 

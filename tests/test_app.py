@@ -124,6 +124,10 @@ def test_translate_keeps_size_and_alpha(client, tmp_path):
     assert np.array_equal(out, pixels(after))
     if app.has_weights("cyclegan.fluent3d2flat"):
         assert Image.open(round_trip).size == (60, 60)
+    _, _, mirrored_file, note = client.predict("cyclegan.flat2fluent3d", handle_file(src), True, api_name="/translate")
+    assert "mirror" in note
+    want = np.asarray(app.genrepair.translate(app.get_model("cyclegan.flat2fluent3d"), src, ensemble=2), float)
+    assert np.abs(pixels(mirrored_file).astype(float) - want).max() <= 1
 
 
 def test_missing_model_is_a_clear_error(client, tmp_path, monkeypatch):

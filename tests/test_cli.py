@@ -117,6 +117,10 @@ def test_translate_file_to_file(model_dirs, tmp_path: Path) -> None:
     with Image.open(tmp_path / "result.png") as out:
         assert out.size == (20, 30)  # EXIF rotation applied
     assert_unchanged(before)
+    args = ("translate", src, "--model", model_dirs["cyclegan"], "--ensemble", "2", "--output", tmp_path / "two.png")
+    assert cli(*args) == 0
+    with Image.open(tmp_path / "result.png") as one, Image.open(tmp_path / "two.png") as two:
+        assert one.size == two.size and np.asarray(one).tobytes() != np.asarray(two).tobytes()
 
 
 def test_inpaint(model_dirs, tmp_path: Path) -> None:
@@ -181,6 +185,10 @@ CASES = {
     "sigma abc": (
         lambda b, o: ["denoise", b["good"], "--model", b["denoise"], "--sigma", "abc", "--output", o],
         r"--sigma must be a number or 'auto', got 'abc'",
+    ),
+    "translate ensemble 8": (
+        lambda b, o: ["translate", b["good"], "--model", b["cyclegan"], "--ensemble", "8", "--output", o],
+        r"--ensemble: invalid choice: 8",
     ),
     "ensemble 3": (
         lambda b, o: ["denoise", b["good"], "--model", b["denoise"], "--ensemble", "3", "--output", o],

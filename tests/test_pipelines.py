@@ -222,6 +222,19 @@ def test_denoise_self_ensemble(denoiser) -> None:
         denoise(denoiser, img, sigma=20, ensemble=3)
 
 
+def test_translate_mirror_average(cyclegan) -> None:
+    assert translate(cyclegan, photo(37, 29), ensemble=2).size == (37, 29)
+    img = photo(36, 28)  # on the pad multiple: the mirrored pass is the translation of the mirrored image
+    one = np.asarray(translate(cyclegan, img), np.float64)
+    two = translate(cyclegan, img, ensemble=2)
+    mirrored = np.asarray(translate(cyclegan, img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)), np.float64)[:, ::-1]
+    assert np.abs(np.asarray(two, np.float64) - (one + mirrored) / 2).max() <= 1  # each pass rounded once here
+    assert np.abs(one - mirrored).max() > 2  # the two passes differ, so the test can tell them apart
+    for bad in (4, 8, 0):
+        with pytest.raises(ValueError, match=rf"translate ensemble must be 1 or 2 .*got {bad}"):
+            translate(cyclegan, img, ensemble=bad)
+
+
 def _pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
     h, w = x.shape[-2:]
     return torch.nn.functional.pad(x, (0, -w % multiple, 0, -h % multiple), mode="replicate")
