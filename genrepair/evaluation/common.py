@@ -18,6 +18,15 @@ def data_root(arg: str | None) -> Path:
     return root
 
 
+def set_threads(args) -> int:
+    """Apply ``--threads`` (0 or absent: torch's default) to torch and return the count used."""
+    import torch
+
+    threads = int(getattr(args, "threads", 0) or torch.get_num_threads())
+    torch.set_num_threads(threads)
+    return threads
+
+
 def psnr_u8(a: np.ndarray, b: np.ndarray) -> float:
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .common import CpuTimer, data_root, print_table, psnr_u8, ssim_u8, to_u8
+from .common import CpuTimer, data_root, print_table, psnr_u8, set_threads, ssim_u8, to_u8
 
 SETS = {"Set12": "gray", "BSD68": "gray", "CBSD68": "color", "Kodak24": "color", "McMaster": "color"}
 SIGMAS = (15, 25, 50)
@@ -166,8 +166,7 @@ def run(args) -> dict:
 
     root = data_root(getattr(args, "data_root", None))
     quick = getattr(args, "quick", False)
-    threads = int(getattr(args, "threads", 0) or torch.get_num_threads())
-    torch.set_num_threads(threads)
+    threads = set_threads(args)
     limit = 2 if quick else None
     slow_limit = 1 if quick else int(getattr(args, "classical_subset", 2))
     ours_color = load_model(getattr(args, "model", None) or "denoise.color", device="cpu")

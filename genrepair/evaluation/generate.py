@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..training.data import load_avatars, load_emoji
-from .common import data_root, print_table
+from .common import data_root, print_table, set_threads
 from .features import el0_features, fid, kid, precision_recall
 
 NEAR_COPY_RMSE = 0.04
@@ -39,6 +39,7 @@ def run(args) -> dict:
     from .. import generate, load_model
 
     root = data_root(getattr(args, "data_root", None))
+    set_threads(args)
     quick = getattr(args, "quick", False)
     n_samples = 200 if quick else 1000
     results, rows = {}, []

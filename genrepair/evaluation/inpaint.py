@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from ..training.masks import edge_sketch
-from .common import data_root, print_table, psnr_u8, ssim_u8
+from .common import data_root, print_table, psnr_u8, set_threads, ssim_u8
 from .features import el0_features, fid
 
 BINS = ["0-10%", "10-20%", "20-30%", "30-40%", "40-50%", "50-60%"]
@@ -78,7 +78,7 @@ def run(args) -> dict:
 
     root = data_root(getattr(args, "data_root", None))
     quick = getattr(args, "quick", False)
-    torch.set_num_threads(int(getattr(args, "threads", 0) or torch.get_num_threads()))
+    set_threads(args)
     model_name = str(getattr(args, "model", None) or "inpaint.photo")
     model = load_model(model_name, device="cpu")
     cbsd = sorted((root / "denoise" / "test" / "color" / "CBSD68").glob("*.png"))

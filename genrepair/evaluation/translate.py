@@ -22,7 +22,7 @@ import torch
 
 from ..pipelines import self_ensemble
 from ..training.data import load_emoji
-from .common import data_root, print_table, psnr_u8, ssim_u8, to_u8
+from .common import data_root, print_table, psnr_u8, set_threads, ssim_u8, to_u8
 from .features import el0_features, fid
 
 REFERENCE = "real target, other emoji"
@@ -63,7 +63,7 @@ def run(args) -> dict:
 
     root = data_root(getattr(args, "data_root", None))
     quick = getattr(args, "quick", False)
-    results, rows, all_models, n_pairs = {}, [], {}, []
+    results, rows, all_models, n_pairs = {"threads": set_threads(args)}, [], {}, []
     for fwd_name, bwd_name, dom_a, dom_b in PAIRS:
         a_test, _, keys = load_emoji(root, dom_a, "test")
         b_test = load_emoji(root, dom_b, "test", set(keys))[0]
@@ -147,11 +147,12 @@ def card_sections(results: dict) -> dict[str, tuple[list[str], list[dict], str]]
                 rows.append(f"| {method} | {quality} | {r['fid_el0']:.2f} | {cyc} |")
             t = results["timing"]
             r = results[f"{direction}:{name}"]
+            threads = f" ({results['threads']} threads)" if "threads" in results else ""
             section = "\n".join([
                 f"Measured with `genrepair eval translate` on the emoji test split ({direction}), against the true",
                 "image of the other style (which the unpaired training never saw paired). FID-EL0 uses EfficientNet-Lite0 features.", "",
                 "| method | PSNR vs truth | SSIM | FID-EL0 vs target domain | cycle L1 (0-255) |", "|---|---|---|---|---|", *rows, "",
-                f"Time per 128x128 image: {t[name + '@128']['wall_ms']:.0f} ms wall ({t[name + '@128']['cpu_ms']:.0f} ms CPU over "
+                f"Time per 128x128 image{threads}: {t[name + '@128']['wall_ms']:.0f} ms wall ({t[name + '@128']['cpu_ms']:.0f} ms CPU over "
                 f"all threads); per 512x512: {t[name + '@512']['wall_ms']:.0f} ms wall ({t[name + '@512']['cpu_ms']:.0f} ms CPU).",
                 *([f"'{name} x2' is `ensemble=2` (the app's mirror average): the mean of the image's and its mirror's "
                    f"translation, {t[name + ' x2@128']['wall_ms']:.0f} ms wall per 128x128 image."] if name + " x2@128" in t else []),
