@@ -385,4 +385,4 @@ def _pad_like(m: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return F.pad(m, (0, pw, 0, ph), mode="replicate") if ph or pw else m
 
 
-__all__ = ["Decoded", "denoise", "generate", "inpaint", "interpolate", "run_tiled", "translate"]
+__all__ = ["Decoded", "denoise", "generate", "inpaint", "interpolate", "run_tiled", "self_ensemble", "translate"]
