@@ -193,3 +193,25 @@ def test_cyclegan_training_switches_to_resize_convolutions(monkeypatch, tmp_path
     refused("--distill needs", "--init-from", str(new / "cyclegan.flat2fluent3d"), "--distill", "5", run="fresh")
     refused("cannot start from resize-convolution", "--init-from", str(new / "cyclegan.flat2fluent3d"),
             "--upsample", "transpose", run="fresh")  # fmt: skip
+
+
+def test_init_from_grows_residual_blocks_as_identity(tmp_path):
+    from genrepair.models import NoiseCondUNet
+    from genrepair.training.common import init_from
+
+    torch.manual_seed(0)
+    small = NoiseCondUNet(in_nc=3, channels=[8, 16], nb=1).eval()
+    save_model(small, tmp_path / "small")
+    deep = NoiseCondUNet(in_nc=3, channels=[8, 16], nb=3).eval()
+    with pytest.raises(RuntimeError, match="Missing key"):
+        init_from(deep, tmp_path / "small")  # strict by default
+    init_from(deep, tmp_path / "small", grow=True)
+    x = torch.rand(1, 3, 24, 40)
+    with torch.no_grad():
+        torch.testing.assert_close(deep(x, 0.1), small(x, 0.1), rtol=0, atol=1e-6)
+    # the new blocks train: their first convolution keeps its random initialisation
+    assert deep.body[2].res[0].weight.abs().sum() > 0
+    assert deep.body[2].res[2].weight.abs().sum() == 0
+    wider = NoiseCondUNet(in_nc=3, channels=[8, 24], nb=3)
+    with pytest.raises(ValueError, match="does not fit the model"):
+        init_from(wider, tmp_path / "small", grow=True)

@@ -150,14 +150,45 @@ def command() -> str:
     return f"python -m {spec.name if spec else sys.argv[0]} {' '.join(sys.argv[1:])}".strip()
 
 
-def init_from(model: nn.Module, folder: Path | None) -> None:
-    """Load release weights (safetensors) into ``model`` strictly, to fine-tune from them."""
+def init_from(model: nn.Module, folder: Path | None, grow: bool = False) -> None:
+    """Load release weights (safetensors) into ``model`` strictly, to fine-tune from them.
+
+    ``grow=True`` lets ``model`` be a deeper copy of the released one: residual blocks that the weights do
+    not have start as the identity (their last convolution zeroed), so the grown model computes exactly
+    what the released one did and training adds depth from there. Anything else that does not match
+    (a renamed or reshaped tensor, or a missing tensor outside a residual block) is still an error.
+    """
     if folder is None:
         return
     from safetensors.torch import load_file
 
-    model.load_state_dict(load_file(str(Path(folder) / "model.safetensors")), strict=True)
-    print(f"initialised from {folder}", flush=True)
+    from ..models.layers import ResBlock
+
+    state = load_file(str(Path(folder) / "model.safetensors"))
+    if not grow:
+        model.load_state_dict(state, strict=True)
+        print(f"initialised from {folder}", flush=True)
+        return
+    own = model.state_dict()
+    bad = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+    if bad:
+        raise ValueError(f"{folder} does not fit the model (unknown or reshaped: {', '.join(bad[:5])})")
+    new_blocks = {
+        name: m
+        for name, m in model.named_modules()
+        if isinstance(m, ResBlock) and not any(k.startswith(name + ".") for k in state)
+    }
+    missing = [k for k in own if k not in state and not any(k.startswith(n + ".") for n in new_blocks)]
+    if missing:
+        raise ValueError(f"{folder} lacks tensors outside new residual blocks: {', '.join(missing[:5])}")
+    model.load_state_dict(state, strict=False)
+    with torch.no_grad():
+        for m in new_blocks.values():
+            last = m.res[-1]
+            last.weight.zero_()
+            if last.bias is not None:
+                last.bias.zero_()
+    print(f"initialised from {folder}; {len(new_blocks)} new residual blocks start as the identity", flush=True)
 
 
 class EMA:

@@ -22,7 +22,12 @@ def main() -> None:
     p.add_argument("--gray", action="store_true")
     p.add_argument("--patch", type=int, default=96)
     p.add_argument("--channels", default="32,64,128")
-    p.add_argument("--nb", type=int, default=2)
+    p.add_argument("--nb", type=int, default=2, help="residual blocks per U-Net level")
+    p.add_argument(
+        "--grow",
+        action="store_true",
+        help="with --init-from weights that have fewer blocks per level than --nb: the new blocks start as the identity",
+    )
     p.add_argument(
         "--extra-photos", action="store_true", help="also train on photos/train (allowed by the data README)"
     )
@@ -52,7 +57,7 @@ def main() -> None:
         nb=args.nb,
         train_data=train_data,
     )
-    init_from(model, args.init_from)
+    init_from(model, args.init_from, grow=args.grow)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     t = Trainer(args, {"model": model}, {"opt": opt})
     while t.running():
