@@ -215,3 +215,12 @@ def test_init_from_grows_residual_blocks_as_identity(tmp_path):
     wider = NoiseCondUNet(in_nc=3, channels=[8, 24], nb=3)
     with pytest.raises(ValueError, match="does not fit the model"):
         init_from(wider, tmp_path / "small", grow=True)
+    # a tensor missing outside a residual block is not something growing can supply
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(tmp_path / "small" / "model.safetensors"))
+    del state["head.weight"]
+    (tmp_path / "headless").mkdir()
+    save_file(state, str(tmp_path / "headless" / "model.safetensors"))
+    with pytest.raises(ValueError, match="lacks tensors outside new residual blocks: head.weight"):
+        init_from(NoiseCondUNet(in_nc=3, channels=[8, 16], nb=3), tmp_path / "headless", grow=True)
