@@ -48,6 +48,22 @@ def test_patch_sampler_is_seeded(tmp_path):
     assert not np.array_equal(a.numpy(), c.numpy())
 
 
+def test_patch_sampler_permutes_channels(tmp_path):
+    path = tmp_path / "flat.png"
+    Image.fromarray(np.broadcast_to(np.uint8([10, 128, 250]), (80, 90, 3)).copy()).save(path)
+
+    def orders(batch):
+        return {tuple(np.round(c.mean(dim=(1, 2)).numpy() * 255).astype(int)) for c in batch}
+
+    assert orders(PatchSampler([path], 32, seed=1).batch(20)) == {(10, 128, 250)}
+    shuffled = orders(PatchSampler([path], 32, seed=1, permute_channels=1.0).batch(20))
+    assert len(shuffled) > 1 and all(sorted(o) == [10, 128, 250] for o in shuffled)
+    with pytest.raises(ValueError, match="needs color"):
+        PatchSampler([path], 32, gray=True, permute_channels=0.5)
+    with pytest.raises(ValueError, match="probability"):
+        PatchSampler([path], 32, permute_channels=1.5)
+
+
 def _tiny_photo_root(tmp_path):
     """A data root with three small CBSD432 photos, enough for the inpainting training command."""
     folder = tmp_path / "data" / "denoise" / "train" / "color" / "CBSD432"

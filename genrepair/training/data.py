@@ -67,10 +67,24 @@ class PatchSampler:
     """Random square crops (with flips/rotations) from a list of RGB images kept in memory."""
 
     def __init__(
-        self, files: list[Path], size: int, gray: bool = False, seed: int = 0, scales: tuple[float, ...] = (1.0,)
+        self,
+        files: list[Path],
+        size: int,
+        gray: bool = False,
+        seed: int = 0,
+        scales: tuple[float, ...] = (1.0,),
+        permute_channels: float = 0.0,
     ) -> None:
         """``scales`` < 1 add Lanczos-reduced copies; 0.5 of a 4:2:0 JPEG has full-resolution chroma and
-        no visible blocking, so those copies are cleaner targets than the originals."""
+        no visible blocking, so those copies are cleaner targets than the originals.
+
+        ``permute_channels``: the chance that a color crop's R, G, B come in a random order, which shows the
+        model saturated hues its photos lack (McMaster's) and pushes it towards treating channels alike."""
+        if not 0.0 <= permute_channels <= 1.0:
+            raise ValueError(f"permute_channels is a probability, got {permute_channels}")
+        if gray and permute_channels:
+            raise ValueError("permute_channels needs color crops")
+        self.permute_channels = permute_channels
         mode = "L" if gray else "RGB"
         self.images = []
         for p in files:
@@ -96,6 +110,9 @@ class PatchSampler:
             p = np.rot90(p, self.rng.randrange(4))
             if self.rng.random() < 0.5:
                 p = p[:, ::-1]
+            # drawn only when enabled, so runs without it keep their random stream
+            if self.permute_channels and self.rng.random() < self.permute_channels:
+                p = p[..., self.rng.sample(range(3), 3)]
             p = np.ascontiguousarray(p, dtype=np.float32) / 255.0
             out.append(torch.from_numpy(p if p.ndim == 3 else p[..., None]).permute(2, 0, 1))
         return torch.stack(out)

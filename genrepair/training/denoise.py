@@ -32,6 +32,12 @@ def main() -> None:
         "--extra-photos", action="store_true", help="also train on photos/train (allowed by the data README)"
     )
     p.add_argument("--scales", default="1", help="image scales to crop from, e.g. 0.5 (Lanczos-reduced JPEGs)")
+    p.add_argument(
+        "--permute-channels",
+        type=float,
+        default=0.0,
+        help="chance that a color crop's RGB channels come in a random order (0 = never)",
+    )
     args = p.parse_args()
     if str(args.run_dir) == "runs/denoise.color":
         args.run_dir = args.run_dir.parent / args.name
@@ -50,7 +56,11 @@ def main() -> None:
     scales = tuple(float(s) for s in args.scales.split(","))
     if scales != (1.0,):
         train_data += f", at scales {args.scales}"
-    sampler = PatchSampler(files, args.patch, gray=args.gray, seed=args.seed, scales=scales)
+    if args.permute_channels:
+        train_data += f", RGB order shuffled in {args.permute_channels:.0%} of crops"
+    sampler = PatchSampler(
+        files, args.patch, gray=args.gray, seed=args.seed, scales=scales, permute_channels=args.permute_channels
+    )
     model = NoiseCondUNet(
         in_nc=1 if args.gray else 3,
         channels=[int(c) for c in args.channels.split(",")],
