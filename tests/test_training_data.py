@@ -240,3 +240,39 @@ def test_init_from_grows_residual_blocks_as_identity(tmp_path):
     save_file(state, str(tmp_path / "headless" / "model.safetensors"))
     with pytest.raises(ValueError, match="lacks tensors outside new residual blocks: head.weight"):
         init_from(NoiseCondUNet(in_nc=3, channels=[8, 16], nb=3), tmp_path / "headless", grow=True)
+
+
+def test_init_from_grows_the_inpainters_fourier_blocks_as_identity(tmp_path):
+    from genrepair.models import InpaintNet
+    from genrepair.training.common import init_from
+
+    torch.manual_seed(0)
+    small = InpaintNet(nf=8, n_blocks=2, skip_kernel=1).eval()
+    save_model(small, tmp_path / "small")
+    deep = InpaintNet(nf=8, n_blocks=5, skip_kernel=1).eval()
+    init_from(deep, tmp_path / "small", grow=True)
+    image, mask = torch.rand(1, 3, 40, 48), (torch.rand(1, 1, 40, 48) > 0.6).float()
+    sketch = (torch.rand(1, 1, 40, 48) > 0.9).float()
+    with torch.no_grad():
+        torch.testing.assert_close(deep(image, mask, sketch), small(image, mask, sketch), rtol=0, atol=1e-6)
+    for block in deep.body[2:]:  # the appended blocks train: only their fusing convolution starts at zero
+        assert block.local[0].weight.abs().sum() > 0 and block.fourier.conv.weight.abs().sum() > 0
+        assert block.fuse.weight.abs().sum() == 0 and block.fuse.bias.abs().sum() == 0
+    assert small.body[1].fuse.weight.abs().sum() > 0  # the copied ones keep their weights
+    torch.testing.assert_close(deep.body[1].fuse.weight, small.body[1].fuse.weight)
+
+
+def test_inpaint_training_grows_from_a_release(monkeypatch, tmp_path, capsys):
+    _tiny_photo_root(tmp_path)
+    torch.manual_seed(0)
+    save_model(InpaintNet(nf=8, n_blocks=2, skip_kernel=1), tmp_path / "small")
+    init = ("--init-from", str(tmp_path / "small"), "--n-blocks", "3")
+    with pytest.raises(RuntimeError, match="Missing key"):  # deeper without --grow: refused, not half-loaded
+        _train_inpaint(monkeypatch, tmp_path, "refused", *init)
+    deep = _train_inpaint(monkeypatch, tmp_path, "deep", *init, "--grow")
+    assert read_config(deep)["n_blocks"] == 3 and len(load_model(deep).body) == 3
+    save_model(InpaintNet(nf=8, n_blocks=2, skip_kernel=3), tmp_path / "wide-skips")
+    with pytest.raises(SystemExit):  # growing and re-fitting the skips at once is refused
+        _train_inpaint(monkeypatch, tmp_path, "both", "--init-from", str(tmp_path / "wide-skips"), "--n-blocks", "3",
+                       "--grow", "--skip-kernel", "1")  # fmt: skip
+    assert "separate steps" in capsys.readouterr().err

@@ -45,6 +45,12 @@ class FFCBlock(nn.Module):
         y = torch.cat([self.local(x), self.fourier(self.glob_in(x))], 1)
         return x + self.fuse(F.relu(y))
 
+    @torch.no_grad()
+    def start_as_identity(self) -> None:
+        """Zero the fusing convolution: the block passes its input through (``init_from(grow=True)``)."""
+        nn.init.zeros_(self.fuse.weight)
+        nn.init.zeros_(self.fuse.bias)
+
 
 class UpMerge(nn.Module):
     """A U-Net decoder merge, ``relu(conv(cat([upsample2x(d), skip])))``, with the conv split by input.

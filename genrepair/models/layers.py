@@ -21,6 +21,13 @@ class ResBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.res(x)
 
+    @torch.no_grad()
+    def start_as_identity(self) -> None:
+        """Zero the last convolution: the block passes its input through (``init_from(grow=True)``)."""
+        nn.init.zeros_(self.res[-1].weight)
+        if self.res[-1].bias is not None:
+            nn.init.zeros_(self.res[-1].bias)
+
 
 def upsample2x(x: torch.Tensor) -> torch.Tensor:
     """Nearest-neighbour 2x upsampling, bit-identical to ``F.interpolate(x, scale_factor=2)``.

@@ -153,16 +153,15 @@ def command() -> str:
 def init_from(model: nn.Module, folder: Path | None, grow: bool = False) -> None:
     """Load release weights (safetensors) into ``model`` strictly, to fine-tune from them.
 
-    ``grow=True`` lets ``model`` be a deeper copy of the released one: residual blocks that the weights do
-    not have start as the identity (their last convolution zeroed), so the grown model computes exactly
-    what the released one did and training adds depth from there. Anything else that does not match
-    (a renamed or reshaped tensor, or a missing tensor outside a residual block) is still an error.
+    ``grow=True`` lets ``model`` be a deeper copy of the released one: residual blocks (modules with a
+    ``start_as_identity`` method: the denoiser's ``ResBlock``, the inpainter's ``FFCBlock``) that the
+    weights do not have start as the identity (their last convolution zeroed), so the grown model computes
+    exactly what the released one did and training adds depth from there. Anything else that does not
+    match (a renamed or reshaped tensor, or a missing tensor outside a residual block) is still an error.
     """
     if folder is None:
         return
     from safetensors.torch import load_file
-
-    from ..models.layers import ResBlock
 
     state = load_file(str(Path(folder) / "model.safetensors"))
     if not grow:
@@ -176,18 +175,14 @@ def init_from(model: nn.Module, folder: Path | None, grow: bool = False) -> None
     new_blocks = {
         name: m
         for name, m in model.named_modules()
-        if isinstance(m, ResBlock) and not any(k.startswith(name + ".") for k in state)
+        if hasattr(m, "start_as_identity") and not any(k.startswith(name + ".") for k in state)
     }
     missing = [k for k in own if k not in state and not any(k.startswith(n + ".") for n in new_blocks)]
     if missing:
         raise ValueError(f"{folder} lacks tensors outside new residual blocks: {', '.join(missing[:5])}")
     model.load_state_dict(state, strict=False)
-    with torch.no_grad():
-        for m in new_blocks.values():
-            last = m.res[-1]
-            last.weight.zero_()
-            if last.bias is not None:
-                last.bias.zero_()
+    for m in new_blocks.values():
+        m.start_as_identity()
     print(f"initialised from {folder}; {len(new_blocks)} new residual blocks start as the identity", flush=True)
 
 

@@ -9,6 +9,10 @@ model works with and without user strokes. Resumable from runs/inpaint.photo/las
 faster 1x1 layout: every other weight is copied, each 1x1 skip starts as the least-squares fit of the
 3x3 one on real encoder features, and ``--distill`` adds an L1 term towards the original's fill.
 
+``--n-blocks N --grow --init-from weights/inpaint.photo`` deepens the released model: its Fourier blocks
+are copied and the new ones are appended after them as the identity (their fusing convolution zeroed),
+so training starts from exactly the released model's fills and adds receptive field and depth from there.
+
 ``--adv W`` adds LaMa's mask-aware adversarial term (Suvorov et al. 2022) to the L1 + gradient losses: a
 PatchGAN learns to call patches of real photos real and patches of the composite fake where they lie in
 the hole (real elsewhere), with the non-saturating loss; the generator is pushed on the hole's patches.
@@ -105,7 +109,12 @@ def main() -> None:
     p = base_parser("inpaint.photo", __doc__)
     p.add_argument("--patch", type=int, default=128)
     p.add_argument("--nf", type=int, default=32)
-    p.add_argument("--n-blocks", type=int, default=6)
+    p.add_argument("--n-blocks", type=int, default=6, help="Fourier residual blocks at 1/8 resolution")
+    p.add_argument(
+        "--grow",
+        action="store_true",
+        help="with --init-from weights that have fewer blocks than --n-blocks: the new blocks start as the identity",
+    )
     p.add_argument(
         "--skip-kernel", type=int, choices=(1, 3), help="decoder skip conv kernel (default: --init-from's, else 3)"
     )
@@ -124,9 +133,11 @@ def main() -> None:
     if init_kernel != args.skip_kernel:
         if args.skip_kernel != 1:
             p.error(f"--init-from has {init_kernel}x{init_kernel} skips; they can only be refitted as 1x1")
+        if args.grow:
+            p.error("--grow and a --skip-kernel change are separate steps: grow the model in its own run")
         teacher = slim_init(model, args.init_from, sampler, rng)
     else:
-        init_from(model, args.init_from)
+        init_from(model, args.init_from, grow=args.grow)
     if args.distill and teacher is None:
         p.error("--distill needs --init-from a model with a different --skip-kernel")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
