@@ -92,7 +92,7 @@ class InpaintNet(
     tags=["image-inpainting", "genrepair"],
     license="mit",
 ):
-    """U-Net encoder/decoder with Fourier residual blocks at 1/4 resolution.
+    """U-Net encoder/decoder with Fourier residual blocks at 1/8 resolution (three stride-2 convolutions down).
 
     Inputs: ``image`` RGB in [0, 1], ``mask`` (N,1,H,W) with 1 = hole, ``sketch`` (N,1,H,W) in [0, 1]
     (1 = an edge should run here; zeros when there is none). Returns the predicted full image in [0, 1];
