@@ -271,6 +271,13 @@ def test_inpaint_training_grows_from_a_release(monkeypatch, tmp_path, capsys):
         _train_inpaint(monkeypatch, tmp_path, "refused", *init)
     deep = _train_inpaint(monkeypatch, tmp_path, "deep", *init, "--grow")
     assert read_config(deep)["n_blocks"] == 3 and len(load_model(deep).body) == 3
+    # fine-tuning the grown release needs no --nf / --n-blocks: they default to --init-from's
+    argv = ["inpaint", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / "run-tune"), "--output"]
+    argv += [str(tmp_path / "tuned"), "--steps", "1", "--patch", "32", "--batch-size", "2", "--init-from", str(deep)]
+    monkeypatch.setattr(sys, "argv", argv)
+    train_inpaint.main()
+    assert {k: read_config(tmp_path / "tuned")[k] for k in ("nf", "n_blocks", "skip_kernel")} == {
+        "nf": 8, "n_blocks": 3, "skip_kernel": 1}  # fmt: skip
     save_model(InpaintNet(nf=8, n_blocks=2, skip_kernel=3), tmp_path / "wide-skips")
     with pytest.raises(SystemExit):  # growing and re-fitting the skips at once is refused
         _train_inpaint(monkeypatch, tmp_path, "both", "--init-from", str(tmp_path / "wide-skips"), "--n-blocks", "3",

@@ -108,8 +108,10 @@ def generator_adv_loss(disc, fake: torch.Tensor, mask: torch.Tensor) -> torch.Te
 def main() -> None:
     p = base_parser("inpaint.photo", __doc__)
     p.add_argument("--patch", type=int, default=128)
-    p.add_argument("--nf", type=int, default=32)
-    p.add_argument("--n-blocks", type=int, default=6, help="Fourier residual blocks at 1/8 resolution")
+    p.add_argument("--nf", type=int, help="base width (default: --init-from's, else 32)")
+    p.add_argument(
+        "--n-blocks", type=int, help="Fourier residual blocks at 1/8 resolution (default: --init-from's, else 6)"
+    )
     p.add_argument(
         "--grow",
         action="store_true",
@@ -122,7 +124,10 @@ def main() -> None:
     p.add_argument("--adv", type=float, default=0.0, help="weight of the mask-aware adversarial term (0: none)")
     p.add_argument("--ndf", type=int, default=32, help="discriminator width (with --adv)")
     args = p.parse_args()
-    init_kernel = read_config(args.init_from).get("skip_kernel", 3) if args.init_from else 3
+    init_config = read_config(args.init_from) if args.init_from else {}
+    init_kernel = init_config.get("skip_kernel", 3)
+    args.nf = args.nf or init_config.get("nf", 32)
+    args.n_blocks = args.n_blocks or init_config.get("n_blocks", 6)
     args.skip_kernel = args.skip_kernel or init_kernel
     sampler = PatchSampler(photo_files(args.data_root), args.patch, seed=args.seed)
     rng = np.random.default_rng(args.seed)
