@@ -72,9 +72,9 @@ def _tiny_photo_root(tmp_path):
         _jpeg(folder / f"{i}.jpg", (64, 80), i)
 
 
-def _train_inpaint(monkeypatch, tmp_path, out, *extra):
+def _train_inpaint(monkeypatch, tmp_path, out, *extra, shape=("--nf", "8", "--n-blocks", "2")):
     argv = ["inpaint", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / f"run-{out}"), "--output"]
-    argv += [str(tmp_path / out), "--steps", "2", "--patch", "32", "--batch-size", "2", "--nf", "8", "--n-blocks", "2"]
+    argv += [str(tmp_path / out), "--steps", "2", "--patch", "32", "--batch-size", "2", *shape]
     monkeypatch.setattr(sys, "argv", argv + list(extra))
     train_inpaint.main()
     return tmp_path / out
@@ -272,10 +272,7 @@ def test_inpaint_training_grows_from_a_release(monkeypatch, tmp_path, capsys):
     deep = _train_inpaint(monkeypatch, tmp_path, "deep", *init, "--grow")
     assert read_config(deep)["n_blocks"] == 3 and len(load_model(deep).body) == 3
     # fine-tuning the grown release needs no --nf / --n-blocks: they default to --init-from's
-    argv = ["inpaint", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / "run-tune"), "--output"]
-    argv += [str(tmp_path / "tuned"), "--steps", "1", "--patch", "32", "--batch-size", "2", "--init-from", str(deep)]
-    monkeypatch.setattr(sys, "argv", argv)
-    train_inpaint.main()
+    _train_inpaint(monkeypatch, tmp_path, "tuned", "--init-from", str(deep), shape=())
     assert {k: read_config(tmp_path / "tuned")[k] for k in ("nf", "n_blocks", "skip_kernel")} == {
         "nf": 8, "n_blocks": 3, "skip_kernel": 1}  # fmt: skip
     save_model(InpaintNet(nf=8, n_blocks=2, skip_kernel=3), tmp_path / "wide-skips")
