@@ -187,12 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_list)
 
     s = sub.add_parser("generate", help="sample images from a generator")
-    s.add_argument("--model", default="gan.emoji")
+    s.add_argument("-m", "--model", default="gan.emoji", help="registry name (see `genrepair list`) or a model folder")
     s.add_argument("--n", type=int, default=16)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--label", default=None)
     s.add_argument("--truncation", type=float, default=1e9)
-    s.add_argument("--output", required=True)
+    s.add_argument("-o", "--output", required=True, help="folder for the PNG files")
     s.set_defaults(fn=cmd_generate)
 
     for name, fn, default in (
@@ -201,8 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         s = sub.add_parser(name, help=f"{name} images (files or folders)")
         s.add_argument("inputs", nargs="+")
-        s.add_argument("--model", default=default)
-        s.add_argument("--output", required=True)
+        s.add_argument("-m", "--model", default=default, help="registry name (see `genrepair list`) or a model folder")
+        s.add_argument("-o", "--output", required=True, help="a .png file for one input, else a folder")
         if name == "denoise":
             s.add_argument("--sigma", default="auto", help="noise level on the 0-255 scale, or 'auto'")
             s.add_argument(
@@ -220,14 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("image")
     s.add_argument("--mask", required=True)
     s.add_argument("--sketch", default=None)
-    s.add_argument("--model", default="inpaint.photo")
-    s.add_argument("--output", required=True)
+    s.add_argument("-m", "--model", default="inpaint.photo", help="registry name or a model folder")
+    s.add_argument("-o", "--output", required=True, help="a .png file, or a folder")
     s.set_defaults(fn=cmd_inpaint)
 
     s = sub.add_parser("convert", help="official CycleGAN / KAIR .pth -> weights folder")
     s.add_argument("src")
     s.add_argument("--arch", required=True, choices=ARCHES)
-    s.add_argument("--output", required=True)
+    s.add_argument("-o", "--output", required=True, help="the model folder to write")
     s.set_defaults(fn=cmd_convert)
 
     s = sub.add_parser("push", help="publish a model folder to the Hugging Face Hub")

@@ -123,6 +123,17 @@ def test_translate_file_to_file(model_dirs, tmp_path: Path) -> None:
         assert one.size == two.size and np.asarray(one).tobytes() != np.asarray(two).tobytes()
 
 
+def test_short_options_are_the_long_ones(model_dirs, tmp_path: Path) -> None:
+    src = tmp_path / "photo.png"
+    photo(24, 16).save(src)
+    assert cli("denoise", src, "-m", model_dirs["denoise"], "--sigma", "15", "-o", tmp_path / "short.png") == 0
+    assert (
+        cli("denoise", src, "--model", model_dirs["denoise"], "--sigma", "15", "--output", tmp_path / "long.png") == 0
+    )
+    with Image.open(tmp_path / "short.png") as a, Image.open(tmp_path / "long.png") as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
 def test_inpaint(model_dirs, tmp_path: Path) -> None:
     src = tmp_path / "photo.png"
     photo(48, 40).save(src)
@@ -230,7 +241,7 @@ CASES = {
         lambda b, o: ["convert", b["good"], "--arch", "swinir", "--output", o],
         r"invalid choice: 'swinir'",
     ),
-    "missing --output": (lambda b, o: ["denoise", b["good"]], r"required: --output"),
+    "missing --output": (lambda b, o: ["denoise", b["good"]], r"required: -o/--output"),
     "results not JSON": (
         lambda b, o: ["eval", "translate", "--from-json", b["text"], "--update-cards"],
         r"cannot read results from .*text\.png",
