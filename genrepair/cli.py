@@ -11,6 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
+MODEL_HELP = "registry name (see `genrepair list`) or a model folder"
 IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
 
@@ -187,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_list)
 
     s = sub.add_parser("generate", help="sample images from a generator")
-    s.add_argument("-m", "--model", default="gan.emoji", help="registry name (see `genrepair list`) or a model folder")
+    s.add_argument("-m", "--model", default="gan.emoji", help=MODEL_HELP)
     s.add_argument("--n", type=int, default=16)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--label", default=None)
@@ -201,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         s = sub.add_parser(name, help=f"{name} images (files or folders)")
         s.add_argument("inputs", nargs="+")
-        s.add_argument("-m", "--model", default=default, help="registry name (see `genrepair list`) or a model folder")
+        s.add_argument("-m", "--model", default=default, help=MODEL_HELP)
         s.add_argument("-o", "--output", required=True, help="a .png file for one input, else a folder")
         if name == "denoise":
             s.add_argument("--sigma", default="auto", help="noise level on the 0-255 scale, or 'auto'")
@@ -220,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("image")
     s.add_argument("--mask", required=True)
     s.add_argument("--sketch", default=None)
-    s.add_argument("-m", "--model", default="inpaint.photo", help="registry name or a model folder")
+    s.add_argument("-m", "--model", default="inpaint.photo", help=MODEL_HELP)
     s.add_argument("-o", "--output", required=True, help="a .png file, or a folder")
     s.set_defaults(fn=cmd_inpaint)
 
