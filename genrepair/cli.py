@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 MODEL_HELP = "registry name (see `genrepair list`) or a model folder"
+OUTPUT_HELP = "a .png file (one input), or a folder (same names, as PNG)"
 IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
 
@@ -203,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=f"{name} images (files or folders)")
         s.add_argument("inputs", nargs="+")
         s.add_argument("-m", "--model", default=default, help=MODEL_HELP)
-        s.add_argument("-o", "--output", required=True, help="a .png file for one input, else a folder")
+        s.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
         if name == "denoise":
             s.add_argument("--sigma", default="auto", help="noise level on the 0-255 scale, or 'auto'")
             s.add_argument(
@@ -222,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mask", required=True)
     s.add_argument("--sketch", default=None)
     s.add_argument("-m", "--model", default="inpaint.photo", help=MODEL_HELP)
-    s.add_argument("-o", "--output", required=True, help="a .png file, or a folder")
+    s.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
     s.set_defaults(fn=cmd_inpaint)
 
     s = sub.add_parser("convert", help="official CycleGAN / KAIR .pth -> weights folder")
