@@ -39,6 +39,18 @@ def test_patch_sampler_scales(tmp_path):
     assert gray.batch(2).shape == (2, 1, 64, 64)
 
 
+def test_patch_sampler_larger_size_uses_images_that_fit(tmp_path):
+    wide = _jpeg(tmp_path / "wide.jpg", (200, 300), 0)
+    narrow = _jpeg(tmp_path / "narrow.jpg", (70, 90), 1)
+    sampler = PatchSampler([wide, narrow], 64, seed=3)
+    assert sampler.batch(4).shape == (4, 3, 64, 64)
+    # at 128 px only wide.jpg fits: every crop still comes out, all of them from it
+    big = sampler.batch(6, size=128)
+    assert big.shape == (6, 3, 128, 128)
+    with pytest.raises(ValueError, match="at least 256 px"):
+        sampler.batch(1, size=256)
+
+
 def test_patch_sampler_is_seeded(tmp_path):
     files = [_jpeg(tmp_path / "a.jpg", (128, 160), 2)]
     a = PatchSampler(files, 48, seed=7).batch(3)
@@ -104,6 +116,22 @@ def test_inpaint_training_refits_skips_as_one_by_one(monkeypatch, tmp_path):
     assert read_config(again)["skip_kernel"] == 1
     with pytest.raises(SystemExit):
         _train_inpaint(monkeypatch, tmp_path, "grow", "--init-from", str(slim), "--skip-kernel", "3")
+
+
+def test_inpaint_training_alternates_crop_sizes(monkeypatch, tmp_path):
+    """--patch 32,64 takes turns step by step, the 64 px batches holding the pixels of the 32 px ones."""
+    _tiny_photo_root(tmp_path)
+    seen = []
+    make_batch = train_inpaint.make_batch
+
+    def recording(sampler, n, rng, sketch_p=0.5, size=None):
+        seen.append((n, size))
+        return make_batch(sampler, n, rng, sketch_p, size)
+
+    monkeypatch.setattr(train_inpaint, "make_batch", recording)
+    out = _train_inpaint(monkeypatch, tmp_path, "mixed", "--patch", "32,64", "--batch-size", "4", "--steps", "3")
+    assert seen == [(4, 32), (1, 64), (4, 32)]
+    assert "random 32/64px crops" in (out / "README.md").read_text()
 
 
 def test_mask_aware_adversarial_losses():

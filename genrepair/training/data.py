@@ -97,10 +97,13 @@ class PatchSampler:
         self.size = size
         self.rng = random.Random(seed)
 
-    def batch(self, n: int) -> torch.Tensor:
+    def batch(self, n: int, size: int | None = None) -> torch.Tensor:
+        """``n`` crops of ``size`` pixels (default: the sampler's); a larger size draws from the images that fit it."""
+        s = size or self.size
+        if not any(min(img.shape[:2]) >= s for img in self.images):
+            raise ValueError(f"no training image is at least {s} px on its short side")
         out = []
-        s = self.size
-        for _ in range(n):
+        while len(out) < n:
             img = self.images[self.rng.randrange(len(self.images))]
             h, w = img.shape[:2]
             if min(h, w) < s:

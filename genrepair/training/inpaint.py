@@ -37,8 +37,8 @@ from .data import PatchSampler, photo_files
 from .masks import edge_sketch, random_mask
 
 
-def make_batch(sampler: PatchSampler, n: int, rng: np.random.Generator, sketch_p: float = 0.5):
-    clean = sampler.batch(n)
+def make_batch(sampler: PatchSampler, n: int, rng: np.random.Generator, sketch_p: float = 0.5, size: int | None = None):
+    clean = sampler.batch(n, size)
     size = clean.shape[-1]
     masks, sketches = [], []
     for img in clean:
@@ -107,7 +107,13 @@ def generator_adv_loss(disc, fake: torch.Tensor, mask: torch.Tensor) -> torch.Te
 
 def main() -> None:
     p = base_parser("inpaint.photo", __doc__)
-    p.add_argument("--patch", type=int, default=128)
+    p.add_argument(
+        "--patch",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[128],
+        help="crop size in px, or sizes taking turns step by step (e.g. 128,256); --batch-size is the first's, "
+        "the others' batches hold the same number of pixels",
+    )
     p.add_argument("--nf", type=int, help="base width (default: --init-from's, else 32)")
     p.add_argument(
         "--n-blocks", type=int, help="Fourier residual blocks at 1/8 resolution (default: --init-from's, else 6)"
@@ -129,7 +135,8 @@ def main() -> None:
     args.nf = args.nf or init_config.get("nf", 32)
     args.n_blocks = args.n_blocks or init_config.get("n_blocks", 6)
     args.skip_kernel = args.skip_kernel or init_kernel
-    sampler = PatchSampler(photo_files(args.data_root), args.patch, seed=args.seed)
+    sampler = PatchSampler(photo_files(args.data_root), min(args.patch), seed=args.seed)
+    batch_sizes = [max(1, round(args.batch_size * (args.patch[0] / s) ** 2)) for s in args.patch]
     rng = np.random.default_rng(args.seed)
     model = InpaintNet(
         nf=args.nf, n_blocks=args.n_blocks, train_data="photos/train (66) + CBSD432 (432)", skip_kernel=args.skip_kernel
@@ -156,7 +163,8 @@ def main() -> None:
         # cosine decay to zero over --steps (a fine-tune from released weights anneals the same way)
         for g in (g for o in optims.values() for g in o.param_groups):
             g["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * min(t.step / args.steps, 1.0)))
-        clean, mask, sketch = make_batch(sampler, args.batch_size, rng)
+        k = t.step % len(args.patch)
+        clean, mask, sketch = make_batch(sampler, batch_sizes[k], rng, size=args.patch[k])
         out = model(clean, mask, sketch)
         hole = (mask.sum() * 3).clamp(min=1)
         l_hole = ((out - clean).abs() * mask).sum() / hole
@@ -194,7 +202,7 @@ def main() -> None:
             f"U-Net with Fourier-convolution residual blocks and {args.skip_kernel}x{args.skip_kernel} decoder skips; "
             "input image, mask (1 = hole) and optional sketch strokes; trained with L1 + gradient losses"
             + (f" and a mask-aware PatchGAN adversarial term (weight {args.adv:g})." if args.adv else "."),
-            "photos/train (66) + CBSD432 (432), random 128px crops, free-form stroke/box masks covering 1-60%, Canny-edge sketches inside the hole dropped half of the time",
+            f"photos/train (66) + CBSD432 (432), random {'/'.join(map(str, args.patch))}px crops, free-form stroke/box masks covering 1-60%, Canny-edge sketches inside the hole dropped half of the time",
             t.command,
             t.step,
             cpu_minutes=t.cpu_seconds() / 60,
