@@ -239,6 +239,31 @@ def test_cyclegan_training_switches_to_resize_convolutions(monkeypatch, tmp_path
             "--upsample", "transpose", run="fresh")  # fmt: skip
 
 
+def test_cyclegan_loss_weights_are_options(monkeypatch, tmp_path):
+    """--lambda-cycle and --lambda-identity scale the two L1 terms (0 switches both off) and the card names them."""
+    from genrepair.training import cyclegan as train_cyclegan
+    from genrepair.training.common import Trainer
+
+    _tiny_emoji_root(tmp_path / "data")
+    logged = []
+    monkeypatch.setattr(Trainer, "log", lambda self, **scalars: logged.append(scalars))
+
+    def train(run, *extra):
+        argv = ["cyclegan", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / run), "--output"]
+        argv += [str(tmp_path / run / "out" / "cyclegan.flat2fluent3d"), "--ngf", "4", "--n-blocks", "1", "--ndf", "8"]
+        monkeypatch.setattr(sys, "argv", argv + ["--size", "40", "--batch-size", "1", "--steps", "1", *extra])
+        torch.manual_seed(0)
+        train_cyclegan.main()
+        return (tmp_path / run / "out" / "cyclegan.flat2fluent3d" / "README.md").read_text(), logged.pop()
+
+    card, scalars = train("official")
+    assert scalars["cycle"] > 0 and scalars["idt"] > 0 and "cycle weight" not in card
+    card, scalars = train("off", "--lambda-cycle", "0")
+    assert scalars["cycle"] == 0 and scalars["idt"] == 0 and "cycle weight 0 and identity 0.5" in card
+    card, scalars = train("low", "--lambda-cycle", "5", "--lambda-identity", "0")
+    assert scalars["cycle"] > 0 and scalars["idt"] == 0 and "cycle weight 5 and identity 0" in card
+
+
 def test_init_from_grows_residual_blocks_as_identity(tmp_path):
     from genrepair.models import NoiseCondUNet
     from genrepair.training.common import init_from

@@ -5,8 +5,8 @@
 
 Domain A images come from one half of the train-split emoji keys and domain B from the other
 half, so no pair is ever seen together. Transparency: composited on white (see model card).
-Recipe: ResnetGenerator, 70x70 PatchGAN, LSGAN, cycle weight 10, identity 0.5, image pool of 50,
-linear LR decay over the second half of ``--steps``.
+Recipe: ResnetGenerator, 70x70 PatchGAN, LSGAN, cycle weight 10, identity 0.5 (``--lambda-cycle``,
+``--lambda-identity``), image pool of 50, linear LR decay over the second half of ``--steps``.
 
 Beyond the official recipe: ``--upsample bilinear`` (resize-convolution decoder, no checkerboard dots) and
 ``--ema`` (export an exponential moving average of each generator's weights). ``--init-from`` a model with the
@@ -110,6 +110,13 @@ def main() -> None:
     p.add_argument("--ema", type=float, default=0.0, help="EMA decay of exported generator weights (0: no EMA)")
     p.add_argument("--export-raw", action="store_true", help="with --ema: export the raw generators instead")
     p.add_argument("--distill", type=float, default=0.0, help="L1 weight towards --init-from's outputs (see above)")
+    p.add_argument("--lambda-cycle", type=float, default=10.0, help="cycle-consistency L1 weight (official: 10)")
+    p.add_argument(
+        "--lambda-identity",
+        type=float,
+        default=0.5,
+        help="identity L1 weight, relative to --lambda-cycle (official: 0.5)",
+    )
     args = p.parse_args()
     a2b, b2a = f"cyclegan.{SHORT[args.a]}2{SHORT[args.b]}", f"cyclegan.{SHORT[args.b]}2{SHORT[args.a]}"
     if str(args.run_dir) == "runs/cyclegan":
@@ -180,8 +187,8 @@ def main() -> None:
         D_b.requires_grad_(False)
         pa, pb = D_a(fa), D_b(fb)
         l_gan = mse(pb, torch.ones_like(pb)) + mse(pa, torch.ones_like(pa))
-        l_cyc = (F.l1_loss(G_ba(fb), ra) + F.l1_loss(G_ab(fa), rb)) * 10
-        l_idt = (F.l1_loss(G_ab(rb), rb) + F.l1_loss(G_ba(ra), ra)) * 10 * 0.5
+        l_cyc = (F.l1_loss(G_ba(fb), ra) + F.l1_loss(G_ab(fa), rb)) * args.lambda_cycle
+        l_idt = (F.l1_loss(G_ab(rb), rb) + F.l1_loss(G_ba(ra), ra)) * args.lambda_cycle * args.lambda_identity
         w_distill = args.distill * max(0.0, 1 - t.step / (args.steps / 2))
         l_distill = torch.zeros(())
         if w_distill > 0:
@@ -210,6 +217,8 @@ def main() -> None:
         G_ab, G_ba = emas["G_ab"].model, emas["G_ba"].model
     recipe = "official recipe" + (" with a resize-convolution decoder" if args.upsample == "bilinear" else "")
     recipe += f" and EMA weights (decay {args.ema})" if emas and not args.export_raw else ""
+    if (args.lambda_cycle, args.lambda_identity) != (10.0, 0.5):
+        recipe += f", cycle weight {args.lambda_cycle:g} and identity {args.lambda_identity:g}"
     for name, g, src, dst in ((a2b, G_ab, args.a, args.b), (b2a, G_ba, args.b, args.a)):
         summary = f"CycleGAN ResnetGenerator (ngf={args.ngf}, {args.n_blocks} blocks), {src} -> {dst}; {recipe} at {args.size}px."
         export(
