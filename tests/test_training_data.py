@@ -132,6 +132,9 @@ def test_inpaint_training_alternates_crop_sizes(monkeypatch, tmp_path):
     out = _train_inpaint(monkeypatch, tmp_path, "mixed", "--patch", "32,64", "--batch-size", "4", "--steps", "3")
     assert seen == [(4, 32), (1, 64), (4, 32)]
     assert "random 32/64px crops" in (out / "README.md").read_text()
+    for bad in ("32,x", "0"):
+        with pytest.raises(SystemExit):
+            _train_inpaint(monkeypatch, tmp_path, "bad", "--patch", bad)
 
 
 def test_mask_aware_adversarial_losses():

@@ -105,11 +105,19 @@ def generator_adv_loss(disc, fake: torch.Tensor, mask: torch.Tensor) -> torch.Te
     return (m * F.softplus(-pf)).sum() / m.sum().clamp(min=1e-6)
 
 
+def crop_sizes(value: str) -> list[int]:
+    """``--patch``: one size in px, or comma-separated sizes (argparse names this function in its error)."""
+    sizes = [int(x) for x in value.split(",")]
+    if min(sizes) < 8:
+        raise ValueError(value)
+    return sizes
+
+
 def main() -> None:
     p = base_parser("inpaint.photo", __doc__)
     p.add_argument(
         "--patch",
-        type=lambda v: [int(x) for x in v.split(",")],
+        type=crop_sizes,
         default=[128],
         help="crop size in px, or sizes taking turns step by step (e.g. 128,256); --batch-size is the first's, "
         "the others' batches hold the same number of pixels",
