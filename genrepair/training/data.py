@@ -95,12 +95,13 @@ class PatchSampler:
                     scaled = img if s == 1 else img.resize((w, h), Image.Resampling.LANCZOS)
                     self.images.append(np.asarray(scaled, dtype=np.uint8))
         self.size = size
+        self.largest = max((min(img.shape[:2]) for img in self.images), default=0)  # short side of the biggest image
         self.rng = random.Random(seed)
 
     def batch(self, n: int, size: int | None = None) -> torch.Tensor:
         """``n`` crops of ``size`` pixels (default: the sampler's); a larger size draws from the images that fit it."""
         s = size or self.size
-        if not any(min(img.shape[:2]) >= s for img in self.images):
+        if s > self.largest:
             raise ValueError(f"no training image is at least {s} px on its short side")
         out = []
         while len(out) < n:
