@@ -22,14 +22,14 @@ from genrepair.evaluation.common import data_root, psnr_u8, to_u8
 
 
 def screen_denoise(args) -> None:
-    from genrepair.evaluation.denoise import SIGMAS, load_set, noisy_version, torch_method
+    from genrepair.evaluation.denoise import SIGMAS, load_set, noisy_inputs, torch_method
 
     models = [torch_method(genrepair.load_model(f, device="cpu")) for f in args.folders]
     root = data_root(args.data_root)
     for name in args.sets.split(","):
         images = load_set(root, name, None)
         for si, sigma in enumerate(SIGMAS):
-            noisy = [noisy_version(img, sigma, seed=1000 * si + i) for i, img in enumerate(images)]
+            noisy = noisy_inputs(images, si)
             row = [
                 float(np.mean([psnr_u8(to_u8(fn(nz, sigma)), img) for img, nz in zip(images, noisy)])) for fn in models
             ]

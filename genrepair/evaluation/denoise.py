@@ -53,6 +53,12 @@ def noisy_version(clean_u8: np.ndarray, sigma: float, seed: int) -> np.ndarray:
     return x + np.random.default_rng(seed).normal(0, sigma / 255.0, x.shape).astype(np.float32)
 
 
+def noisy_inputs(images: list[np.ndarray], sigma_index: int) -> list[np.ndarray]:
+    """The table's noisy inputs for SIGMAS[sigma_index]: one fixed seed per (sigma, image)."""
+    sigma = SIGMAS[sigma_index]
+    return [noisy_version(img, sigma, seed=1000 * sigma_index + i) for i, img in enumerate(images)]
+
+
 # ------------------------------------------------------------------ methods: float HxWxC in, float out
 
 
@@ -202,7 +208,7 @@ def run(args) -> dict:
         for si, sigma in enumerate(SIGMAS):
             if quick and sigma != 25:
                 continue
-            noisy = [noisy_version(img, sigma, seed=1000 * si + i) for i, img in enumerate(images)]
+            noisy = noisy_inputs(images, si)
             cell = {}
             for name, make in methods_all.items():
                 if name == "ours-auto" and set_name != "CBSD68":
