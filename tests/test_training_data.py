@@ -298,6 +298,33 @@ def test_init_from_grows_residual_blocks_as_identity(tmp_path):
         init_from(NoiseCondUNet(in_nc=3, channels=[8, 16], nb=3), tmp_path / "headless", grow=True)
 
 
+def test_init_from_grows_a_denoiser_unet_level(tmp_path):
+    """One U-Net level more: the release's bottleneck becomes the deepest encoder stage, the new level
+    starts silent, and the grown model computes what the release did, then trains."""
+    from genrepair.models import NoiseCondUNet
+    from genrepair.training.common import init_from
+
+    torch.manual_seed(0)
+    small = NoiseCondUNet(in_nc=3, channels=[8, 16], nb=2, pad_multiple=4).eval()
+    save_model(small, tmp_path / "small")
+    deep = NoiseCondUNet(in_nc=3, channels=[8, 16, 32], nb=2, pad_multiple=8)
+    with pytest.raises(RuntimeError, match="Missing key"):
+        init_from(deep, tmp_path / "small")  # strict without grow
+    init_from(deep, tmp_path / "small", grow=True)
+    torch.testing.assert_close(deep.enc[1][0].res[0].weight, small.body[0].res[0].weight, rtol=0, atol=0)
+    x = torch.rand(2, 3, 40, 56)
+    with torch.no_grad():
+        torch.testing.assert_close(deep.eval()(x, 0.1), small(x, 0.1), rtol=0, atol=1e-6)
+    # one optimiser step moves the new level: it is not stuck at zero
+    opt = torch.optim.SGD(deep.train().parameters(), lr=0.1)
+    deep(x, 0.1).sub(x).square().mean().backward()
+    opt.step()
+    assert deep.up[1].weight.abs().sum() > 0 and deep.down[1].weight.grad is not None
+    # two levels more is not a growth we can make exact
+    with pytest.raises(ValueError, match="does not fit the model"):
+        init_from(NoiseCondUNet(in_nc=3, channels=[8, 16, 32, 64], nb=2), tmp_path / "small", grow=True)
+
+
 def test_init_from_grows_the_inpainters_fourier_blocks_as_identity(tmp_path):
     from genrepair.models import InpaintNet
     from genrepair.training.common import init_from

@@ -50,6 +50,23 @@ class NoiseCondUNet(nn.Module, PyTorchModelHubMixin, license="mit", **_HUB):
         self.dec = nn.ModuleList(nn.Sequential(*[ResBlock(ch) for _ in range(nb)]) for ch in c[:-1])
         self.tail = nn.Conv2d(c[0], in_nc * 4, 3, 1, 1)
 
+    @torch.no_grad()
+    def fit_shallower(self, state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
+        """Map a release with one U-Net level fewer onto this model (``init_from(grow=True)``).
+
+        The release's bottleneck becomes this model's deepest encoder stage and the new level's upsampling
+        starts at zero, so (with the new residual blocks starting as the identity) the deeper model computes
+        exactly what the release did. Returns the renamed state and the prefixes of the tensors this model
+        keeps from its own initialisation. A state with as many levels comes back unchanged.
+        """
+        last = len(self.enc) - 1
+        if last < 0 or any(k.startswith(f"enc.{last}.") for k in state):
+            return state, ()
+        renamed = {(f"enc.{last}." + k[len("body.") :] if k.startswith("body.") else k): v for k, v in state.items()}
+        nn.init.zeros_(self.up[last].weight)
+        nn.init.zeros_(self.up[last].bias)
+        return renamed, (f"down.{last}.", f"up.{last}.")
+
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
         h, w = x.shape[-2:]
         m = self.pad_multiple

@@ -153,7 +153,8 @@ def command() -> str:
 def init_from(model: nn.Module, folder: Path | None, grow: bool = False) -> None:
     """Load release weights (safetensors) into ``model`` strictly, to fine-tune from them.
 
-    ``grow=True`` lets ``model`` be a deeper copy of the released one: residual blocks (modules with a
+    ``grow=True`` lets ``model`` be a deeper copy of the released one (for the denoiser also one with a
+    U-Net level more, see ``NoiseCondUNet.fit_shallower``): residual blocks (modules with a
     ``start_as_identity`` method: the denoiser's ``ResBlock``, the inpainter's ``FFCBlock``) that the
     weights do not have start as the identity (their last convolution zeroed), so the grown model computes
     exactly what the released one did and training adds depth from there. Anything else that does not
@@ -168,6 +169,9 @@ def init_from(model: nn.Module, folder: Path | None, grow: bool = False) -> None
         model.load_state_dict(state, strict=True)
         print(f"initialised from {folder}", flush=True)
         return
+    fresh: tuple[str, ...] = ()
+    if hasattr(model, "fit_shallower"):  # the denoiser can also grow a U-Net level
+        state, fresh = model.fit_shallower(state)
     own = model.state_dict()
     bad = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
     if bad:
@@ -177,13 +181,21 @@ def init_from(model: nn.Module, folder: Path | None, grow: bool = False) -> None
         for name, m in model.named_modules()
         if hasattr(m, "start_as_identity") and not any(k.startswith(name + ".") for k in state)
     }
-    missing = [k for k in own if k not in state and not any(k.startswith(n + ".") for n in new_blocks)]
+    missing = [
+        k
+        for k in own
+        if k not in state and not k.startswith(fresh) and not any(k.startswith(n + ".") for n in new_blocks)
+    ]
     if missing:
         raise ValueError(f"{folder} lacks tensors outside new residual blocks: {', '.join(missing[:5])}")
     model.load_state_dict(state, strict=False)
     for m in new_blocks.values():
         m.start_as_identity()
-    print(f"initialised from {folder}; {len(new_blocks)} new residual blocks start as the identity", flush=True)
+    print(
+        f"initialised from {folder}; {len(new_blocks)} new residual blocks start as the identity"
+        + (f", {' and '.join(f.rstrip('.') for f in fresh)} are new" if fresh else ""),
+        flush=True,
+    )
 
 
 class EMA:

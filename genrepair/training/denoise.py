@@ -26,7 +26,8 @@ def main() -> None:
     p.add_argument(
         "--grow",
         action="store_true",
-        help="with --init-from weights that have fewer blocks per level than --nb: the new blocks start as the identity",
+        help="with --init-from weights that have fewer blocks per level than --nb, or one U-Net level fewer than "
+        "--channels: the new parts start so that the model computes what the weights did",
     )
     p.add_argument(
         "--extra-photos", action="store_true", help="also train on photos/train (allowed by the data README)"
@@ -61,10 +62,12 @@ def main() -> None:
     sampler = PatchSampler(
         files, args.patch, gray=args.gray, seed=args.seed, scales=scales, permute_channels=args.permute_channels
     )
+    channels = [int(c) for c in args.channels.split(",")]
     model = NoiseCondUNet(
         in_nc=1 if args.gray else 3,
-        channels=[int(c) for c in args.channels.split(",")],
+        channels=channels,
         nb=args.nb,
+        pad_multiple=2 ** len(channels),  # pixel-unshuffle, then one halving per level
         train_data=train_data,
     )
     init_from(model, args.init_from, grow=args.grow)
