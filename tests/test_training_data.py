@@ -1,5 +1,6 @@
 """The training patch sampler: crops, augmentation and the reduced-scale copies; the inpainter's
-conversion to 1x1 decoder skips and its adversarial term, through its training command."""
+conversion to 1x1 decoder skips and its adversarial term, through its training command; the denoiser's
+training loss."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PIL import Image
 
 from genrepair.hub import load_model, read_config, save_model
 from genrepair.models import InpaintNet
+from genrepair.training import denoise as train_denoise
 from genrepair.training import inpaint as train_inpaint
 from genrepair.training.common import patch_discriminator
 from genrepair.training.data import PatchSampler
@@ -323,6 +325,30 @@ def test_init_from_grows_a_denoiser_unet_level(tmp_path):
     # two levels more is not a growth we can make exact
     with pytest.raises(ValueError, match="does not fit the model"):
         init_from(NoiseCondUNet(in_nc=3, channels=[8, 16, 32, 64], nb=2), tmp_path / "small", grow=True)
+
+
+def test_denoise_training_loss_choice(monkeypatch, tmp_path):
+    """--loss mse trains on the squared error (what PSNR measures): from the same weights, crops and noise
+    it moves the weights differently from the default L1, and the card says which loss was used."""
+    from genrepair.models import NoiseCondUNet
+
+    _tiny_photo_root(tmp_path)
+    torch.manual_seed(0)
+    save_model(NoiseCondUNet(in_nc=3, channels=[8, 16], nb=1, pad_multiple=8), tmp_path / "init")
+    out = {}
+    for loss in ("l1", "mse"):
+        argv = ["denoise", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / f"run-{loss}")]
+        argv += ["--output", str(tmp_path / loss), "--steps", "2", "--patch", "32", "--batch-size", "2"]
+        argv += ["--channels", "8,16", "--nb", "1", "--init-from", str(tmp_path / "init"), "--loss", loss]
+        monkeypatch.setattr(sys, "argv", argv)
+        torch.manual_seed(1)  # the same noise for both runs
+        train_denoise.main()
+        out[loss] = load_model(tmp_path / loss, device="cpu")
+        assert f"{loss} loss" in (tmp_path / loss / "README.md").read_text()
+    assert not torch.equal(out["l1"].head.weight, out["mse"].head.weight)
+    monkeypatch.setattr(sys, "argv", ["denoise", "--loss", "l2"])
+    with pytest.raises(SystemExit):
+        train_denoise.main()
 
 
 def test_init_from_grows_the_inpainters_fourier_blocks_as_identity(tmp_path):

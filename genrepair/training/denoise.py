@@ -39,6 +39,12 @@ def main() -> None:
         default=0.0,
         help="chance that a color crop's RGB channels come in a random order (0 = never)",
     )
+    p.add_argument(
+        "--loss",
+        choices=("l1", "mse"),
+        default="l1",
+        help="training loss; mse is what PSNR measures (e.g. for a final low-LR fine-tune of an L1-trained model)",
+    )
     args = p.parse_args()
     if str(args.run_dir) == "runs/denoise.color":
         args.run_dir = args.run_dir.parent / args.name
@@ -83,7 +89,7 @@ def main() -> None:
         lr = args.lr * 0.5 * (1 + torch.cos(torch.tensor(min(t.step / args.steps, 1.0) * 3.14159)))
         for g in opt.param_groups:
             g["lr"] = float(lr)
-        loss = F.l1_loss(model(noisy, sigma), clean)
+        loss = (F.mse_loss if args.loss == "mse" else F.l1_loss)(model(noisy, sigma), clean)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -96,7 +102,8 @@ def main() -> None:
         training_card(
             args.name,
             "Noise-level-conditioned denoiser (pixel-unshuffle + residual U-Net), sigma 0-75 on the 0-255 scale.",
-            train_data + f", random {args.patch}px crops, sigma ~ U[0, 75], 25% of batches with clipped noise",
+            train_data
+            + f", random {args.patch}px crops, sigma ~ U[0, 75], 25% of batches with clipped noise, {args.loss} loss",
             t.command,
             t.step,
             cpu_minutes=t.cpu_seconds() / 60,
