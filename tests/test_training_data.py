@@ -79,19 +79,24 @@ def test_patch_sampler_permutes_channels(tmp_path):
 
 
 def _tiny_photo_root(tmp_path):
-    """A data root with three small CBSD432 photos, enough for the inpainting training command."""
+    """A data root with three small CBSD432 photos, enough for the inpainting and denoising training commands."""
     folder = tmp_path / "data" / "denoise" / "train" / "color" / "CBSD432"
     folder.mkdir(parents=True)
     for i in range(3):
         _jpeg(folder / f"{i}.jpg", (64, 80), i)
 
 
-def _train_inpaint(monkeypatch, tmp_path, out, *extra, shape=("--nf", "8", "--n-blocks", "2")):
-    argv = ["inpaint", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / f"run-{out}"), "--output"]
-    argv += [str(tmp_path / out), "--steps", "2", "--patch", "32", "--batch-size", "2", *shape]
+def _train(monkeypatch, tmp_path, trainer, out, *extra):
+    """Run a training command for two steps on the tiny data root; returns its --output folder."""
+    argv = ["train", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / f"run-{out}"), "--output"]
+    argv += [str(tmp_path / out), "--steps", "2", "--patch", "32", "--batch-size", "2"]
     monkeypatch.setattr(sys, "argv", argv + list(extra))
-    train_inpaint.main()
+    trainer.main()
     return tmp_path / out
+
+
+def _train_inpaint(monkeypatch, tmp_path, out, *extra, shape=("--nf", "8", "--n-blocks", "2")):
+    return _train(monkeypatch, tmp_path, train_inpaint, out, *shape, *extra)
 
 
 def test_inpaint_training_refits_skips_as_one_by_one(monkeypatch, tmp_path):
@@ -337,13 +342,9 @@ def test_denoise_training_loss_choice(monkeypatch, tmp_path):
     save_model(NoiseCondUNet(in_nc=3, channels=[8, 16], nb=1, pad_multiple=8), tmp_path / "init")
     out = {}
     for loss in ("l1", "mse"):
-        argv = ["denoise", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / f"run-{loss}")]
-        argv += ["--output", str(tmp_path / loss), "--steps", "2", "--patch", "32", "--batch-size", "2"]
-        argv += ["--channels", "8,16", "--nb", "1", "--init-from", str(tmp_path / "init"), "--loss", loss]
-        monkeypatch.setattr(sys, "argv", argv)
         torch.manual_seed(1)  # the same noise for both runs
-        train_denoise.main()
-        out[loss] = load_model(tmp_path / loss, device="cpu")
+        shape = ("--channels", "8,16", "--nb", "1", "--init-from", str(tmp_path / "init"))
+        out[loss] = load_model(_train(monkeypatch, tmp_path, train_denoise, loss, *shape, "--loss", loss), device="cpu")
         assert f"{loss} loss" in (tmp_path / loss / "README.md").read_text()
     assert not torch.equal(out["l1"].head.weight, out["mse"].head.weight)
     monkeypatch.setattr(sys, "argv", ["denoise", "--loss", "l2"])

@@ -79,6 +79,7 @@ def main() -> None:
     init_from(model, args.init_from, grow=args.grow)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     t = Trainer(args, {"model": model}, {"opt": opt})
+    criterion = {"l1": F.l1_loss, "mse": F.mse_loss}[args.loss]
     while t.running():
         clean = sampler.batch(args.batch_size)
         sigma = torch.rand(clean.shape[0]) * 75 / 255
@@ -89,7 +90,7 @@ def main() -> None:
         lr = args.lr * 0.5 * (1 + torch.cos(torch.tensor(min(t.step / args.steps, 1.0) * 3.14159)))
         for g in opt.param_groups:
             g["lr"] = float(lr)
-        loss = (F.mse_loss if args.loss == "mse" else F.l1_loss)(model(noisy, sigma), clean)
+        loss = criterion(model(noisy, sigma), clean)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
