@@ -352,6 +352,54 @@ def test_denoise_training_loss_choice(monkeypatch, tmp_path):
         train_denoise.main()
 
 
+def test_patch_sampler_saturates_colors(tmp_path):
+    """saturate=1 draws the same crops as the plain sampler (the factor is drawn after the crop) and pushes every
+    pixel's color away from its luma by one factor in [1, 2] per crop, clipped to [0, 1]; luma is kept where
+    nothing clips. Gray crops and out-of-range chances are refused."""
+    path = tmp_path / "photo.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(60, 196, (80, 90, 3), dtype=np.uint8)).save(path)
+    plain = PatchSampler([path], 32, seed=1).batch(1)[0].permute(1, 2, 0).numpy()
+    vivid = PatchSampler([path], 32, seed=1, saturate=1.0).batch(1)[0].permute(1, 2, 0).numpy()
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    chroma, vivid_chroma = plain - (plain @ luma)[..., None], vivid - (vivid @ luma)[..., None]
+    unclipped = ((vivid > 0) & (vivid < 1)).all(axis=2)
+    assert unclipped.mean() > 0.9
+    factor = vivid_chroma[unclipped] / np.where(np.abs(chroma[unclipped]) > 1e-3, chroma[unclipped], np.nan)
+    assert 1.1 < np.nanmedian(factor) <= 2.0 and np.nanstd(factor) < 1e-3  # this seed draws 1.45
+    np.testing.assert_allclose((vivid @ luma)[unclipped], (plain @ luma)[unclipped], atol=1e-5)
+    assert vivid.min() >= 0 and vivid.max() <= 1
+    with pytest.raises(ValueError, match="saturate needs color"):
+        PatchSampler([path], 32, gray=True, saturate=0.5)
+    with pytest.raises(ValueError, match="saturate is a probability"):
+        PatchSampler([path], 32, saturate=-0.1)
+
+
+def test_denoise_training_saturate_is_on_the_card(monkeypatch, tmp_path):
+    _tiny_photo_root(tmp_path)
+    out = _train(monkeypatch, tmp_path, train_denoise, "vivid", "--channels", "8,16", "--nb", "1", "--saturate", "0.5")
+    assert "saturation raised 1-2x in 50% of crops" in (out / "README.md").read_text()
+    with pytest.raises(ValueError, match="saturate needs color"):
+        _train(monkeypatch, tmp_path, train_denoise, "gray", "--gray", "--cbsd432", "--saturate", "0.5")
+
+
+def test_gray_denoise_training_can_add_cbsd432_as_gray(monkeypatch, tmp_path):
+    """--gray --cbsd432 adds the full-size CBSD432 photos, read as gray, to Train400: on a root whose only images
+    are CBSD432's it trains a one-channel model and the card names the set; without the flag there is nothing to
+    train on, and the flag is refused for color training (which uses the set already)."""
+    _tiny_photo_root(tmp_path)
+    (tmp_path / "data" / "denoise" / "train" / "gray" / "Train400").mkdir(parents=True)
+    shape = ("--gray", "--channels", "8,16", "--nb", "1")
+    model = load_model(_train(monkeypatch, tmp_path, train_denoise, "gray", *shape, "--cbsd432"), device="cpu")
+    assert model.in_nc == 1
+    card = (tmp_path / "gray" / "README.md").read_text()
+    assert "CBSD432 (BSDS500 minus the CBSD68/BSD68 test images, as gray)" in card
+    with pytest.raises(ValueError, match="no training image"):
+        _train(monkeypatch, tmp_path, train_denoise, "none", *shape)
+    with pytest.raises(SystemExit):
+        _train(monkeypatch, tmp_path, train_denoise, "color", "--channels", "8,16", "--nb", "1", "--cbsd432")
+
+
 def test_init_from_grows_the_inpainters_fourier_blocks_as_identity(tmp_path):
     from genrepair.models import InpaintNet
     from genrepair.training.common import init_from

@@ -63,6 +63,9 @@ def photo_files(root: Path) -> list[Path]:
     return files
 
 
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Rec. 601, as PIL's "L"
+
+
 class PatchSampler:
     """Random square crops (with flips/rotations) from a list of RGB images kept in memory."""
 
@@ -74,17 +77,23 @@ class PatchSampler:
         seed: int = 0,
         scales: tuple[float, ...] = (1.0,),
         permute_channels: float = 0.0,
+        saturate: float = 0.0,
     ) -> None:
         """``scales`` < 1 add Lanczos-reduced copies; 0.5 of a 4:2:0 JPEG has full-resolution chroma and
         no visible blocking, so those copies are cleaner targets than the originals.
 
         ``permute_channels``: the chance that a color crop's R, G, B come in a random order, which shows the
-        model saturated hues its photos lack (McMaster's) and pushes it towards treating channels alike."""
-        if not 0.0 <= permute_channels <= 1.0:
-            raise ValueError(f"permute_channels is a probability, got {permute_channels}")
-        if gray and permute_channels:
-            raise ValueError("permute_channels needs color crops")
+        model saturated hues its photos lack (McMaster's) and pushes it towards treating channels alike.
+
+        ``saturate``: the chance that a color crop's colors move away from its gray (Rec. 601 luma) by a factor
+        drawn from U[1, 2], clipped to [0, 1]: more saturated scenes than the training photos hold."""
+        for name, value in (("permute_channels", permute_channels), ("saturate", saturate)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} is a probability, got {value}")
+            if gray and value:
+                raise ValueError(f"{name} needs color crops")
         self.permute_channels = permute_channels
+        self.saturate = saturate
         mode = "L" if gray else "RGB"
         self.images = []
         for p in files:
@@ -118,5 +127,8 @@ class PatchSampler:
             if self.permute_channels and self.rng.random() < self.permute_channels:
                 p = p[..., self.rng.sample(range(3), 3)]
             p = np.ascontiguousarray(p, dtype=np.float32) / 255.0
+            if self.saturate and self.rng.random() < self.saturate:
+                luma = (p @ LUMA)[..., None]
+                p = np.clip(luma + self.rng.uniform(1.0, 2.0) * (p - luma), 0.0, 1.0)
             out.append(torch.from_numpy(p if p.ndim == 3 else p[..., None]).permute(2, 0, 1))
         return torch.stack(out)

@@ -32,12 +32,24 @@ def main() -> None:
     p.add_argument(
         "--extra-photos", action="store_true", help="also train on photos/train (allowed by the data README)"
     )
+    p.add_argument(
+        "--cbsd432",
+        action="store_true",
+        help="with --gray: also train on the 432 full-size BSDS500 photos of train/color/CBSD432, as gray (Train400 "
+        "holds 180px crops of 400 of them; no BSD68 image is among them, see the data README)",
+    )
     p.add_argument("--scales", default="1", help="image scales to crop from, e.g. 0.5 (Lanczos-reduced JPEGs)")
     p.add_argument(
         "--permute-channels",
         type=float,
         default=0.0,
         help="chance that a color crop's RGB channels come in a random order (0 = never)",
+    )
+    p.add_argument(
+        "--saturate",
+        type=float,
+        default=0.0,
+        help="chance that a color crop's colors are pushed away from its gray by a factor up to 2 (0 = never)",
     )
     p.add_argument(
         "--loss",
@@ -53,7 +65,12 @@ def main() -> None:
     if args.gray:
         files = sorted((root / "gray" / "Train400").glob("*.png"))
         train_data = "Train400 (400 gray 180x180 images)"
+        if args.cbsd432:
+            files += sorted((root / "color" / "CBSD432").glob("*.jpg"))
+            train_data += " + CBSD432 (BSDS500 minus the CBSD68/BSD68 test images, as gray)"
     else:
+        if args.cbsd432:
+            p.error("--cbsd432 adds the color set to gray training; color training uses it already")
         files = sorted((root / "color" / "CBSD432").glob("*.jpg"))
         train_data = "CBSD432 (BSDS500 minus the CBSD68 test images)"
     if args.extra_photos:
@@ -65,8 +82,16 @@ def main() -> None:
         train_data += f", at scales {args.scales}"
     if args.permute_channels:
         train_data += f", RGB order shuffled in {args.permute_channels:.0%} of crops"
+    if args.saturate:
+        train_data += f", saturation raised 1-2x in {args.saturate:.0%} of crops"
     sampler = PatchSampler(
-        files, args.patch, gray=args.gray, seed=args.seed, scales=scales, permute_channels=args.permute_channels
+        files,
+        args.patch,
+        gray=args.gray,
+        seed=args.seed,
+        scales=scales,
+        permute_channels=args.permute_channels,
+        saturate=args.saturate,
     )
     channels = [int(c) for c in args.channels.split(",")]
     model = NoiseCondUNet(
