@@ -56,11 +56,14 @@ def extra_photos(root: Path) -> list[Path]:
     return sorted((root / "photos" / "train").glob("*.jpg"))
 
 
+def cbsd432(root: Path) -> list[Path]:
+    """The 432 BSDS500 photos that are not CBSD68/BSD68 test images."""
+    return sorted((root / "denoise" / "train" / "color" / "CBSD432").glob("*.jpg"))
+
+
 def photo_files(root: Path) -> list[Path]:
     """Training photos for inpainting: photos/train plus CBSD432 (no CBSD68/Kodak test images)."""
-    files = extra_photos(root)
-    files += sorted((root / "denoise" / "train" / "color" / "CBSD432").glob("*.jpg"))
-    return files
+    return extra_photos(root) + cbsd432(root)
 
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Rec. 601, as PIL's "L"

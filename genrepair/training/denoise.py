@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from ..cards import training_card
 from ..models import NoiseCondUNet
 from .common import Trainer, base_parser, export, init_from
-from .data import PatchSampler, extra_photos
+from .data import PatchSampler, cbsd432, extra_photos
 
 
 def main() -> None:
@@ -61,17 +61,16 @@ def main() -> None:
     if str(args.run_dir) == "runs/denoise.color":
         args.run_dir = args.run_dir.parent / args.name
         args.output = args.output.parent / args.name
-    root = args.data_root / "denoise" / "train"
     if args.gray:
-        files = sorted((root / "gray" / "Train400").glob("*.png"))
+        files = sorted((args.data_root / "denoise" / "train" / "gray" / "Train400").glob("*.png"))
         train_data = "Train400 (400 gray 180x180 images)"
         if args.cbsd432:
-            files += sorted((root / "color" / "CBSD432").glob("*.jpg"))
+            files += cbsd432(args.data_root)
             train_data += " + CBSD432 (BSDS500 minus the CBSD68/BSD68 test images, as gray)"
     else:
         if args.cbsd432:
             p.error("--cbsd432 adds the color set to gray training; color training uses it already")
-        files = sorted((root / "color" / "CBSD432").glob("*.jpg"))
+        files = cbsd432(args.data_root)
         train_data = "CBSD432 (BSDS500 minus the CBSD68 test images)"
     if args.extra_photos:
         photos = extra_photos(args.data_root)
