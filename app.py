@@ -41,8 +41,10 @@ import numpy as np
 from PIL import Image
 
 import genrepair
+from genrepair.device import is_out_of_memory
 from genrepair.hub import weights_dir
 from genrepair.imageio import composite_on, decode, encode, open_image
+from genrepair.models import TASK_OF_CLASS
 
 try:
     import spaces
@@ -55,16 +57,6 @@ EXAMPLES = Path(__file__).resolve().parent / "examples"
 OUT_DIR = Path(tempfile.mkdtemp(prefix="genrepair-app-"))
 KEEP_OUTPUTS_S = 3600
 HOLE_RGB = np.array([255, 59, 48])  # the mask brush colour, also used to mark the hole in "before"
-TASK_OF_CLASS = {
-    "ResnetGenerator": "translate",
-    "DnCNN": "denoise",
-    "FFDNet": "denoise",
-    "DRUNet": "denoise",
-    "NoiseCondUNet": "denoise",
-    "InpaintNet": "inpaint",
-    "CondGenerator": "generate",
-    "ConvVAE": "generate",
-}
 UI_ONLY = {"queue": False, "api_visibility": "private"}  # instant UI updates, not API endpoints
 USER_ERRORS = (genrepair.ImageInputError, genrepair.ModelLoadError, ValueError)
 
@@ -155,8 +147,10 @@ def friendly(fn):
             raise
         except USER_ERRORS as e:
             raise gr.Error(str(e)) from e
-        except MemoryError as e:
-            raise gr.Error("Out of memory: try a smaller image.") from e
+        except Exception as e:
+            if is_out_of_memory(e):
+                raise gr.Error("Out of memory: try a smaller image.") from e
+            raise
 
     return run
 
@@ -223,6 +217,13 @@ def require_image(image) -> Image.Image:
     if image is None:
         raise gr.Error("Upload an image first.")
     return open_image(image)
+
+
+def as_shown(img: Image.Image) -> Image.Image:
+    """An upload as the pipelines see it, for the "before" view: EXIF rotation applied, modes PNG cannot
+    hold (CMYK, float) converted. The pipelines still get the original file (a JPEG's own blocks matter)."""
+    d = decode(img)
+    return encode(d.pixels, d.alpha, d.high_bit)
 
 
 def label_arg(label: str | None) -> str | None:
@@ -389,7 +390,7 @@ def run_translate(model_name, image, mirror=False, progress=gr.Progress()):
     if mirror:
         note += " Each output is the average of the image's and its mirror's translation."
     out_file = save_png(out, f"{model_name}-{Path(str(image)).stem}")
-    return (save_png(src, "input"), out_file), files_or_none(back, "round-trip"), out_file, note
+    return (save_png(as_shown(src), "input"), out_file), files_or_none(back, "round-trip"), out_file, note
 
 
 def build_translate_tab() -> None:
@@ -446,7 +447,7 @@ def run_denoise(
         progress(0.7, desc="OpenCV non-local means")
         baseline = opencv_denoise(noisy, used)
     out_file = save_png(out, f"{Path(str(image)).stem}-denoised")
-    return (save_png(noisy, "input"), out_file), files_or_none(baseline, "opencv"), out_file, note + "."
+    return (save_png(as_shown(noisy), "input"), out_file), files_or_none(baseline, "opencv"), out_file, note + "."
 
 
 def build_denoise_tab() -> None:
@@ -505,6 +506,8 @@ def run_inpaint(model_name, editor, mask, invert_mask, compare_opencv, progress=
     layers = [strokes(layer, img.size) for layer in (editor.get("layers") or []) if layer is not None]
     if mask is not None:
         hole = uploaded_mask(mask)
+        if hole.shape != (img.height, img.width):
+            raise gr.Error(f"The mask is {hole.shape[1]}x{hole.shape[0]} but the image is {img.width}x{img.height}.")
     elif layers:
         hole = layers[0]
     else:

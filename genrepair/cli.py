@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -49,16 +50,37 @@ def _targets(inputs: list[tuple[Path, str]], output: Path, many: bool, protect: 
     if not folder and output.suffix.lower() != ".png":
         raise CLIError(f"{output}: outputs are PNG; give a .png file name or a folder")
     targets = [output / name for _, name in inputs] if folder else [output]
-    srcs = {f.resolve() for f, _ in inputs} | {Path(f).resolve() for f in protect}
-    seen: dict[Path, Path] = {}
+    srcs = [f for f, _ in inputs] + [Path(f) for f in protect]
+    seen: dict[str, tuple[Path, Path]] = {}
     for (src, _), t in zip(inputs, targets, strict=True):
-        if t.resolve() in srcs:
+        if t.exists() and any(_same_file(t, f) for f in srcs):  # also a hard link, or another case on macOS
             raise CLIError(f"{t}: refusing to overwrite an input file")
-        if t.resolve() in seen:
-            raise CLIError(f"{seen[t.resolve()].name} and {src.name} would both be written to {t}; rename one")
-        seen[t.resolve()] = src
+        key = str(t.resolve()).casefold()  # names that differ only in case are one file on macOS and Windows
+        if key in seen:
+            first, t0 = seen[key]
+            where = t if t0.resolve() == t.resolve() else f"{t0.name} and {t.name} (one file on macOS and Windows)"
+            raise CLIError(f"{first.name} and {src.name} would both be written to {where}; rename one")
+        seen[key] = (src, t)
     (output if folder else output.parent).mkdir(parents=True, exist_ok=True)
     return targets
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _save_png(img, dst: Path) -> None:
+    """Write next to ``dst`` and rename over it: an interrupted run never leaves half a PNG, and a file
+    that ``dst`` was a hard link to keeps its content."""
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    try:
+        img.save(tmp, format="PNG")
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _map_images(args, fn, protect: list[Path] = ()) -> None:
@@ -68,7 +90,7 @@ def _map_images(args, fn, protect: list[Path] = ()) -> None:
     many = len(inputs) > 1 or any(Path(p).is_dir() for p in args.inputs)
     targets = _targets(inputs, Path(args.output), many, protect)
     for (src, _), dst in tqdm(list(zip(inputs, targets, strict=True)), disable=len(inputs) < 2, desc=args.command):
-        fn(src).save(dst, format="PNG")
+        _save_png(fn(src), dst)
         print(dst)
 
 
@@ -89,7 +111,7 @@ def cmd_generate(args) -> None:
     stem = Path(args.model).name  # a registry name, or the folder name of a model path
     for i, img in enumerate(generate(model, args.n, args.seed, label=label, truncation=args.truncation)):
         path = out / f"{stem}_seed{args.seed}_{i:03d}.png"
-        img.save(path)
+        _save_png(img, path)
         print(path)
 
 
@@ -151,6 +173,9 @@ def cmd_eval(args) -> None:
         raise CLIError(
             "--update-cards writes the bundled models' cards; it cannot be combined with --model / --gray-model"
         )
+    if args.device not in (None, "cpu") and args.from_json is None:
+        print("genrepair: note: evaluation runs on the CPU (its tables report CPU time); --device is ignored",
+              file=sys.stderr)  # fmt: skip
     if args.from_json is not None:
         try:
             result = json.loads(Path(args.from_json).read_text())
@@ -180,15 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
     from .convert import ARCHES
 
     p = _Parser(prog="genrepair", description=__doc__)
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
+    device_help = "cpu, cuda, cuda:1, mps (default: best available)"
+    p.add_argument("--device", default=None, help=device_help)
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
+    runs = argparse.ArgumentParser(add_help=False)  # --device also after the command name
+    runs.add_argument("--device", default=argparse.SUPPRESS, help=device_help)
 
     s = sub.add_parser("list", help="list registry models")
     s.add_argument("--task", default=None)
     s.set_defaults(fn=cmd_list)
 
-    s = sub.add_parser("generate", help="sample images from a generator")
+    s = sub.add_parser("generate", help="sample images from a generator", parents=[runs])
     s.add_argument("-m", "--model", default="gan.emoji", help=MODEL_HELP)
     s.add_argument("--n", type=int, default=16)
     s.add_argument("--seed", type=int, default=0)
@@ -201,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("translate", cmd_translate, "cyclegan.flat2fluent3d"),
         ("denoise", cmd_denoise, "denoise.color"),
     ):
-        s = sub.add_parser(name, help=f"{name} images (files or folders)")
+        s = sub.add_parser(name, help=f"{name} images (files or folders)", parents=[runs])
         s.add_argument("inputs", nargs="+")
         s.add_argument("-m", "--model", default=default, help=MODEL_HELP)
         s.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
@@ -218,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
             )  # fmt: skip
         s.set_defaults(fn=fn)
 
-    s = sub.add_parser("inpaint", help="fill the holes of a mask (white = hole)")
+    s = sub.add_parser("inpaint", help="fill the holes of a mask (white = hole)", parents=[runs])
     s.add_argument("image")
     s.add_argument("--mask", required=True)
     s.add_argument("--sketch", default=None)
@@ -245,8 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-root", default=None)
     s.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
     s.add_argument(
-        "--model", default=None, help="denoise/inpaint: evaluate this registry name or model folder (default: bundled)"
-    )
+        "-m", "--model", default=None,
+        help="denoise/inpaint: evaluate this registry name or model folder (default: bundled)",
+    )  # fmt: skip
     s.add_argument("--gray-model", default=None, help="denoise: the grayscale model (default: denoise.gray)")
     s.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
     s.add_argument("--update-cards", action="store_true", help="write the results into weights/<name>/README.md")
@@ -278,6 +307,13 @@ def main(argv: list[str] | None = None) -> int:
         text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)  # str(KeyError) adds quotes
         msg = text.strip().splitlines()[0] if text.strip() else type(e).__name__
         print(f"genrepair: error: {msg}", file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as e:
+        from .device import is_out_of_memory
+
+        if not is_out_of_memory(e):
+            raise
+        print("genrepair: error: out of memory; try a smaller image (on a GPU: or --device cpu)", file=sys.stderr)
         return 2
     return 0
 

@@ -36,3 +36,12 @@ def pick_device(preferred: str | torch.device | None = None) -> torch.device:
     elif dev.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"unsupported device {choice!r}; use auto, cpu, cuda, cuda:N or mps")
     return dev
+
+
+def is_out_of_memory(e: BaseException) -> bool:
+    """True for running out of memory on any device: Python's MemoryError, ``torch.OutOfMemoryError`` (CUDA;
+    not a MemoryError subclass) and the plain RuntimeError that the CPU and MPS allocators raise."""
+    if isinstance(e, MemoryError | torch.OutOfMemoryError):
+        return True
+    text = str(e).lower()
+    return isinstance(e, RuntimeError) and ("out of memory" in text or "can't allocate" in text)

@@ -104,6 +104,8 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
         return Decoded(np.clip(arr / peak, 0, 1).astype(np.float32)[..., None], None, True)
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif mode in ("L", "RGB") and "transparency" in img.info:  # a PNG tRNS colour key: that colour is clear
+        img = img.convert("LA" if mode == "L" else "RGBA")
     elif mode == "1":
         img = img.convert("L")
     elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):

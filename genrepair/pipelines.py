@@ -8,8 +8,10 @@ Conventions, written once:
 
 from __future__ import annotations
 
+import copy
 import math
 import os
+import weakref
 
 import numpy as np
 import torch
@@ -17,14 +19,40 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .imageio import Decoded, ImageInputError, composite_on, decode, encode, open_image
+from .models import TASK_OF_CLASS
 from .noise import estimate_noise_level, jpeg_source
 
 MAX_SAMPLES = 256
 
 
+def _check_task(model, task: str) -> None:
+    """A known architecture used for another task is a clear ValueError (a model of a class we do not know,
+    such as the user's own module, is taken as it is)."""
+    cls = type(model).__name__
+    its = TASK_OF_CLASS.get(cls)
+    if its is not None and its != task:
+        name = getattr(model, "genrepair_name", None) or f"this {cls}"
+        raise ValueError(
+            f"{name} is a {its} model, not a {task} model; use it with `genrepair {its}` or pick a {task} model"
+        )
+
+
 def _device_dtype(model: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
     p = next(model.parameters())
     return p.device, p.dtype
+
+
+_FLOAT32_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _for_pixels(model, d: Decoded):
+    """The model to run on ``d``: a 16-bit image gets a float32 copy of a half-precision model (made once per
+    model), since float16 keeps 11 significant bits and would undo most of the file's precision."""
+    if not d.high_bit or not isinstance(model, torch.nn.Module) or _device_dtype(model)[1] == torch.float32:
+        return model
+    if (full := _FLOAT32_COPIES.get(model)) is None:
+        full = _FLOAT32_COPIES[model] = copy.deepcopy(model).float()
+    return full
 
 
 def _tensor(arr: np.ndarray, model: torch.nn.Module) -> torch.Tensor:
@@ -193,21 +221,21 @@ def _decode_latents(model, z: torch.Tensor, labels: torch.Tensor | None) -> list
 
 @torch.inference_mode()
 def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float = 1e9) -> list[Image.Image]:
-    """``n`` images from a generator; the same seed gives the same images."""
+    """``n`` images from a generator. Image ``i`` is image 0 of seed ``seed + i`` (as for the classic
+    generators), so a seed gives the same images whatever ``n`` is."""
     if not 1 <= int(n) <= MAX_SAMPLES:
         raise ValueError(f"n must be between 1 and {MAX_SAMPLES}, got {n}")
+    _check_task(model, "generate")
     if hasattr(model, "sample"):  # classic, non-learned generators
         if label not in (None, "", "random"):
             raise ValueError("classic generators take no label")
         return [model.sample(int(seed) + i) for i in range(int(n))]
-    gen = torch.Generator().manual_seed(int(seed))
-    labels = _resolve_label(model, label, int(n), gen)
-    z = _latents(model, int(n), gen, truncation)
-    return _decode_latents(model, z, labels)
+    zs, labels = zip(*(_seeded(model, int(seed) + i, label, truncation) for i in range(int(n))), strict=True)
+    return _decode_latents(model, torch.stack(zs), None if labels[0] is None else torch.cat(labels))
 
 
 def _seeded(model, seed: int, label, truncation: float) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(z, labels) of one sample, drawn exactly as ``generate(model, 1, seed, label)`` draws them."""
+    """(z, label) of the one sample that ``seed`` gives: its own generator, so no other sample changes it."""
     gen = torch.Generator().manual_seed(int(seed))
     labels = _resolve_label(model, label, 1, gen)
     return _latents(model, 1, gen, truncation)[0], labels
@@ -229,6 +257,7 @@ def interpolate(
     The first image equals ``generate(model, 1, seed_a, label)[0]``; the last one has the latent of
     ``generate(model, 1, seed_b, label)`` but keeps ``seed_a``'s label (a random label is drawn once).
     """
+    _check_task(model, "generate")
     if hasattr(model, "sample"):
         raise ValueError("classic generators have no latent space to interpolate")
     if not 2 <= steps <= 64:
@@ -248,10 +277,12 @@ def translate(model, image, tile: int = 1024, ensemble: int = 1) -> Image.Image:
 
     ``ensemble=2`` averages the output with that of the mirrored image (flipped back): the generators were
     trained with left-right flips, not upside down, so 2 is the most this offers. On the emoji test split it
-    raised PSNR vs truth by 0.07-0.22 dB and lowered FID-EL0 in all four directions, for twice the time."""
+    raised PSNR vs truth by 0.01-0.22 dB and lowered FID-EL0 in all four directions, for twice the time."""
     if ensemble not in (1, 2):
         raise ValueError(f"translate ensemble must be 1 or 2 (the image and its mirror), got {ensemble!r}")
+    _check_task(model, "translate")
     d = decode(open_image(image))
+    model = _for_pixels(model, d)
     bg = 1.0 if getattr(model, "background", "white") == "white" else 0.0
     rgb = composite_on(d, bg)
     x = _tensor(rgb * 2 - 1, model)
@@ -274,8 +305,10 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
     ``ensemble`` (1, 2, 4 or 8) averages that many flipped/transposed passes (:func:`self_ensemble`):
     8 passes add about 0.2 dB PSNR for 8 times the time."""
     _check_passes(ensemble)  # before any work
+    _check_task(model, "denoise")
     src = open_image(image)
     d = decode(src)
+    model = _for_pixels(model, d)
     sigma_max = float(getattr(model, "sigma_max", 75.0))
     if sigma is None or (isinstance(sigma, str) and sigma.lower() == "auto"):
         # JPEG files need the JPEG-aware estimate, measured on the pixels as stored (its 8x8 blocks start at
@@ -343,8 +376,10 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
     Works on a window around the hole: at native resolution when it fits ``work_size``, otherwise
     downscaled to it and the fill upscaled back, so big photos with small masks stay fast and sharp.
     """
+    _check_task(model, "inpaint")
     src = open_image(image)
     d = decode(src)
+    model = _for_pixels(model, d)
     h, w = d.pixels.shape[:2]
     hole = _binary(mask, "mask", (w, h))
     original = encode(d.pixels, d.alpha, d.high_bit)
@@ -361,9 +396,8 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
     x, mt, st = _tensor(crop, model), _tensor(m, model), _tensor(s, model)
     if scale < 1.0:
         size = (max(8, round(bh * scale)), max(8, round(bw * scale)))
-        x = F.interpolate(x, size=size, mode="area")
-        mt = (F.interpolate(mt, size=size, mode="area") > 0).to(x.dtype)
-        st = (F.interpolate(st, size=size, mode="area") > 0).to(x.dtype)
+        x, mt, st = (_area_resize(t, size) for t in (x, mt, st))
+        mt, st = (mt > 0).to(x.dtype), (st > 0).to(x.dtype)
     fill = _pad_run(lambda t: model(t, _pad_like(mt, t), _pad_like(st, t)), x, getattr(model, "pad_multiple", 8))
     if scale < 1.0:
         fill = F.interpolate(fill.float(), size=(bh, bw), mode="bicubic", align_corners=False)
@@ -377,6 +411,14 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
     kept = np.asarray(original)
     keep = ~hole if filled.ndim == 2 else ~hole[..., None]
     return Image.fromarray(np.where(keep, kept, filled))
+
+
+def _area_resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Area (box) downscaling. Apple's MPS backend implements it only for sizes that divide evenly, so
+    there it runs on the CPU."""
+    if t.device.type == "mps":
+        return F.interpolate(t.cpu().float(), size=size, mode="area").to(t.device, t.dtype)
+    return F.interpolate(t, size=size, mode="area")
 
 
 def _pad_like(m: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

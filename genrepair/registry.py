@@ -128,7 +128,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "main",
             "denoise",
             "Noise-level-conditioned U-Net for color photos, sigma 0-75",
-            "CBSD432",
+            "CBSD432 + photos/train",
         ),
         ModelSpec(
             "denoise.gray",
@@ -137,7 +137,7 @@ REGISTRY: dict[str, ModelSpec] = {
             "main",
             "denoise",
             "Noise-level-conditioned U-Net for grayscale images, sigma 0-75",
-            "Train400",
+            "Train400 + photos/train (as gray)",
         ),
         ModelSpec(
             "inpaint.photo",

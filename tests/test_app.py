@@ -15,6 +15,7 @@ from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
 from app_server import app, needs, running_app  # noqa: E402
+from conftest import exif_rotated_jpeg  # noqa: E402
 
 AppError = gradio_client.exceptions.AppError
 handle_file = gradio_client.handle_file
@@ -67,6 +68,35 @@ def test_reverse_model_pairs_directions(monkeypatch):
     assert app.reverse_model("summer2winter_yosemite") == "winter2summer_yosemite"
     assert app.reverse_model("style_monet") is None
     assert "horse2zebra" in app.model_names("translate")
+
+
+def test_before_view_is_upright_and_savable_as_png(tmp_path):
+    """The "before" half of the comparison shows an upload as the model saw it: EXIF rotation applied, and
+    modes that PNG cannot hold (CMYK, float) converted instead of failing after the work is done."""
+    rotated = app.as_shown(app.require_image(str(exif_rotated_jpeg(tmp_path / "r.jpg"))))
+    assert rotated.size == (20, 30)
+    Image.new("CMYK", (9, 7), (0, 255, 0, 0)).save(tmp_path / "cmyk.jpg")
+    Image.fromarray(np.linspace(0, 1, 63, dtype=np.float32).reshape(7, 9)).save(tmp_path / "f.tif")
+    for name in ("cmyk.jpg", "f.tif"):
+        shown = app.as_shown(app.require_image(str(tmp_path / name)))
+        assert shown.size == (9, 7)
+        assert Path(app.save_png(shown, "input")).is_file()
+
+
+def test_out_of_memory_is_a_message_and_other_errors_are_not_hidden():
+    import gradio as gr
+
+    def fails(e):
+        def run():
+            raise e
+
+        return app.friendly(run)
+
+    for e in (MemoryError(), RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB")):
+        with pytest.raises(gr.Error, match="Out of memory: try a smaller image"):
+            fails(e)()
+    with pytest.raises(RuntimeError, match="something else"):
+        fails(RuntimeError("something else"))()
 
 
 # ---------------------------------------------------------------- generate
@@ -221,6 +251,11 @@ def test_inpaint_mask_upload_and_editor_layer_agree(client, tmp_path):
         "inpaint.photo", editor(src, [layer_path]), None, False, False, api_name="/inpaint"
     )
     assert np.array_equal(pixels(layer_file), out)
+
+    small = png(tmp_path, "small.png", np.full((32, 32), 255, np.uint8))
+    with pytest.raises(AppError, match="The mask is 32x32 but the image is 64x64"):  # with a sketch layer too
+        client.predict("inpaint.photo", editor(src, [layer_path, layer_path]), handle_file(small), False, False,
+                       api_name="/inpaint")  # fmt: skip
 
     _, _, inverted_file, note = client.predict(
         "inpaint.photo", editor(src), handle_file(mask), True, False, api_name="/inpaint"

@@ -81,6 +81,20 @@ def test_palette_png_with_transparency_becomes_rgba(identity, tmp_path: Path) ->
     assert (a[:, 4:, 3] == 0).all()
 
 
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_png_colour_key_transparency_becomes_alpha(identity, mode: str, tmp_path: Path) -> None:
+    """A gray or RGB PNG whose tRNS chunk names one colour as transparent keeps that transparency."""
+    img = Image.new(mode, (9, 7), 0 if mode == "L" else (0, 0, 0))
+    img.paste(200 if mode == "L" else (200, 30, 30), (0, 0, 4, 7))
+    src = tmp_path / "key.png"
+    img.save(src, transparency=0 if mode == "L" else (0, 0, 0))  # black is transparent
+    out = through(identity, src)
+    assert out.mode == mode + "A"
+    a = np.asarray(out)
+    assert (a[:, :4, -1] == 255).all() and (a[:, 4:, -1] == 0).all()
+    assert (a[:, :4, 0] == 200).all()
+
+
 @pytest.mark.parametrize("mode", ["RGBA", "LA"])
 def test_alpha_formats(identity, mode: str, tmp_path: Path) -> None:
     img = photo(11, 8).convert(mode[:-1])

@@ -254,6 +254,10 @@ CASES = {
         lambda b, o: ["eval", "inpaint", "--model", b["inpaint"], "--update-cards"],
         r"--update-cards writes the bundled models' cards; it cannot be combined with --model",
     ),
+    "model of another task": (
+        lambda b, o: ["translate", b["good"], "--model", b["denoise"], "--output", o],
+        r"is a denoise model, not a translate model; use it with `genrepair denoise`",
+    ),
     "not a checkpoint": (
         lambda b, o: ["convert", b["good"], "--arch", "dncnn", "--output", o],
         r"good\.png: refused: not a PyTorch checkpoint",
@@ -294,6 +298,37 @@ def test_two_inputs_with_one_stem_are_refused(model_dirs, tmp_path: Path, capsys
     assert "x.jpg and x.png would both be written to" in one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "out").exists()
     assert_unchanged(before)
+
+
+def test_names_that_differ_only_in_case_are_refused(model_dirs, tmp_path: Path, capsys) -> None:
+    """x.png and X.png are one file on macOS and Windows: two inputs that would be written there are refused."""
+    for sub, name in (("a", "x.jpg"), ("b", "X.jpg")):
+        (tmp_path / sub).mkdir()
+        photo(8, 8).save(tmp_path / sub / name)
+    args = ("denoise", tmp_path / "a" / "x.jpg", tmp_path / "b" / "X.jpg", "--model", model_dirs["denoise"])
+    assert cli(*args, "--output", tmp_path / "out") == 2
+    assert "would both be written to x.png and X.png" in one_error_line(capsys.readouterr().err)
+
+
+def test_a_hard_link_to_the_input_is_not_overwritten(model_dirs, tmp_path: Path, capsys) -> None:
+    """An output name that is a hard link to the input is the input: refused, the input unchanged."""
+    src = tmp_path / "photo.png"
+    photo(12, 10).save(src)
+    (tmp_path / "out").mkdir()
+    os.link(src, tmp_path / "out" / "photo.png")
+    before = snapshot(tmp_path)
+    assert cli("denoise", src, "--model", model_dirs["denoise"], "--sigma", "5", "--output", tmp_path / "out") == 2
+    assert "refusing to overwrite an input file" in one_error_line(capsys.readouterr().err)
+    assert_unchanged(before)
+
+
+def test_device_may_follow_the_command(model_dirs, tmp_path: Path) -> None:
+    src = tmp_path / "photo.png"
+    photo(12, 10).save(src)
+    args = ("denoise", src, "--model", model_dirs["denoise"], "--sigma", "5", "-o", tmp_path / "o.png")
+    assert cli(*args, "--device", "cpu") == 0
+    assert cli("--device", "cpu", "generate", "--model", model_dirs["gan"], "--n", "1", "-o", tmp_path / "g") == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g", "o.png", "photo.png"]  # no temporary files left
 
 
 def test_output_into_the_input_folder_writes_new_files_only(model_dirs, tmp_path: Path) -> None:

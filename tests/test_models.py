@@ -124,6 +124,20 @@ def test_inpaint_net_keeps_known_pixels_exactly() -> None:
     assert torch.equal(out[keep], image[keep])
 
 
+@pytest.mark.parametrize("shape", [(20, 2000), (2000, 20), (64, 2000), (1, 9), (48, 48)])
+def test_coarse_fill_of_long_thin_images(shape: tuple[int, int]) -> None:
+    """The push-pull pyramid goes down to 1x1 along both sides: a hole that spans the short side of a long
+    image is filled from the known pixels, not with zeros."""
+    from genrepair.models.inpaint import push_pull_fill
+
+    h, w = shape
+    x = torch.full((1, 3, h, w), 0.6)
+    known = torch.ones(1, 1, h, w)
+    known[..., :, w // 3 : 2 * w // 3] = 0  # the hole spans the full height
+    filled = push_pull_fill(x * known, known)
+    assert torch.allclose(filled, x, atol=1e-5)
+
+
 def test_classic_generators_differ_by_kind_and_reject_unknown() -> None:
     imgs = [np.asarray(ClassicGenerator(k).sample(0)) for k in ("noise", "automaton", "lsystem")]
     assert not np.array_equal(imgs[0], imgs[1]) and not np.array_equal(imgs[1], imgs[2])

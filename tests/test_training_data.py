@@ -352,6 +352,19 @@ def test_denoise_training_loss_choice(monkeypatch, tmp_path):
         train_denoise.main()
 
 
+def test_fine_tuning_takes_the_architecture_from_the_release(monkeypatch, tmp_path):
+    """--init-from alone fine-tunes a release whose widths and depth are not the trainer's defaults (the
+    denoiser's --channels/--nb, like the inpainter's --nf/--n-blocks, come from its config.json)."""
+    from genrepair.models import NoiseCondUNet
+
+    _tiny_photo_root(tmp_path)
+    save_model(NoiseCondUNet(in_nc=3, channels=[8, 16], nb=3, pad_multiple=8), tmp_path / "release")
+    out = _train(monkeypatch, tmp_path, train_denoise, "tuned", "--init-from", str(tmp_path / "release"))
+    assert {k: read_config(out)[k] for k in ("channels", "nb")} == {"channels": [8, 16], "nb": 3}
+    grown = ("--init-from", str(tmp_path / "release"), "--nb", "4", "--grow")  # an explicit flag still wins
+    assert read_config(_train(monkeypatch, tmp_path, train_denoise, "grown", *grown))["nb"] == 4
+
+
 def test_patch_sampler_saturates_colors(tmp_path):
     """saturate=1 draws the same crops as the plain sampler (the factor is drawn after the crop) and pushes every
     pixel's color away from its luma by one factor in [1, 2] per crop, clipped to [0, 1]; luma is kept where

@@ -145,9 +145,10 @@ def push_pull_fill(x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
     """Fill unknown pixels from a mask-weighted image pyramid (push: average the known pixels down to
     1x1; pull: upsample coarse levels into the holes). Smooth, parameter-free, any size."""
     levels = [(x, known)]
-    while min(x.shape[-2:]) > 1:
-        num = F.avg_pool2d(x * known, 2, ceil_mode=True)
-        den = F.avg_pool2d(known, 2, ceil_mode=True)
+    while max(x.shape[-2:]) > 1:  # down to 1x1: a long thin image keeps halving its long side
+        k = tuple(2 if n > 1 else 1 for n in x.shape[-2:])
+        num = F.avg_pool2d(x * known, k, ceil_mode=True)
+        den = F.avg_pool2d(known, k, ceil_mode=True)
         x, known = num / den.clamp(min=1e-6), (den > 0).to(x.dtype)
         levels.append((x, known))
     filled = levels[-1][0]

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..cards import training_card
 from ..models import DCGANGenerator
-from .common import Trainer, base_parser, export
+from .common import Trainer, base_parser, export, init_from
 from .data import load_avatars, load_emoji
 
 
@@ -49,6 +49,7 @@ def main() -> None:
     G, D = DCGANGenerator(), dcgan_discriminator()
     G.apply(init_weights)
     D.apply(init_weights)
+    init_from(G, args.init_from)  # a fine-tune keeps the generator; the discriminator starts fresh
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
     t = Trainer(args, {"G": G, "D": D}, {"g": opt_g, "d": opt_d})

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from ..cards import training_card
 from ..models import NoiseCondUNet
-from .common import Trainer, base_parser, export, init_from
+from .common import Trainer, arch_from_init, base_parser, export, init_from
 from .data import PatchSampler, cbsd432, extra_photos
 
 
@@ -21,8 +21,12 @@ def main() -> None:
     p.add_argument("--name", default="denoise.color")
     p.add_argument("--gray", action="store_true")
     p.add_argument("--patch", type=int, default=96)
-    p.add_argument("--channels", default="32,64,128")
-    p.add_argument("--nb", type=int, default=2, help="residual blocks per U-Net level")
+    p.add_argument(
+        "--channels",
+        type=lambda v: [int(c) for c in v.split(",")],
+        help="widths of the U-Net levels, e.g. 32,64,128 (default: --init-from's, else that)",
+    )
+    p.add_argument("--nb", type=int, help="residual blocks per U-Net level (default: --init-from's, else 2)")
     p.add_argument(
         "--grow",
         action="store_true",
@@ -58,6 +62,7 @@ def main() -> None:
         help="training loss; mse is what PSNR measures (e.g. for a final low-LR fine-tune of an L1-trained model)",
     )
     args = p.parse_args()
+    arch_from_init(args, channels=[32, 64, 128], nb=2)
     if str(args.run_dir) == "runs/denoise.color":
         args.run_dir = args.run_dir.parent / args.name
         args.output = args.output.parent / args.name
@@ -92,12 +97,11 @@ def main() -> None:
         permute_channels=args.permute_channels,
         saturate=args.saturate,
     )
-    channels = [int(c) for c in args.channels.split(",")]
     model = NoiseCondUNet(
         in_nc=1 if args.gray else 3,
-        channels=channels,
+        channels=args.channels,
         nb=args.nb,
-        pad_multiple=2 ** len(channels),  # pixel-unshuffle, then one halving per level
+        pad_multiple=2 ** len(args.channels),  # pixel-unshuffle, then one halving per level
         train_data=train_data,
     )
     init_from(model, args.init_from, grow=args.grow)

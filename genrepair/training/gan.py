@@ -16,7 +16,7 @@ from torch.nn.utils import spectral_norm as sn
 
 from ..cards import training_card
 from ..models import CondGenerator
-from .common import EMA, Trainer, base_parser, export, init_from
+from .common import EMA, Trainer, arch_from_init, base_parser, export, init_from
 from .data import load_avatars, load_emoji
 from .diffaug import diff_augment
 
@@ -50,11 +50,12 @@ class Discriminator(nn.Module):
 def main() -> None:
     p = base_parser("gan.emoji", __doc__)
     p.add_argument("--dataset", choices=["emoji", "avatars"], default="emoji")
-    p.add_argument("--ngf", type=int, default=32)
+    p.add_argument("--ngf", type=int, help="generator width (default: --init-from's, else 32)")
     p.add_argument("--ndf", type=int, default=32)
-    p.add_argument("--z-dim", type=int, default=128)
+    p.add_argument("--z-dim", type=int, help="latent size (default: --init-from's, else 128)")
     p.add_argument("--export-raw", action="store_true", help="export the raw generator instead of its EMA")
     args = p.parse_args()
+    arch_from_init(args, ngf=32, z_dim=128)
     name = f"gan.{args.dataset}"
     if str(args.run_dir) == "runs/gan.emoji":
         args.run_dir, args.output = args.run_dir.parent / name, args.output.parent / name

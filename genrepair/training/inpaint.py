@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from ..cards import training_card
 from ..hub import load_model, read_config
 from ..models import InpaintNet
-from .common import Trainer, base_parser, export, init_from, patch_discriminator
+from .common import Trainer, arch_from_init, base_parser, export, init_from, patch_discriminator
 from .data import PatchSampler, photo_files
 from .masks import edge_sketch, random_mask
 
@@ -138,11 +138,8 @@ def main() -> None:
     p.add_argument("--adv", type=float, default=0.0, help="weight of the mask-aware adversarial term (0: none)")
     p.add_argument("--ndf", type=int, default=32, help="discriminator width (with --adv)")
     args = p.parse_args()
-    init_config = read_config(args.init_from) if args.init_from else {}
-    init_kernel = init_config.get("skip_kernel", 3)
-    args.nf = args.nf or init_config.get("nf", 32)
-    args.n_blocks = args.n_blocks or init_config.get("n_blocks", 6)
-    args.skip_kernel = args.skip_kernel or init_kernel
+    init_kernel = read_config(args.init_from).get("skip_kernel", 3) if args.init_from else 3
+    arch_from_init(args, nf=32, n_blocks=6, skip_kernel=3)
     sampler = PatchSampler(photo_files(args.data_root), min(args.patch), seed=args.seed)
     batch_sizes = [max(1, round(args.batch_size * (args.patch[0] / s) ** 2)) for s in args.patch]
     rng = np.random.default_rng(args.seed)

@@ -10,16 +10,17 @@ import torch.nn.functional as F
 
 from ..cards import training_card
 from ..models import ConvVAE
-from .common import Trainer, base_parser, export, init_from
+from .common import Trainer, arch_from_init, base_parser, export, init_from
 from .data import load_avatars, load_emoji
 
 
 def main() -> None:
     p = base_parser("vae.emoji", __doc__)
     p.add_argument("--dataset", choices=["emoji", "avatars"], default="emoji")
-    p.add_argument("--latent-dim", type=int, default=64)
+    p.add_argument("--latent-dim", type=int, help="latent size (default: --init-from's, else 64)")
     p.add_argument("--beta", type=float, default=1.0)
     args = p.parse_args()
+    arch_from_init(args, latent_dim=64)
     name = f"vae.{args.dataset}"
     if str(args.run_dir) == "runs/vae.emoji":
         args.run_dir, args.output = args.run_dir.parent / name, args.output.parent / name
