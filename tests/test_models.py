@@ -138,6 +138,22 @@ def test_coarse_fill_of_long_thin_images(shape: tuple[int, int]) -> None:
     assert torch.allclose(filled, x, atol=1e-5)
 
 
+def test_gray_denoiser_from_color_weights_computes_the_color_model_on_gray() -> None:
+    """gray_state_from_color: the gray model on x at sigma equals the color model's channel mean on x
+    repeated in R, G and B at sqrt(3) sigma (the conversion is exact, training starts from there)."""
+    from genrepair.models.denoisers import gray_state_from_color
+
+    color = tiny("NoiseCondUNet", in_nc=3)
+    gray = models.NoiseCondUNet(**{**TINY["NoiseCondUNet"], "in_nc": 1}).eval()
+    gray.load_state_dict(gray_state_from_color(color.state_dict()))
+    x = torch.rand(2, 1, 24, 16)
+    with torch.no_grad():
+        want = color(x.repeat(1, 3, 1, 1), 3**0.5 * 0.1).mean(1, keepdim=True)
+        assert torch.allclose(gray(x, 0.1), want, atol=1e-5)
+    with pytest.raises(ValueError, match="not a color NoiseCondUNet"):
+        gray_state_from_color(gray.state_dict())
+
+
 def test_classic_generators_differ_by_kind_and_reject_unknown() -> None:
     imgs = [np.asarray(ClassicGenerator(k).sample(0)) for k in ("noise", "automaton", "lsystem")]
     assert not np.array_equal(imgs[0], imgs[1]) and not np.array_equal(imgs[1], imgs[2])

@@ -365,6 +365,22 @@ def test_fine_tuning_takes_the_architecture_from_the_release(monkeypatch, tmp_pa
     assert read_config(_train(monkeypatch, tmp_path, train_denoise, "grown", *grown))["nb"] == 4
 
 
+def test_gray_denoise_training_can_start_from_a_color_release(monkeypatch, tmp_path):
+    """--gray --init-from a color release converts its weights (gray_state_from_color) and trains a 1-channel
+    model of the release's shape; the card says where it started."""
+    from genrepair.models import NoiseCondUNet
+
+    _tiny_photo_root(tmp_path)
+    (tmp_path / "data" / "denoise" / "train" / "gray" / "Train400").mkdir(parents=True)
+    save_model(NoiseCondUNet(in_nc=3, channels=[8, 16], nb=2, pad_multiple=8), tmp_path / "color")
+    gray = ("--gray", "--cbsd432", "--init-from", str(tmp_path / "color"))
+    config = read_config(_train(monkeypatch, tmp_path, train_denoise, "gray", *gray))
+    assert (config["in_nc"], config["channels"], config["nb"]) == (1, [8, 16], 2)
+    assert "started from a color model's weights" in config["train_data"]
+    with pytest.raises(SystemExit):
+        _train(monkeypatch, tmp_path, train_denoise, "grown", *gray, "--grow")
+
+
 def test_patch_sampler_saturates_colors(tmp_path):
     """saturate=1 draws the same crops as the plain sampler (the factor is drawn after the crop) and pushes every
     pixel's color away from its luma by one factor in [1, 2] per crop, clipped to [0, 1]; luma is kept where

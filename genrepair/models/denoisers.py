@@ -86,6 +86,26 @@ class NoiseCondUNet(nn.Module, PyTorchModelHubMixin, license="mit", **_HUB):
         return (xp - noise)[..., :h, :w]
 
 
+@torch.no_grad()
+def gray_state_from_color(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A color ``NoiseCondUNet``'s weights as a gray one's, to start gray training from the color model.
+
+    The head's three input groups (R, G, B after pixel-unshuffle) are summed, so a gray image gets the
+    features the color model computes for that image repeated in R, G and B, and the tail's three output
+    groups are averaged. Gray noise repeated in three channels is sqrt(3) times stronger in luminance than
+    the independent color noise the model was trained on, so the noise-map weight is scaled by sqrt(3)
+    (the best of 1-2x on Set12 at sigma 25 before any training: 29.1 dB, the trained gray model 29.9).
+    """
+    out = dict(state)
+    head, tail, bias = state["head.weight"], state["tail.weight"], state["tail.bias"]
+    if head.shape[1] != 13 or tail.shape[0] != 12:
+        raise ValueError(f"not a color NoiseCondUNet: head takes {head.shape[1]} channels, tail gives {tail.shape[0]}")
+    out["head.weight"] = torch.cat([head[:, 0:4] + head[:, 4:8] + head[:, 8:12], head[:, 12:] * 3**0.5], 1)
+    out["tail.weight"] = (tail[0:4] + tail[4:8] + tail[8:12]) / 3
+    out["tail.bias"] = (bias[0:4] + bias[4:8] + bias[8:12]) / 3
+    return {k: v.contiguous() for k, v in out.items()}
+
+
 def _kair_stack(in_nc: int, out_nc: int, nc: int, nb: int) -> nn.Sequential:
     """KAIR's flat ``[Conv, ReLU, ..., Conv]`` stack (batch norm already merged)."""
     layers: list[nn.Module] = [nn.Conv2d(in_nc, nc, 3, 1, 1), nn.ReLU(inplace=True)]

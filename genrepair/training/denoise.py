@@ -3,6 +3,8 @@
     nice python -m genrepair.training.denoise --name denoise.color --minutes 120
 
 Resumes from runs/<name>/last.pt; ``--init-from weights/<name>`` fine-tunes released weights.
+``--gray --init-from weights/denoise.color`` starts gray training from the color model
+(``models.denoisers.gray_state_from_color``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from ..cards import training_card
+from ..hub import read_config
 from ..models import NoiseCondUNet
+from ..models.denoisers import gray_state_from_color
 from .common import Trainer, arch_from_init, base_parser, export, init_from
 from .data import PatchSampler, cbsd432, extra_photos
 
@@ -63,6 +67,9 @@ def main() -> None:
     )
     args = p.parse_args()
     arch_from_init(args, channels=[32, 64, 128], nb=2)
+    from_color = args.init_from is not None and read_config(args.init_from).get("in_nc", 3) == 3
+    if args.gray and from_color and args.grow:
+        p.error("--grow and starting gray training from a color model are separate steps")
     if str(args.run_dir) == "runs/denoise.color":
         args.run_dir = args.run_dir.parent / args.name
         args.output = args.output.parent / args.name
@@ -88,6 +95,8 @@ def main() -> None:
         train_data += f", RGB order shuffled in {args.permute_channels:.0%} of crops"
     if args.saturate:
         train_data += f", saturation raised 1-2x in {args.saturate:.0%} of crops"
+    if args.gray and from_color:
+        train_data += "; started from a color model's weights (RGB input weights summed, outputs averaged)"
     sampler = PatchSampler(
         files,
         args.patch,
@@ -104,7 +113,13 @@ def main() -> None:
         pad_multiple=2 ** len(args.channels),  # pixel-unshuffle, then one halving per level
         train_data=train_data,
     )
-    init_from(model, args.init_from, grow=args.grow)
+    if args.gray and from_color:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(gray_state_from_color(load_file(str(args.init_from / "model.safetensors"))))
+        print(f"initialised from the color model {args.init_from}, its RGB weights summed", flush=True)
+    else:
+        init_from(model, args.init_from, grow=args.grow)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     t = Trainer(args, {"model": model}, {"opt": opt})
     criterion = {"l1": F.l1_loss, "mse": F.mse_loss}[args.loss]
