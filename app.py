@@ -38,7 +38,7 @@ from pathlib import Path
 import cv2
 import gradio as gr
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 import genrepair
 from genrepair.device import is_out_of_memory
@@ -153,6 +153,32 @@ def friendly(fn):
             raise
 
     return run
+
+
+@contextlib.contextmanager
+def readable_upload():
+    """Gradio opens an upload before our handlers run: an unreadable one used to show only a bare "Error"."""
+    try:
+        yield
+    except gr.Error:
+        raise
+    except Image.DecompressionBombError as e:
+        raise gr.Error("The uploaded image has too many pixels to open.") from e
+    except Exception as e:
+        raise gr.Error("The upload is not an image file that can be read (PNG, JPEG, WebP, BMP, TIFF or GIF).") from e
+
+
+def readable(component):
+    """``component`` (an image upload) with unreadable uploads turned into a clear message. Wrapped on the
+    instance, not subclassed: Gradio writes a .pyi stub next to the source of every component subclass."""
+    inner = component.preprocess
+
+    def preprocess(payload):
+        with readable_upload():
+            return inner(payload)
+
+    component.preprocess = preprocess
+    return component
 
 
 def files_or_none(img: Image.Image | None, stem: str) -> str | None:
@@ -401,7 +427,7 @@ def build_translate_tab() -> None:
                 model = gr.Dropdown(model_names("translate"), value=model0, label="Model (direction A2B)", scale=3)
                 swap = gr.Button("⇄ Reverse direction", scale=1)
             note = gr.Markdown(model_note, inputs=[model])  # re-read on each page load (weights may appear)
-            image = gr.Image(type="filepath", image_mode=None, format="png", label="Input image")
+            image = readable(gr.Image(type="filepath", image_mode=None, format="png", label="Input image"))
             mirror = gr.Checkbox(False, label="Average with the mirrored image (cleaner, 2x the time)")
             go = gr.Button("Translate", variant="primary")
         with gr.Column(scale=2):
@@ -456,7 +482,9 @@ def build_denoise_tab() -> None:
         with gr.Column(scale=1):
             model = gr.Dropdown(model_names("denoise"), value=model0, label="Model")
             note = gr.Markdown(model_note, inputs=[model])  # re-read on each page load (weights may appear)
-            image = gr.Image(type="filepath", image_mode=None, format="png", label="Noisy image (or a clean one)")
+            image = readable(
+                gr.Image(type="filepath", image_mode=None, format="png", label="Noisy image (or a clean one)")
+            )
             with gr.Row():
                 auto = gr.Checkbox(True, label="Auto noise level")
                 sigma = gr.Slider(0, 75, value=25, step=1, label="Noise level σ (0-255)", interactive=False)
@@ -494,6 +522,7 @@ def editor_image(editor: dict | None) -> Image.Image:
     if not editor or editor.get("background") is None:
         raise gr.Error("Upload an image first.")
     img = open_image(editor["background"])
+    img = ImageOps.exif_transpose(img) or img  # as the pipeline will see it, so masks drawn for it fit
     if img.mode == "RGBA" and img.getextrema()[3][0] == 255:
         img = img.convert("RGB")  # the editor hands every upload over as RGBA
     return img
@@ -549,18 +578,22 @@ def build_inpaint_tab() -> None:
                 "Optionally draw guide lines on the **Sketch** layer (layer 2) inside the hole. "
                 "The brush has a size control; colours do not matter, only where you paint."
             )
-            editor = gr.ImageEditor(
-                type="pil",
-                image_mode="RGBA",
-                format="png",
-                label="Image and mask",
-                sources=("upload", "clipboard"),
-                layers=gr.LayerOptions(layers=["Mask", "Sketch"], allow_additional_layers=False),
-                brush=gr.Brush(colors=["#ff3b30", "#1e88e5", "#000000", "#ffffff"], default_size=16),
-                transforms=(),
+            editor = readable(
+                gr.ImageEditor(
+                    type="pil",
+                    image_mode="RGBA",
+                    format="png",
+                    label="Image and mask",
+                    sources=("upload", "clipboard"),
+                    layers=gr.LayerOptions(layers=["Mask", "Sketch"], allow_additional_layers=False),
+                    brush=gr.Brush(colors=["#ff3b30", "#1e88e5", "#000000", "#ffffff"], default_size=16),
+                    transforms=(),
+                )
             )
             with gr.Accordion("Or upload a mask (white = hole)", open=False):
-                mask = gr.Image(type="filepath", image_mode=None, format="png", label="Mask (same size as the image)")
+                mask = readable(
+                    gr.Image(type="filepath", image_mode=None, format="png", label="Mask (same size as the image)")
+                )
             with gr.Row():
                 invert = gr.Checkbox(False, label="Invert mask")
                 compare_opencv = gr.Checkbox(False, label="Also run OpenCV Telea fill")

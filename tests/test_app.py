@@ -252,6 +252,21 @@ def test_inpaint_mask_upload_and_editor_layer_agree(client, tmp_path):
     )
     assert np.array_equal(pixels(layer_file), out)
 
+    with pytest.raises(AppError, match="The upload is not an image file that can be read"):
+        text = tmp_path / "notes.png"
+        text.write_text("not an image")
+        client.predict("inpaint.photo", editor(str(text)), handle_file(mask), False, False, api_name="/inpaint")
+
+    # a phone photo with an EXIF rotation: the mask is drawn on the upright picture, as the browser shows it
+    rotated = exif_rotated_jpeg(tmp_path / "phone.jpg")  # stored 30x20, shown 20x30
+    upright_mask = np.zeros((30, 20), np.uint8)
+    upright_mask[10:20, 5:15] = 255
+    _, _, rotated_file, _ = client.predict(
+        "inpaint.photo", editor(str(rotated)), handle_file(png(tmp_path, "um.png", upright_mask)), False, False,
+        api_name="/inpaint",
+    )  # fmt: skip
+    assert pixels(rotated_file).shape[:2] == (30, 20)
+
     small = png(tmp_path, "small.png", np.full((32, 32), 255, np.uint8))
     with pytest.raises(AppError, match="The mask is 32x32 but the image is 64x64"):  # with a sketch layer too
         client.predict("inpaint.photo", editor(src, [layer_path, layer_path]), handle_file(small), False, False,
@@ -278,7 +293,8 @@ def test_bad_input_raises_and_server_stays_up(client, tmp_path):
     needs("denoise.color")
     text = tmp_path / "notes.png"
     text.write_text("this is not an image\n")
-    with pytest.raises(AppError):
+    unreadable = "The upload is not an image file that can be read"  # Gradio opens it before the handler runs
+    with pytest.raises(AppError, match=unreadable):
         client.predict("denoise.color", handle_file(str(text)), 25, True, 0, 0, False, api_name="/denoise")
     good = png(tmp_path, "good.png", scene(32))
     truncated = tmp_path / "truncated.png"
