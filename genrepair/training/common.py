@@ -150,15 +150,17 @@ def command() -> str:
     return f"python -m {spec.name if spec else sys.argv[0]} {' '.join(sys.argv[1:])}".strip()
 
 
-def arch_from_init(args, **defaults) -> None:
+def arch_from_init(args, **defaults) -> dict:
     """Architecture flags left unset (None) take the ``--init-from`` folder's config.json value, else the
-    default given here: fine-tuning a release needs no copy of its architecture on the command line."""
+    default given here: fine-tuning a release needs no copy of its architecture on the command line.
+    Returns that config ({} without ``--init-from``)."""
     from ..hub import read_config
 
     config = read_config(args.init_from) if args.init_from else {}
     for key, default in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, config.get(key, default))
+    return config
 
 
 def init_from(model: nn.Module, folder: Path | None, grow: bool = False) -> None:

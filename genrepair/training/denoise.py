@@ -13,7 +13,6 @@ import torch
 import torch.nn.functional as F
 
 from ..cards import training_card
-from ..hub import read_config
 from ..models import NoiseCondUNet
 from ..models.denoisers import gray_state_from_color
 from .common import Trainer, arch_from_init, base_parser, export, init_from
@@ -66,8 +65,8 @@ def main() -> None:
         help="training loss; mse is what PSNR measures (e.g. for a final low-LR fine-tune of an L1-trained model)",
     )
     args = p.parse_args()
-    arch_from_init(args, channels=[32, 64, 128], nb=2)
-    from_color = args.init_from is not None and read_config(args.init_from).get("in_nc", 3) == 3
+    init_config = arch_from_init(args, channels=[32, 64, 128], nb=2)
+    from_color = bool(init_config) and init_config.get("in_nc", 3) == 3
     if args.gray and from_color and args.grow:
         p.error("--grow and starting gray training from a color model are separate steps")
     if str(args.run_dir) == "runs/denoise.color":

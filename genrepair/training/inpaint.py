@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ..cards import training_card
-from ..hub import load_model, read_config
+from ..hub import load_model
 from ..models import InpaintNet
 from .common import Trainer, arch_from_init, base_parser, export, init_from, patch_discriminator
 from .data import PatchSampler, photo_files
@@ -138,8 +138,7 @@ def main() -> None:
     p.add_argument("--adv", type=float, default=0.0, help="weight of the mask-aware adversarial term (0: none)")
     p.add_argument("--ndf", type=int, default=32, help="discriminator width (with --adv)")
     args = p.parse_args()
-    init_kernel = read_config(args.init_from).get("skip_kernel", 3) if args.init_from else 3
-    arch_from_init(args, nf=32, n_blocks=6, skip_kernel=3)
+    init_kernel = arch_from_init(args, nf=32, n_blocks=6, skip_kernel=3).get("skip_kernel", 3)
     sampler = PatchSampler(photo_files(args.data_root), min(args.patch), seed=args.seed)
     batch_sizes = [max(1, round(args.batch_size * (args.patch[0] / s) ** 2)) for s in args.patch]
     rng = np.random.default_rng(args.seed)
