@@ -267,6 +267,13 @@ def test_inpaint_mask_upload_and_editor_layer_agree(client, tmp_path):
     )  # fmt: skip
     assert pixels(rotated_file).shape[:2] == (30, 20)
 
+    gray = scene()[..., 1]
+    _, _, gray_file, _ = client.predict(
+        "inpaint.photo", editor(png(tmp_path, "gray.png", gray)), handle_file(mask), False, False, api_name="/inpaint"
+    )
+    assert pixels(gray_file).shape == gray.shape  # a gray upload comes back gray
+    assert np.array_equal(pixels(gray_file)[~hole], gray[~hole])
+
     small = png(tmp_path, "small.png", np.full((32, 32), 255, np.uint8))
     with pytest.raises(AppError, match="The mask is 32x32 but the image is 64x64"):  # with a sketch layer too
         client.predict("inpaint.photo", editor(src, [layer_path, layer_path]), handle_file(small), False, False,
