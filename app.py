@@ -155,27 +155,23 @@ def friendly(fn):
     return run
 
 
-@contextlib.contextmanager
-def readable_upload():
-    """Gradio opens an upload before our handlers run: an unreadable one used to show only a bare "Error"."""
-    try:
-        yield
-    except gr.Error:
-        raise
-    except Image.DecompressionBombError as e:
-        raise gr.Error("The uploaded image has too many pixels to open.") from e
-    except Exception as e:
-        raise gr.Error("The upload is not an image file that can be read (PNG, JPEG, WebP, BMP, TIFF or GIF).") from e
-
-
 def readable(component):
-    """``component`` (an image upload) with unreadable uploads turned into a clear message. Wrapped on the
+    """``component`` (an image upload) with unreadable uploads turned into a clear message: Gradio opens an
+    upload before our handlers run, and an unreadable one used to show only a bare "Error". Wrapped on the
     instance, not subclassed: Gradio writes a .pyi stub next to the source of every component subclass."""
     inner = component.preprocess
 
     def preprocess(payload):
-        with readable_upload():
+        try:
             return inner(payload)
+        except gr.Error:
+            raise
+        except Image.DecompressionBombError as e:
+            raise gr.Error("The uploaded image has too many pixels to open.") from e
+        except Exception as e:
+            raise gr.Error(
+                "The upload is not an image file that can be read (PNG, JPEG, WebP, BMP, TIFF or GIF)."
+            ) from e
 
     component.preprocess = preprocess
     return component
