@@ -84,16 +84,27 @@ class Decoded:
     pixels: np.ndarray
     alpha: np.ndarray | None
     high_bit: bool  # came from a 16/32-bit gray image
+    icc: bytes | None = None  # the file's ICC colour profile, when it describes these pixels (RGB or gray)
 
     @property
     def gray(self) -> bool:
         return self.pixels.shape[2] == 1
 
 
+def _icc_for(icc, channels: int) -> bytes | None:
+    """``icc`` if it is a profile for ``channels``-channel pixels (a CMYK file's profile is not, once converted)."""
+    space = {1: b"GRAY", 3: b"RGB "}.get(channels)
+    return icc if isinstance(icc, bytes) and len(icc) >= 128 and icc[16:20] == space else None
+
+
 def decode(img: Image.Image, exif: bool = True) -> Decoded:
-    """Pixels as float in [0, 1], upright per the EXIF orientation (``exif=False``: as stored in the file)."""
+    """Pixels as float in [0, 1], upright per the EXIF orientation (``exif=False``: as stored in the file).
+
+    The values are kept as stored, in the file's colour space: an ICC profile (a phone's Display P3, Adobe RGB)
+    is carried in ``icc`` and :func:`encode` attaches it to the result, so colours look the same after."""
     if exif:
         img = ImageOps.exif_transpose(img) or img
+    icc = img.info.get("icc_profile")
     mode = img.mode
     alpha = None
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
@@ -101,7 +112,7 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
         peak = 65535.0 if (mode.startswith("I;16") or arr.max() > 255) else 255.0
         if mode == "F":
             peak = 1.0 if arr.max() <= 1.0 else 255.0
-        return Decoded(np.clip(arr / peak, 0, 1).astype(np.float32)[..., None], None, True)
+        return Decoded(np.clip(arr / peak, 0, 1).astype(np.float32)[..., None], None, True, _icc_for(icc, 1))
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     elif mode in ("L", "RGB") and "transparency" in img.info:  # a PNG tRNS colour key: that colour is clear
@@ -120,18 +131,26 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
     arr = np.asarray(img, dtype=np.float32) / 255.0
     if arr.ndim == 2:
         arr = arr[..., None]
-    return Decoded(arr, alpha, False)
+    return Decoded(arr, alpha, False, _icc_for(icc, arr.shape[2]))
 
 
-def encode(pixels: np.ndarray, alpha: np.ndarray | None = None, high_bit: bool = False) -> Image.Image:
-    """float HxWxC in [0, 1] (+ alpha) -> PIL (L, LA, RGB, RGBA, or 16-bit gray for high-bit input)."""
+def encode(
+    pixels: np.ndarray, alpha: np.ndarray | None = None, high_bit: bool = False, icc: bytes | None = None
+) -> Image.Image:
+    """float HxWxC in [0, 1] (+ alpha) -> PIL (L, LA, RGB, RGBA, or 16-bit gray for high-bit input).
+
+    ``icc`` (a :class:`Decoded`'s) goes into ``info["icc_profile"]`` when it fits the channels; PNG saving
+    writes it."""
     pixels = np.clip(pixels, 0, 1)
     if pixels.shape[2] == 1 and high_bit and alpha is None:
-        return Image.fromarray((pixels[..., 0] * 65535 + 0.5).astype(np.uint16))
-    u8 = (pixels * 255 + 0.5).astype(np.uint8)
-    img = Image.fromarray(u8[..., 0] if u8.shape[2] == 1 else u8)
-    if alpha is not None:
-        img.putalpha(Image.fromarray((np.clip(alpha, 0, 1) * 255 + 0.5).astype(np.uint8)))
+        img = Image.fromarray((pixels[..., 0] * 65535 + 0.5).astype(np.uint16))
+    else:
+        u8 = (pixels * 255 + 0.5).astype(np.uint8)
+        img = Image.fromarray(u8[..., 0] if u8.shape[2] == 1 else u8)
+        if alpha is not None:
+            img.putalpha(Image.fromarray((np.clip(alpha, 0, 1) * 255 + 0.5).astype(np.uint8)))
+    if profile := _icc_for(icc, pixels.shape[2]):
+        img.info["icc_profile"] = profile
     return img
 
 

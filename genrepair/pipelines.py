@@ -292,7 +292,7 @@ def translate(model, image, tile: int = 1024, ensemble: int = 1) -> Image.Image:
     out = _array(y * 0.5 + 0.5)
     if d.gray:
         out = out.mean(2, keepdims=True)
-    return encode(out, d.alpha, d.high_bit)
+    return encode(out, d.alpha, d.high_bit, d.icc)
 
 
 # ---------------------------------------------------------------- denoise
@@ -336,7 +336,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
         out = np.concatenate(
             [_array(run_tiled(fn, _tensor(px[..., c : c + 1], model), tile, 96, mult)) for c in range(px.shape[2])], 2
         )
-    img = encode(out, d.alpha, d.high_bit)
+    img = encode(out, d.alpha, d.high_bit, d.icc)
     img.info["genrepair_sigma"] = used
     return img
 
@@ -382,7 +382,7 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
     model = _for_pixels(model, d)
     h, w = d.pixels.shape[:2]
     hole = _binary(mask, "mask", (w, h))
-    original = encode(d.pixels, d.alpha, d.high_bit)
+    original = encode(d.pixels, d.alpha, d.high_bit, d.icc)
     if not hole.any():
         return original
     strokes = _binary(sketch, "sketch", (w, h)) if sketch is not None else None
@@ -407,10 +407,12 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
     out_px = d.pixels.copy()
     region = out_px[top : top + bh, left : left + bw]
     region[m[..., 0] > 0] = fill[m[..., 0] > 0]
-    filled = np.asarray(encode(out_px, d.alpha, d.high_bit))
+    filled = np.asarray(encode(out_px, d.alpha, d.high_bit, d.icc))
     kept = np.asarray(original)
     keep = ~hole if filled.ndim == 2 else ~hole[..., None]
-    return Image.fromarray(np.where(keep, kept, filled))
+    result = Image.fromarray(np.where(keep, kept, filled))
+    result.info.update(original.info)  # the ICC profile, if any
+    return result
 
 
 def _area_resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -50,6 +50,43 @@ def test_cmyk_jpeg_becomes_rgb(identity, tmp_path: Path) -> None:
     assert np.abs(np.asarray(out, np.int64) - [255, 0, 255]).max() <= 3
 
 
+def _profile(space: bytes) -> bytes:
+    """A real sRGB ICC profile, its colour-space field set to ``space`` (what decode/encode look at)."""
+    from PIL import ImageCms
+
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc[16:20] = space
+    return bytes(icc)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA"])
+def test_icc_profile_is_carried_to_every_output(identity, inpainter, mode: str, tmp_path: Path) -> None:
+    """A phone's Display P3 or an Adobe RGB photo: the pixels are worked on as stored, so the result carries
+    the same profile (else it would display in other colours); the saved PNG holds it."""
+    icc = _profile(b"GRAY" if mode == "L" else b"RGB ")
+    src = tmp_path / "profiled.png"
+    photo(24, 16, mode=mode).save(src, icc_profile=icc)
+    mask = Image.new("L", (24, 16), 0)
+    mask.paste(255, (4, 4, 12, 12))
+    outs = [through(identity, src), translate(tiny("ResnetGenerator"), src), inpaint(inpainter, src, mask)]
+    for out in outs:
+        assert out.info.get("icc_profile") == icc
+        out.save(tmp_path / "out.png")
+        assert Image.open(tmp_path / "out.png").info.get("icc_profile") == icc
+
+
+def test_a_profile_that_does_not_fit_the_output_is_dropped(identity, tmp_path: Path) -> None:
+    """A CMYK file's profile says nothing about the RGB pixels it is converted to, nor an RGB profile about
+    gray pixels: neither is attached to a result."""
+    src = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (9, 7), (0, 255, 0, 0)).save(src, icc_profile=_profile(b"CMYK"))
+    assert Image.open(src).info.get("icc_profile")  # the file does hold it
+    assert "icc_profile" not in through(identity, src).info
+    gray = tmp_path / "gray.png"
+    Image.new("L", (9, 7), 128).save(gray, icc_profile=_profile(b"RGB "))
+    assert decode(Image.open(gray)).icc is None
+
+
 def test_16_bit_gray_png_stays_16_bit(identity, tmp_path: Path) -> None:
     arr = np.linspace(0, 65535, 12 * 10).reshape(10, 12).astype(np.uint16)
     src = tmp_path / "gray16.png"
