@@ -170,7 +170,7 @@ def readable(component):
             raise gr.Error("The uploaded image has too many pixels to open.") from e
         except Exception as e:
             raise gr.Error(
-                "The upload is not an image file that can be read (PNG, JPEG, WebP, BMP, TIFF or GIF)."
+                "The upload is not an image file that can be read (PNG, JPEG, WebP, AVIF, BMP, TIFF or GIF)."
             ) from e
 
     component.preprocess = preprocess

@@ -14,7 +14,9 @@ from pathlib import Path
 
 MODEL_HELP = "registry name (see `genrepair list`) or a model folder"
 OUTPUT_HELP = "a .png file (one input), or a folder (same names, as PNG)"
-IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+# what a folder argument picks up: the formats Pillow reads without extra libraries (AVIF and JPEG 2000 included)
+IMAGE_EXT = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".avif", ".jp2",
+             ".j2k", ".tga", ".ppm", ".pgm", ".pbm", ".pnm"}  # fmt: skip
 
 
 class CLIError(Exception):

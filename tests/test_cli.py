@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import assert_unchanged, exif_rotated_jpeg, photo, snapshot
-from PIL import Image
+from PIL import Image, features
 
 from genrepair import REGISTRY
 from genrepair.cli import main
@@ -329,6 +329,19 @@ def test_device_may_follow_the_command(model_dirs, tmp_path: Path) -> None:
     assert cli(*args, "--device", "cpu") == 0
     assert cli("--device", "cpu", "generate", "--model", model_dirs["gan"], "--n", "1", "-o", tmp_path / "g") == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g", "o.png", "photo.png"]  # no temporary files left
+
+
+def test_a_folder_of_avif_and_jfif_photos(model_dirs, tmp_path: Path) -> None:
+    """Formats Pillow reads that phones and browsers produce (AVIF, JPEG saved as .jfif) count as images."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    if not features.check("avif"):  # Pillow before 11.3 (or built without libavif) cannot read AVIF
+        pytest.skip("this Pillow has no AVIF support")
+    photo(24, 16, seed=1).save(folder / "phone.avif")
+    photo(20, 12, seed=2).save(folder / "download.jfif", format="JPEG")
+    assert cli("denoise", folder, "--model", model_dirs["denoise"], "--sigma", "10", "--output", out) == 0
+    assert sorted(f.name for f in out.iterdir()) == ["download.png", "phone.png"]
+    assert Image.open(out / "phone.png").size == (24, 16)
 
 
 def test_output_into_the_input_folder_writes_new_files_only(model_dirs, tmp_path: Path) -> None:
