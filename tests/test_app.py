@@ -286,6 +286,29 @@ def test_inpaint_mask_upload_and_editor_layer_agree(client, tmp_path):
     assert f"{64 * 64 - 400} pixels" in note
 
 
+def test_icc_profile_survives_the_app(client, tmp_path):
+    """A profiled photo (Display P3, Adobe RGB) uploaded through the API: the before view and the result files
+    carry its profile, so they display in the upload's colours."""
+    needs("denoise.color")
+    needs("inpaint.photo")
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = str(tmp_path / "profiled.png")
+    Image.fromarray(scene(48)).save(src, icc_profile=icc)
+    mask = np.zeros((48, 48), np.uint8)
+    mask[8:24, 8:24] = 255
+    (before, after), _, out_file, _ = client.predict(
+        "denoise.color", handle_file(src), 10, False, 0, 0, False, api_name="/denoise"
+    )
+    (_, filled), _, inpainted, _ = client.predict(
+        "inpaint.photo", editor(src), handle_file(png(tmp_path, "m.png", mask)), False, False, api_name="/inpaint"
+    )
+    for f in (before, after, out_file, filled, inpainted):
+        f = f if isinstance(f, str) else f["path"]
+        assert Image.open(f).info.get("icc_profile") == icc, f
+
+
 def test_inpaint_empty_mask_is_an_error(client, tmp_path):
     needs("inpaint.photo")
     src = png(tmp_path, "img.png", scene())
