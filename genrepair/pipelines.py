@@ -407,7 +407,7 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
     out_px = d.pixels.copy()
     region = out_px[top : top + bh, left : left + bw]
     region[m[..., 0] > 0] = fill[m[..., 0] > 0]
-    filled = np.asarray(encode(out_px, d.alpha, d.high_bit, d.icc))
+    filled = np.asarray(encode(out_px, d.alpha, d.high_bit))
     kept = np.asarray(original)
     keep = ~hole if filled.ndim == 2 else ~hole[..., None]
     result = Image.fromarray(np.where(keep, kept, filled))

@@ -135,6 +135,15 @@ def exif_rotated_jpeg(path: Path, orientation: int = 6) -> Path:
     return path
 
 
+def icc_profile(space: bytes = b"RGB ") -> bytes:
+    """A real sRGB ICC profile, its colour-space field set to ``space`` (what decode/encode look at)."""
+    from PIL import ImageCms
+
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc[16:20] = space
+    return bytes(icc)
+
+
 def snapshot(*paths: Path) -> dict[Path, tuple[bytes, int]]:
     """Bytes and mtime of every file under ``paths``, to assert later that inputs were left alone."""
     files = [f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*"))) if f.is_file()]

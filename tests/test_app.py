@@ -15,7 +15,7 @@ from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
 from app_server import app, needs, running_app  # noqa: E402
-from conftest import exif_rotated_jpeg  # noqa: E402
+from conftest import exif_rotated_jpeg, icc_profile  # noqa: E402
 
 AppError = gradio_client.exceptions.AppError
 handle_file = gradio_client.handle_file
@@ -291,9 +291,7 @@ def test_icc_profile_survives_the_app(client, tmp_path):
     carry its profile, so they display in the upload's colours."""
     needs("denoise.color")
     needs("inpaint.photo")
-    from PIL import ImageCms
-
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = icc_profile()
     src = str(tmp_path / "profiled.png")
     Image.fromarray(scene(48)).save(src, icc_profile=icc)
     mask = np.zeros((48, 48), np.uint8)

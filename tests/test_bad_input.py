@@ -11,6 +11,7 @@ import pytest
 from conftest import (
     assert_unchanged,
     exif_rotated_jpeg,
+    icc_profile,
     identity_denoiser,
     photo,
     png16_rgb,
@@ -50,20 +51,11 @@ def test_cmyk_jpeg_becomes_rgb(identity, tmp_path: Path) -> None:
     assert np.abs(np.asarray(out, np.int64) - [255, 0, 255]).max() <= 3
 
 
-def _profile(space: bytes) -> bytes:
-    """A real sRGB ICC profile, its colour-space field set to ``space`` (what decode/encode look at)."""
-    from PIL import ImageCms
-
-    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
-    icc[16:20] = space
-    return bytes(icc)
-
-
 @pytest.mark.parametrize("mode", ["RGB", "L", "RGBA"])
 def test_icc_profile_is_carried_to_every_output(identity, inpainter, mode: str, tmp_path: Path) -> None:
     """A phone's Display P3 or an Adobe RGB photo: the pixels are worked on as stored, so the result carries
     the same profile (else it would display in other colours); the saved PNG holds it."""
-    icc = _profile(b"GRAY" if mode == "L" else b"RGB ")
+    icc = icc_profile(b"GRAY" if mode == "L" else b"RGB ")
     src = tmp_path / "profiled.png"
     photo(24, 16, mode=mode).save(src, icc_profile=icc)
     mask = Image.new("L", (24, 16), 0)
@@ -79,11 +71,11 @@ def test_a_profile_that_does_not_fit_the_output_is_dropped(identity, tmp_path: P
     """A CMYK file's profile says nothing about the RGB pixels it is converted to, nor an RGB profile about
     gray pixels: neither is attached to a result."""
     src = tmp_path / "cmyk.jpg"
-    Image.new("CMYK", (9, 7), (0, 255, 0, 0)).save(src, icc_profile=_profile(b"CMYK"))
+    Image.new("CMYK", (9, 7), (0, 255, 0, 0)).save(src, icc_profile=icc_profile(b"CMYK"))
     assert Image.open(src).info.get("icc_profile")  # the file does hold it
     assert "icc_profile" not in through(identity, src).info
     gray = tmp_path / "gray.png"
-    Image.new("L", (9, 7), 128).save(gray, icc_profile=_profile(b"RGB "))
+    Image.new("L", (9, 7), 128).save(gray, icc_profile=icc_profile(b"RGB "))
     assert decode(Image.open(gray)).icc is None
 
 
