@@ -22,6 +22,7 @@ GRADIO_SERVER_NAME, GRADIO_SERVER_PORT.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import csv
 import functools
@@ -31,7 +32,10 @@ import os
 import random
 import re
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -55,7 +59,10 @@ except ImportError:
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 OUT_DIR = Path(tempfile.mkdtemp(prefix="genrepair-app-"))
+atexit.register(shutil.rmtree, OUT_DIR, ignore_errors=True)
 KEEP_OUTPUTS_S = 3600
+SWEEP_EVERY_S = 60
+_last_sweep = 0.0
 HOLE_RGB = np.array([255, 59, 48])  # the mask brush colour, also used to mark the hole in "before"
 UI_ONLY = {"queue": False, "api_visibility": "private"}  # instant UI updates, not API endpoints
 USER_ERRORS = (genrepair.ImageInputError, genrepair.ModelLoadError, ValueError)
@@ -155,6 +162,32 @@ def friendly(fn):
     return run
 
 
+def held_slot(fn):
+    """Run at most GENREPAIR_CONCURRENCY calls of ``fn`` at once, counted until the work ends. Gradio's own
+    concurrency limit frees a slot when a job is cancelled (a closed tab, the client's ``cancel()``), but
+    a Python thread cannot be stopped, so the cancelled work ran on beside the next job: a client could
+    stack any number of heavy jobs. A new call now waits for the abandoned one to finish."""
+    slots = threading.BoundedSemaphore(concurrency())
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with slots:
+            return fn(*args, **kwargs)
+
+    return run
+
+
+def concurrency() -> int:
+    return int(os.environ.get("GENREPAIR_CONCURRENCY", 1))
+
+
+def whole(value, what: str) -> int:
+    """A number box's value as an int; an emptied box arrives as None."""
+    if value is None:
+        raise gr.Error(f"Enter a {what}: a whole number.")
+    return int(value)
+
+
 def readable(component):
     """``component`` (an image upload) with unreadable uploads turned into a clear message: Gradio opens an
     upload before our handlers run, and an unreadable one used to show only a bare "Error". Wrapped on the
@@ -184,11 +217,16 @@ def files_or_none(img: Image.Image | None, stem: str) -> str | None:
 def save_png(img: Image.Image, stem: str) -> str:
     """Outputs go to Gradio as files we wrote, never as PIL images: Gradio caches PIL outputs under a
     content hash and rewrites that file in place, so two identical results at once could cut a
-    download short (seen under load). Outputs older than an hour are removed."""
-    for old in OUT_DIR.iterdir():
-        with contextlib.suppress(OSError):
-            if old.stat().st_mtime < time.time() - KEEP_OUTPUTS_S:
-                shutil.rmtree(old, ignore_errors=True)
+    download short (seen under load). Outputs older than an hour are removed, in a sweep at most once a
+    minute (a sweep per file made a busy server's requests slow down with its folder's size)."""
+    global _last_sweep
+    now = time.time()
+    if now - _last_sweep > SWEEP_EVERY_S:
+        _last_sweep = now
+        for old in OUT_DIR.iterdir():
+            with contextlib.suppress(OSError):
+                if old.stat().st_mtime < now - KEEP_OUTPUTS_S:
+                    shutil.rmtree(old, ignore_errors=True)
     path = Path(tempfile.mkdtemp(dir=OUT_DIR)) / f"{stem}.png"
     img.save(path, format="PNG")
     return str(path)
@@ -217,6 +255,7 @@ def test_split_examples(per_model: int = 2) -> list[list[str]]:
     except OSError:
         return []
     out, folder = [], Path(tempfile.mkdtemp(prefix="genrepair-examples-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     for name in model_names("translate"):
         try:
             domain = json.loads((weights_dir() / name / "config.json").read_text())["source_domain"]
@@ -308,28 +347,32 @@ def mark_hole(img: Image.Image, hole: np.ndarray) -> Image.Image:
 # ---------------------------------------------------------------- generate
 
 
+@held_slot
 @gpu
 @friendly
 def run_generate(model_name, n, seed, label, truncation, progress=gr.Progress()):
+    n, seed = whole(n, "number of images"), whole(seed, "seed")
     progress(0.1, desc=f"Loading {model_name}")
     model = get_model(model_name)
-    progress(0.4, desc=f"Sampling {int(n)} images")
-    images = genrepair.generate(model, int(n), int(seed), label=label_arg(label), truncation=truncation_arg(truncation))
-    files = [save_png(im, f"{model_name}-seed{int(seed)}-{i:02d}") for i, im in enumerate(images)]
-    return files, save_png(grid(images), f"{model_name}-seed{int(seed)}")
+    progress(0.4, desc=f"Sampling {n} images")
+    images = genrepair.generate(model, n, seed, label=label_arg(label), truncation=truncation_arg(truncation))
+    files = [save_png(im, f"{model_name}-seed{seed}-{i:02d}") for i, im in enumerate(images)]
+    return files, save_png(grid(images), f"{model_name}-seed{seed}")
 
 
+@held_slot
 @gpu
 @friendly
 def run_interpolate(model_name, seed_a, seed_b, steps, label, truncation, progress=gr.Progress()):
+    seed_a, seed_b, steps = whole(seed_a, "first seed"), whole(seed_b, "second seed"), whole(steps, "number of steps")
     progress(0.1, desc=f"Loading {model_name}")
     model = get_model(model_name)
     progress(0.4, desc="Walking the latent space")
     images = genrepair.interpolate(
-        model, int(seed_a), int(seed_b), int(steps), label=label_arg(label), truncation=truncation_arg(truncation)
+        model, seed_a, seed_b, steps, label=label_arg(label), truncation=truncation_arg(truncation)
     )
     strip = grid(images, columns=len(images))
-    path = save_png(strip, f"{model_name}-{int(seed_a)}-to-{int(seed_b)}")
+    path = save_png(strip, f"{model_name}-{seed_a}-to-{seed_b}")
     return path, path
 
 
@@ -344,12 +387,12 @@ def pick_sample(gallery, evt: gr.SelectData):
     return gallery[evt.index][0] if gallery else None
 
 
-def build_generate_tab() -> None:
+def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     model0 = default_model("generate")
     with gr.Row():
         with gr.Column(scale=1):
             model = gr.Dropdown(model_names("generate"), value=model0, label="Model")
-            note = gr.Markdown(model_note, inputs=[model])  # re-read on each page load (weights may appear)
+            note = gr.Markdown()  # filled on each page load (weights may appear) and on a model change
             n = gr.Slider(1, 64, value=16, step=1, label="Number of images")
             with gr.Row():
                 seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed", scale=3)
@@ -388,11 +431,13 @@ def build_generate_tab() -> None:
     go_lerp.click(
         run_interpolate, [model, seed, seed_b, steps, label, truncation], [strip, strip_file], api_name="interpolate"
     )
+    return model, note
 
 
 # ---------------------------------------------------------------- translate
 
 
+@held_slot
 @gpu
 @friendly
 def run_translate(model_name, image, mirror=False, progress=gr.Progress()):
@@ -415,14 +460,14 @@ def run_translate(model_name, image, mirror=False, progress=gr.Progress()):
     return (save_png(as_shown(src), "input"), out_file), files_or_none(back, "round-trip"), out_file, note
 
 
-def build_translate_tab() -> None:
+def build_translate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     model0 = default_model("translate")
     with gr.Row():
         with gr.Column(scale=1):
             with gr.Row():
                 model = gr.Dropdown(model_names("translate"), value=model0, label="Model (direction A2B)", scale=3)
                 swap = gr.Button("⇄ Reverse direction", scale=1)
-            note = gr.Markdown(model_note, inputs=[model])  # re-read on each page load (weights may appear)
+            note = gr.Markdown()  # filled on each page load (weights may appear) and on a model change
             image = readable(gr.Image(type="filepath", image_mode=None, format="png", label="Input image"))
             mirror = gr.Checkbox(False, label="Average with the mirrored image (cleaner, 2x the time)")
             go = gr.Button("Translate", variant="primary")
@@ -441,11 +486,13 @@ def build_translate_tab() -> None:
     model.change(model_note, model, note, **UI_ONLY)
     swap.click(lambda name: reverse_model(name) or name, model, model, **UI_ONLY)
     go.click(run_translate, [model, image, mirror], [compare, round_trip, out_file, info], api_name="translate")
+    return model, note
 
 
 # ---------------------------------------------------------------- denoise
 
 
+@held_slot
 @gpu
 @friendly
 def run_denoise(
@@ -472,12 +519,12 @@ def run_denoise(
     return (save_png(as_shown(noisy), "input"), out_file), files_or_none(baseline, "opencv"), out_file, note + "."
 
 
-def build_denoise_tab() -> None:
+def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     model0 = default_model("denoise")
     with gr.Row():
         with gr.Column(scale=1):
             model = gr.Dropdown(model_names("denoise"), value=model0, label="Model")
-            note = gr.Markdown(model_note, inputs=[model])  # re-read on each page load (weights may appear)
+            note = gr.Markdown()  # filled on each page load (weights may appear) and on a model change
             image = readable(
                 gr.Image(type="filepath", image_mode=None, format="png", label="Noisy image (or a clean one)")
             )
@@ -509,9 +556,31 @@ def build_denoise_tab() -> None:
         [compare, baseline, out_file, info],
         api_name="denoise",
     )
+    return model, note
 
 
 # ---------------------------------------------------------------- inpaint
+
+
+def original_background(editor: gr.ImageEditor) -> gr.ImageEditor:
+    """Hand the handler the uploaded background file itself (its path) when the request carries one (API
+    calls, examples), instead of Gradio's copy converted to 8-bit RGBA: 16-bit and float images, gray
+    with alpha and the pixel limit (checked from the header, before decoding) then work as in the other
+    tabs. The browser's canvas sends its own 8-bit export, which still goes through the conversion."""
+    inner = editor.preprocess
+
+    def preprocess(payload):
+        path = getattr(getattr(payload, "background", None), "path", None)
+        if path is None or getattr(payload, "id", None) is not None:
+            return inner(payload)
+        with Image.open(path):  # the header only: a file that is no image fails here, as in the other tabs
+            pass
+        value = inner(payload.model_copy(update={"background": None}))
+        value["background"] = path
+        return value
+
+    editor.preprocess = preprocess
+    return editor
 
 
 def editor_image(editor: dict | None) -> Image.Image:
@@ -519,6 +588,8 @@ def editor_image(editor: dict | None) -> Image.Image:
         raise gr.Error("Upload an image first.")
     img = open_image(editor["background"])
     img = ImageOps.exif_transpose(img) or img  # as the pipeline will see it, so masks drawn for it fit
+    if not isinstance(editor["background"], Image.Image):
+        return img  # the uploaded file itself (original_background)
     if img.mode == "RGBA" and img.getextrema()[3][0] == 255:
         img = img.convert("RGB")  # the editor hands every upload over as RGBA
     if img.mode == "RGB":
@@ -528,6 +599,7 @@ def editor_image(editor: dict | None) -> Image.Image:
     return img
 
 
+@held_slot
 @gpu
 @friendly
 def run_inpaint(model_name, editor, mask, invert_mask, compare_opencv, progress=gr.Progress()):
@@ -567,27 +639,29 @@ def clear_mask(editor: dict | None):
     return {"background": bg, "layers": layers, "composite": composite}, None
 
 
-def build_inpaint_tab() -> None:
+def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     model0 = default_model("inpaint")
     with gr.Row():
         with gr.Column(scale=1):
             model = gr.Dropdown(model_names("inpaint"), value=model0, label="Model")
-            note = gr.Markdown(model_note, inputs=[model])  # re-read on each page load (weights may appear)
+            note = gr.Markdown()  # filled on each page load (weights may appear) and on a model change
             gr.Markdown(
                 "Upload an image, then paint on the **Mask** layer (layer 1) over what should be replaced. "
                 "Optionally draw guide lines on the **Sketch** layer (layer 2) inside the hole. "
                 "The brush has a size control; colours do not matter, only where you paint."
             )
             editor = readable(
-                gr.ImageEditor(
-                    type="pil",
-                    image_mode="RGBA",
-                    format="png",
-                    label="Image and mask",
-                    sources=("upload", "clipboard"),
-                    layers=gr.LayerOptions(layers=["Mask", "Sketch"], allow_additional_layers=False),
-                    brush=gr.Brush(colors=["#ff3b30", "#1e88e5", "#000000", "#ffffff"], default_size=16),
-                    transforms=(),
+                original_background(
+                    gr.ImageEditor(
+                        type="pil",
+                        image_mode="RGBA",
+                        format="png",
+                        label="Image and mask",
+                        sources=("upload", "clipboard"),
+                        layers=gr.LayerOptions(layers=["Mask", "Sketch"], allow_additional_layers=False),
+                        brush=gr.Brush(colors=["#ff3b30", "#1e88e5", "#000000", "#ffffff"], default_size=16),
+                        transforms=(),
+                    )
                 )
             )
             with gr.Accordion("Or upload a mask (white = hole)", open=False):
@@ -621,6 +695,7 @@ def build_inpaint_tab() -> None:
         [compare, baseline, out_file, info],
         api_name="inpaint",
     )
+    return model, note
 
 
 # ---------------------------------------------------------------- app
@@ -632,22 +707,25 @@ with gr.Blocks(title="GenRepair", delete_cache=(KEEP_OUTPUTS_S, KEEP_OUTPUTS_S))
     )
     with gr.Tabs():
         with gr.Tab("Generate"):
-            build_generate_tab()
+            notes = [build_generate_tab()]
         with gr.Tab("Translate"):
-            build_translate_tab()
+            notes.append(build_translate_tab())
         with gr.Tab("Denoise"):
-            build_denoise_tab()
+            notes.append(build_denoise_tab())
         with gr.Tab("Inpaint"):
-            build_inpaint_tab()
+            notes.append(build_inpaint_tab())
+    for model, note in notes:
+        demo.load(model_note, model, note, **UI_ONLY)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Run the GenRepair web app.")
     parser.add_argument("--share", action="store_true", help="create a public gradio.live link (or GENREPAIR_SHARE=1)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a stopped server removes its output folders (atexit)
     port = os.environ.get("GRADIO_SERVER_PORT")
     demo.queue(
-        default_concurrency_limit=int(os.environ.get("GENREPAIR_CONCURRENCY", 1)),
+        default_concurrency_limit=concurrency(),
         max_size=int(os.environ.get("GENREPAIR_QUEUE_SIZE", 32)),
     ).launch(
         share=args.share or os.environ.get("GENREPAIR_SHARE") == "1",

@@ -6,7 +6,10 @@ Tabs whose bundled weights (``weights/<name>/``) are missing are skipped, never 
 from __future__ import annotations
 
 import json
+import os
 import re
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +102,60 @@ def test_out_of_memory_is_a_message_and_other_errors_are_not_hidden():
         fails(RuntimeError("something else"))()
 
 
+def test_a_cancelled_job_keeps_its_slot_until_its_work_ends(monkeypatch):
+    """Gradio frees a concurrency slot when a job is cancelled, but the thread doing the work runs on; the
+    next call must wait for it instead of running beside it (clients could otherwise stack heavy jobs)."""
+    monkeypatch.setenv("GENREPAIR_CONCURRENCY", "1")
+    started, release, order = threading.Event(), threading.Event(), []
+
+    @app.held_slot
+    def work(name):
+        order.append(f"{name} start")
+        if name == "abandoned":
+            started.set()
+            release.wait(10)
+        order.append(f"{name} end")
+
+    first = threading.Thread(target=work, args=("abandoned",))
+    first.start()
+    assert started.wait(10)
+    second = threading.Thread(target=work, args=("next",))
+    second.start()
+    second.join(0.3)
+    assert second.is_alive() and order == ["abandoned start"]
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert order == ["abandoned start", "abandoned end", "next start", "next end"]
+
+
+def test_old_outputs_are_swept_at_most_once_a_minute(tmp_path, monkeypatch):
+    monkeypatch.setattr(app, "OUT_DIR", tmp_path)
+    hours_ago = time.time() - 2 * 3600
+
+    def old_output(name):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (hours_ago, hours_ago))
+        return tmp_path / name
+
+    first = old_output("a")
+    monkeypatch.setattr(app, "_last_sweep", 0.0)
+    kept = Path(app.save_png(Image.new("RGB", (2, 2)), "x"))
+    assert not first.exists() and kept.is_file()
+    second = old_output("b")
+    app.save_png(Image.new("RGB", (2, 2)), "y")  # within the minute: no sweep
+    assert second.exists()
+    monkeypatch.setattr(app, "_last_sweep", time.time() - 61)
+    app.save_png(Image.new("RGB", (2, 2)), "z")
+    assert not second.exists() and kept.is_file()
+
+
+def test_api_lists_the_five_endpoints_only(client):
+    api = client.view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == {"/generate", "/interpolate", "/translate", "/denoise", "/inpaint"}
+    assert not api.get("unnamed_endpoints")
+
+
 # ---------------------------------------------------------------- generate
 
 
@@ -113,6 +170,14 @@ def test_generate_count_size_and_seed(client):
     assert all(np.array_equal(a, pixels(b["image"])) for a, b in zip(first, again, strict=True))
     other, _ = client.predict("gan.emoji", 5, 12, "Flags", 0.8, api_name="/generate")
     assert not np.array_equal(first[0], pixels(other[0]["image"]))
+
+
+def test_an_emptied_seed_box_is_a_clear_error(client):
+    needs("gan.emoji")
+    with pytest.raises(AppError, match="Enter a seed"):
+        client.predict("gan.emoji", 2, None, "random", 0, api_name="/generate")
+    with pytest.raises(AppError, match="Enter a second seed"):
+        client.predict("gan.emoji", 3, None, 4, "random", 0, api_name="/interpolate")
 
 
 def test_generate_rejects_unknown_category(client):
@@ -305,6 +370,35 @@ def test_icc_profile_survives_the_app(client, tmp_path):
     for f in (before, after, out_file, filled, inpainted):
         f = f if isinstance(f, str) else f["path"]
         assert Image.open(f).info.get("icc_profile") == icc, f
+
+
+def test_inpaint_keeps_16_bit_and_gray_alpha_uploads(client, tmp_path):
+    """The editor converts its background to 8-bit RGBA; an uploaded file is used as it is (as in the
+    other tabs): 16-bit gray stays 16-bit and gray with alpha keeps its alpha, untouched outside the hole."""
+    needs("inpaint.photo")
+    hole = np.zeros((48, 64), bool)
+    hole[10:30, 20:40] = True
+    mask = handle_file(png(tmp_path, "mask.png", (hole * 255).astype(np.uint8)))
+    deep = np.linspace(0, 65535, 48 * 64).reshape(48, 64).astype(np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    _, _, out_file, _ = client.predict("inpaint.photo", editor(str(tmp_path / "deep.png")), mask, False, False,
+                                       api_name="/inpaint")  # fmt: skip
+    out = Image.open(out_file)
+    assert out.mode in ("I;16", "I") and np.array_equal(np.asarray(out)[~hole], deep[~hole])
+    la = np.dstack([(deep >> 8).astype(np.uint8), np.full((48, 64), 200, np.uint8)])
+    Image.fromarray(la, "LA").save(tmp_path / "la.png")
+    _, _, out_file, _ = client.predict("inpaint.photo", editor(str(tmp_path / "la.png")), mask, False, False,
+                                       api_name="/inpaint")  # fmt: skip
+    out = Image.open(out_file)
+    assert out.mode == "LA" and np.array_equal(np.asarray(out)[~hole], la[~hole])
+
+
+def test_inpaint_checks_the_pixel_limit_before_decoding(client, tmp_path, monkeypatch):
+    needs("inpaint.photo")
+    monkeypatch.setenv("GENREPAIR_MAX_PIXELS", "1000")
+    src = png(tmp_path, "big.png", scene())
+    with pytest.raises(AppError, match=r"big\.png: 64x64 = 4096 pixels is over the pixel limit of 1000"):
+        client.predict("inpaint.photo", editor(src), None, False, False, api_name="/inpaint")
 
 
 def test_inpaint_empty_mask_is_an_error(client, tmp_path):
