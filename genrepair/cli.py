@@ -1,6 +1,7 @@
 """The ``genrepair`` command line. Bad input exits with status 2 and one line on stderr.
 
-A folder in gives a folder out with the same file names, as PNG. Input files are never overwritten.
+A folder in gives a folder out with the same file names, as PNG. Input files are never overwritten, other
+existing files only with --overwrite. In a batch, a file that is not a readable image is reported and skipped.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ def _inputs(paths: list[str]) -> list[tuple[Path, str]]:
     out = []
     for p in map(Path, paths):
         if p.is_dir():
-            files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXT and f.is_file())
+            # hidden files are skipped: macOS leaves "._name.jpg" metadata files beside photos on shared drives
+            files = sorted(
+                f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXT and not f.name.startswith(".") and f.is_file()
+            )
             if not files:
                 raise CLIError(f"{p}: folder holds no images")
             out += [(f, f.stem + ".png") for f in files]
@@ -46,11 +50,20 @@ def _inputs(paths: list[str]) -> list[tuple[Path, str]]:
     return out
 
 
-def _targets(inputs: list[tuple[Path, str]], output: Path, many: bool, protect: list[Path] = ()) -> list[Path]:
-    """Output paths; checked before anything is written: no input is overwritten, no output twice."""
-    folder = many or output.is_dir() or not output.suffix
+def _targets(
+    inputs: list[tuple[Path, str]], output: str, many: bool, protect: list[Path] = (), overwrite: bool = False
+) -> list[Path]:
+    """Output paths; checked before anything is written: no input is overwritten, no output twice, no
+    existing file without ``overwrite``. ``output`` ending in a slash is a folder even with a dot in its name."""
+    slash = output.endswith(("/", os.sep))
+    output = Path(output)
+    folder = many or slash or output.is_dir() or not output.suffix
+    if folder and output.exists() and not output.is_dir():
+        raise CLIError(f"{output}: exists and is not a folder")
     if not folder and output.suffix.lower() != ".png":
         raise CLIError(f"{output}: outputs are PNG; give a .png file name or a folder")
+    if many and not slash and not output.is_dir() and output.suffix.lower() == ".png":
+        raise CLIError(f"{output}: several inputs need an output folder, not a .png file name")
     targets = [output / name for _, name in inputs] if folder else [output]
     srcs = [f for f, _ in inputs] + [Path(f) for f in protect]
     seen: dict[str, tuple[Path, Path]] = {}
@@ -63,8 +76,17 @@ def _targets(inputs: list[tuple[Path, str]], output: Path, many: bool, protect: 
             where = t if t0.resolve() == t.resolve() else f"{t0.name} and {t.name} (one file on macOS and Windows)"
             raise CLIError(f"{first.name} and {src.name} would both be written to {where}; rename one")
         seen[key] = (src, t)
+    _check_new(targets, overwrite)
     (output if folder else output.parent).mkdir(parents=True, exist_ok=True)
     return targets
+
+
+def _check_new(targets: list[Path], overwrite: bool) -> None:
+    if folders := [t for t in targets if t.is_dir()]:
+        raise CLIError(f"{folders[0]}: is a folder; an output file cannot replace it")
+    if existing := [] if overwrite else [t for t in targets if t.exists()]:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise CLIError(f"{existing[0]}: already exists{more}; pass --overwrite to replace it")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -88,12 +110,25 @@ def _save_png(img, dst: Path) -> None:
 def _map_images(args, fn, protect: list[Path] = ()) -> None:
     from tqdm import tqdm
 
+    from .imageio import ImageInputError
+
     inputs = _inputs(args.inputs)
     many = len(inputs) > 1 or any(Path(p).is_dir() for p in args.inputs)
-    targets = _targets(inputs, Path(args.output), many, protect)
+    targets = _targets(inputs, str(args.output), many, protect, args.overwrite)
+    skipped = 0
     for (src, _), dst in tqdm(list(zip(inputs, targets, strict=True)), disable=len(inputs) < 2, desc=args.command):
-        _save_png(fn(src), dst)
+        try:
+            img = fn(src)
+        except ImageInputError as e:
+            if not many:
+                raise
+            tqdm.write(f"genrepair: skipped: {e}", file=sys.stderr)
+            skipped += 1
+            continue
+        _save_png(img, dst)
         print(dst)
+    if skipped:
+        raise CLIError(f"{skipped} of {len(inputs)} inputs skipped (listed above); the others were written")
 
 
 def cmd_list(args) -> None:
@@ -106,13 +141,18 @@ def cmd_list(args) -> None:
 def cmd_generate(args) -> None:
     from . import generate, load_model
 
-    model = load_model(args.model, device=args.device)
     out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    label = args.label
+    if out.suffix.lower() == ".png" and not out.is_dir():
+        raise CLIError(f"{out}: generate writes several files; give a folder")
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"{out}: exists and is not a folder")
     stem = Path(args.model).name  # a registry name, or the folder name of a model path
-    for i, img in enumerate(generate(model, args.n, args.seed, label=label, truncation=args.truncation)):
-        path = out / f"{stem}_seed{args.seed}_{i:03d}.png"
+    paths = [out / f"{stem}_seed{args.seed}_{i:03d}.png" for i in range(max(args.n, 0))]
+    _check_new(paths, args.overwrite)
+    model = load_model(args.model, device=args.device)
+    images = generate(model, args.n, args.seed, label=args.label, truncation=args.truncation)
+    out.mkdir(parents=True, exist_ok=True)
+    for img, path in zip(images, paths, strict=True):
         _save_png(img, path)
         print(path)
 
@@ -127,7 +167,7 @@ def cmd_translate(args) -> None:
 def cmd_denoise(args) -> None:
     from . import denoise, load_model
 
-    sigma = None if args.sigma in (None, "auto") else _float(args.sigma, "--sigma")
+    sigma = None if args.sigma is None or args.sigma.strip().lower() == "auto" else _float(args.sigma, "--sigma")
     model = load_model(args.model, device=args.device)
     _map_images(args, lambda p: denoise(model, p, sigma=sigma, ensemble=args.ensemble))
 
@@ -144,7 +184,7 @@ def cmd_inpaint(args) -> None:
 def cmd_convert(args) -> None:
     from .convert import convert
 
-    print(convert(args.src, args.arch, args.output))
+    print(convert(args.src, args.arch, args.output, overwrite=args.overwrite))
 
 
 def cmd_push(args) -> None:
@@ -203,6 +243,14 @@ def _float(v: str, flag: str) -> float:
         raise CLIError(f"{flag} must be a number or 'auto', got {v!r}") from None
 
 
+def positive(v: str) -> float:
+    """argparse type of --truncation (argparse names it in the error): a number above 0; NaN used to pass."""
+    t = float(v)
+    if not t > 0:
+        raise ValueError(v)
+    return t
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .convert import ARCHES
 
@@ -211,19 +259,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help=device_help)
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
-    runs = argparse.ArgumentParser(add_help=False)  # --device also after the command name
-    runs.add_argument("--device", default=argparse.SUPPRESS, help=device_help)
+    dev = argparse.ArgumentParser(add_help=False)  # --device also after the command name
+    dev.add_argument("--device", default=argparse.SUPPRESS, help=device_help)
+    runs = argparse.ArgumentParser(add_help=False, parents=[dev])
+    runs.add_argument("--overwrite", action="store_true", help="replace existing output files (never an input file)")
 
-    s = sub.add_parser("list", help="list registry models")
-    s.add_argument("--task", default=None)
+    s = sub.add_parser("list", help="list registry models", parents=[dev])
+    s.add_argument("--task", default=None, choices=["generate", "translate", "denoise", "inpaint"])
     s.set_defaults(fn=cmd_list)
 
     s = sub.add_parser("generate", help="sample images from a generator", parents=[runs])
     s.add_argument("-m", "--model", default="gan.emoji", help=MODEL_HELP)
-    s.add_argument("--n", type=int, default=16)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--label", default=None)
-    s.add_argument("--truncation", type=float, default=1e9)
+    s.add_argument("--n", type=int, default=16, help="number of images, 1-256 (default 16)")
+    s.add_argument("--seed", type=int, default=0, help="image i uses seed + i: the same seed, the same images")
+    s.add_argument("--label", default=None, help="a class of a conditional model (`genrepair list` names them)")
+    s.add_argument(
+        "--truncation", type=positive, default=1e9,
+        help="resample latent values beyond this many standard deviations (e.g. 1.5: cleaner, less varied)",
+    )  # fmt: skip
     s.add_argument("-o", "--output", required=True, help="folder for the PNG files")
     s.set_defaults(fn=cmd_generate)
 
@@ -236,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("-m", "--model", default=default, help=MODEL_HELP)
         s.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
         if name == "denoise":
-            s.add_argument("--sigma", default="auto", help="noise level on the 0-255 scale, or 'auto'")
+            s.add_argument("--sigma", default="auto", help="noise level, 0-75 on the 0-255 scale, or 'auto' (default)")
             s.add_argument(
                 "--ensemble", type=int, default=1, choices=(1, 2, 4, 8),
                 help="average this many flipped/rotated passes (8: about +0.2 dB for 8x the time)",
@@ -250,26 +303,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("inpaint", help="fill the holes of a mask (white = hole)", parents=[runs])
     s.add_argument("image")
-    s.add_argument("--mask", required=True)
-    s.add_argument("--sketch", default=None)
+    s.add_argument("--mask", required=True, help="same size as the image; white (or opaque) = the hole to fill")
+    s.add_argument(
+        "--sketch", default=None,
+        help="optional: white strokes on black (or opaque on transparent) where edges should run inside the hole",
+    )  # fmt: skip
     s.add_argument("-m", "--model", default="inpaint.photo", help=MODEL_HELP)
     s.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
     s.set_defaults(fn=cmd_inpaint)
 
-    s = sub.add_parser("convert", help="official CycleGAN / KAIR .pth -> weights folder")
+    s = sub.add_parser("convert", help="official CycleGAN / KAIR .pth -> weights folder", parents=[dev])
     s.add_argument("src")
     s.add_argument("--arch", required=True, choices=ARCHES)
     s.add_argument("-o", "--output", required=True, help="the model folder to write")
+    s.add_argument("--overwrite", action="store_true", help="replace the model a folder already holds")
     s.set_defaults(fn=cmd_convert)
 
-    s = sub.add_parser("push", help="publish a model folder to the Hugging Face Hub")
+    s = sub.add_parser("push", help="publish a model folder to the Hugging Face Hub", parents=[dev])
     s.add_argument("folder")
     s.add_argument("--repo-id", required=True)
     s.add_argument("--private", action="store_true")
     s.add_argument("--message", default="Upload genrepair model")
     s.set_defaults(fn=cmd_push)
 
-    s = sub.add_parser("eval", help="print a task's evaluation table")
+    s = sub.add_parser("eval", help="print a task's evaluation table", parents=[dev])
     s.add_argument("task", choices=["denoise", "inpaint", "generate", "translate"])
     s.add_argument("--json", default=None)
     s.add_argument("--data-root", default=None)
@@ -305,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         args.fn(args)
+    except BrokenPipeError:  # `genrepair list | head`: the reader has gone, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CLIError, ImageInputError, ModelLoadError, ConversionError, ValueError, KeyError, OSError) as e:
         text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)  # str(KeyError) adds quotes
         msg = text.strip().splitlines()[0] if text.strip() else type(e).__name__

@@ -25,6 +25,8 @@ class ConversionError(ValueError):
 
 def read_state_dict(src: str | Path) -> dict[str, torch.Tensor]:
     src = Path(src)
+    if src.is_dir():
+        raise ConversionError(f"{src}: is a folder; give the checkpoint file (.pth)")
     if not src.is_file():
         raise ConversionError(f"{src}: no such file")
     try:
@@ -98,11 +100,14 @@ def build(arch: str, sd: dict[str, torch.Tensor]) -> torch.nn.Module:
     except ConversionError:
         raise
     except (KeyError, IndexError, RuntimeError, ValueError) as e:
-        raise ConversionError(f"not a {arch} checkpoint: {str(e).splitlines()[0][:300]}") from e
+        article = "an" if arch[:1] in "aeiouf" else "a"  # "an ffdnet": the letter is read "ef"
+        raise ConversionError(f"not {article} {arch} checkpoint: {str(e).splitlines()[0][:300]}") from e
     return model.eval()
 
 
-def convert(src: str | Path, arch: str, output: str | Path) -> Path:
+def convert(src: str | Path, arch: str, output: str | Path, overwrite: bool = False) -> Path:
+    """Convert an official checkpoint into a model folder (config.json, model.safetensors, model card).
+    A folder that already holds a model is replaced only with ``overwrite``."""
     src, output = Path(src), Path(output)
     if arch not in ARCHES:
         raise ConversionError(f"unknown --arch {arch!r}; valid: {', '.join(ARCHES)}")
@@ -110,6 +115,9 @@ def convert(src: str | Path, arch: str, output: str | Path) -> Path:
         raise ConversionError(f"{output}: exists and is not a folder; --output names the model folder to write")
     if src.resolve().parent == output.resolve() and src.name in ("config.json", "model.safetensors", "README.md"):
         raise ConversionError(f"{src}: refusing to overwrite the input file; choose another --output folder")
+    held = [n for n in ("config.json", "model.safetensors") if (output / n).exists()]
+    if held and not overwrite:
+        raise ConversionError(f"{output}: already holds a model ({', '.join(held)}); pass --overwrite to replace it")
     model = build(arch, read_state_dict(src))
     n_params = sum(p.numel() for p in model.parameters())
     card = f"""---

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -192,9 +193,17 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
 
 def read_config(folder: Path) -> dict:
     try:
-        return json.loads((folder / "config.json").read_text())
+        config = json.loads((folder / "config.json").read_text())
     except (OSError, json.JSONDecodeError) as e:
         raise ModelLoadError(f"{folder / 'config.json'} is unreadable: {e}") from e
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{folder / 'config.json'} holds a {type(config).__name__}, not a JSON object")
+    pad = config.get("pad_multiple", 1)
+    if type(pad) is not int or pad < 1:
+        raise ModelLoadError(
+            f"{folder / 'config.json'}: pad_multiple must be a whole number of at least 1, got {pad!r}"
+        )
+    return config
 
 
 def model_class(config: dict, spec_cls: str | None, folder: Path) -> type[torch.nn.Module]:
@@ -269,6 +278,7 @@ def save_model(model: torch.nn.Module, folder: str | os.PathLike, card: str | No
     channels_last = any(p.dim() == 4 and not p.is_contiguous() for p in model.parameters())
     model.to(memory_format=torch.contiguous_format)  # safetensors stores contiguous tensors only
     model.save_pretrained(folder)  # type: ignore[attr-defined]
+    shutil.copymode(folder / "config.json", folder / "model.safetensors")  # written 0600 by a temp file: umask's
     if channels_last:
         model.to(memory_format=torch.channels_last)
     cfg_path = folder / "config.json"

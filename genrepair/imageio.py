@@ -2,7 +2,8 @@
 
 Conversions (documented): EXIF orientation is applied; CMYK and YCbCr become RGB; palette images
 become RGB or RGBA (if they carry transparency); 1-bit becomes L; 16-bit and 32-bit gray are scaled
-to [0, 1] from their full range and come back as 16-bit gray; 16-bit RGB(A) PNGs are read by Pillow as
+to [0, 1] from their full range (65535, or 2**31 - 1 when values pass 16 bits), float gray from 0-1 (or
+0-255, see ``_peak``; NaN and infinity are refused), and all come back as 16-bit gray; 16-bit RGB(A) PNGs are read by Pillow as
 8-bit (their high byte) and come back as 8-bit; animated images use their first frame.
 Sizes are checked from the header before any pixel is decoded (``GENREPAIR_MAX_PIXELS``,
 ``GENREPAIR_MAX_UPLOAD_BYTES``).
@@ -10,6 +11,7 @@ Sizes are checked from the header before any pixel is decoded (``GENREPAIR_MAX_P
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from dataclasses import dataclass
@@ -26,45 +28,99 @@ class ImageInputError(ValueError):
     """The input is not an image we can use; the message says why."""
 
 
+def env_int(name: str, default: int, minimum: int = 1) -> int:
+    """A whole-number setting from the environment; a malformed one is named in the error (it used to
+    surface as the image being "damaged")."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {number}")
+    return number
+
+
 def max_pixels() -> int:
-    return int(os.environ.get("GENREPAIR_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+    return env_int("GENREPAIR_MAX_PIXELS", DEFAULT_MAX_PIXELS)
 
 
 def max_bytes() -> int:
-    return int(os.environ.get("GENREPAIR_MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES))
+    return env_int("GENREPAIR_MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES)
 
 
-def open_image(src: str | os.PathLike | Image.Image) -> Image.Image:
-    """Open a file (or pass a PIL image through) with size limits checked before decoding pixels."""
+def open_image(src) -> Image.Image:
+    """An image from a path, a PIL image, a numpy array, bytes or a binary file object, with the size
+    limits checked before any pixel is decoded.
+
+    Arrays: HxW (gray) or HxWx3/HxWx4 (RGB/RGBA); uint8, uint16 (gray) and float32 gray as PIL has them,
+    other floats taken as [0, 1] and stored as 8 bits; booleans as black and white.
+    """
+    max_pixels(), max_bytes()  # a malformed setting is its own error, not blamed on the image below
     if isinstance(src, Image.Image):
         img = src
-    else:
+    elif isinstance(src, np.ndarray):
+        img = _from_array(src)
+    elif isinstance(src, (bytes, bytearray, memoryview)) or hasattr(src, "read"):
+        data = bytes(src) if not hasattr(src, "read") else src.read(max_bytes() + 1)
+        img = _decode_file(io.BytesIO(data), len(data), getattr(src, "name", None) or "image")
+    elif isinstance(src, (str, os.PathLike)):
         path = Path(src)
         if not path.is_file():
             raise ImageInputError(f"{path}: no such file")
-        size = path.stat().st_size
-        if size == 0:
-            raise ImageInputError(f"{path.name}: the file is empty")
-        if size > max_bytes():
-            raise ImageInputError(f"{path.name}: {size} bytes is over the {max_bytes()}-byte upload limit")
-        try:
-            with open(path, "rb") as f, warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
-                img = Image.open(f)
-                _check_pixels(img, path.name)  # from the header, before any pixel is decoded
-                img.load()  # the first frame of an animation; the file is closed after this
-        except ImageInputError:
-            raise
-        except Image.DecompressionBombError as e:
-            raise ImageInputError(f"{path.name}: over the pixel limit of {max_pixels()} ({e})") from e
-        except UnidentifiedImageError as e:
-            raise ImageInputError(f"{path.name}: not a recognised image file") from e
-        except (OSError, SyntaxError, ValueError) as e:
-            raise ImageInputError(f"{path.name}: the image is damaged or truncated ({e})") from e
+        with open(path, "rb") as f:
+            img = _decode_file(f, path.stat().st_size, path.name)
+    else:
+        raise ImageInputError(
+            f"expected an image file path, a PIL image, a numpy array, bytes or a binary file; got {type(src).__name__}"
+        )
     _check_pixels(img, "image")
     if img.tell() != 0:  # an animation the caller left on a later frame
         img.seek(0)
     return img
+
+
+def _decode_file(f, size: int, name: str) -> Image.Image:
+    name = Path(str(name)).name
+    if size == 0:
+        raise ImageInputError(f"{name}: the file is empty")
+    if size > max_bytes():
+        raise ImageInputError(f"{name}: {size} bytes is over the {max_bytes()}-byte upload limit")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
+            img = Image.open(f)
+            _check_pixels(img, name)  # from the header, before any pixel is decoded
+            img.load()  # the first frame of an animation; the file can be closed after this
+    except ImageInputError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise ImageInputError(f"{name}: over the pixel limit of {max_pixels()} ({e})") from e
+    except UnidentifiedImageError as e:
+        raise ImageInputError(f"{name}: not a recognised image file") from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageInputError(f"{name}: the image is damaged or truncated ({e})") from e
+    return img
+
+
+def _from_array(a: np.ndarray) -> Image.Image:
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise ImageInputError(f"an image array is HxW, HxWx3 or HxWx4; got shape {a.shape}")
+    if a.ndim == 2 and a.dtype in (np.uint16, np.float32):
+        return Image.fromarray(np.ascontiguousarray(a))
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    elif a.dtype.kind == "f":
+        if not np.isfinite(a).all():
+            raise ImageInputError("the image array has NaN or infinite values")
+        a = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        raise ImageInputError(f"image arrays are uint8, uint16 (gray), bool or float in [0, 1]; got {a.dtype}")
+    return Image.fromarray(np.ascontiguousarray(a))
 
 
 def _check_pixels(img: Image.Image, label: str) -> None:
@@ -109,10 +165,9 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
     alpha = None
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
-        peak = 65535.0 if (mode.startswith("I;16") or arr.max() > 255) else 255.0
-        if mode == "F":
-            peak = 1.0 if arr.max() <= 1.0 else 255.0
-        return Decoded(np.clip(arr / peak, 0, 1).astype(np.float32)[..., None], None, True, _icc_for(icc, 1))
+        return Decoded(
+            np.clip(arr / _peak(arr, mode), 0, 1).astype(np.float32)[..., None], None, True, _icc_for(icc, 1)
+        )
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     elif mode in ("L", "RGB") and "transparency" in img.info:  # a PNG tRNS colour key: that colour is clear
@@ -132,6 +187,20 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
     if arr.ndim == 2:
         arr = arr[..., None]
     return Decoded(arr, alpha, False, _icc_for(icc, arr.shape[2]))
+
+
+def _peak(arr: np.ndarray, mode: str) -> float:
+    """The value that stands for white in a 16/32-bit integer or float gray image. Integers: 16-bit
+    (Pillow opens 16-bit PGM as "I", scaled to 0-65535 whatever its maxval), unless values go past it (32-bit
+    TIFF). Floats: 0-1 by convention, 0-255 when most of the picture lies above 1; decided on the 99.9th
+    percentile, so a few bright outliers are clipped instead of darkening the whole image."""
+    if not np.isfinite(arr).all():
+        raise ImageInputError(f"the image has {int((~np.isfinite(arr)).sum())} NaN or infinite pixel values")
+    if mode != "F":
+        return 65535.0 if mode.startswith("I;16") or arr.max() <= 65535 else float(2**31 - 1)
+    step = max(1, int(np.sqrt(arr.size / 1e6)))  # a million samples are plenty for the percentile
+    high = float(np.percentile(arr[::step, ::step], 99.9))
+    return 1.0 if high <= 1.0 else 255.0 if high <= 255.0 else 65535.0
 
 
 def encode(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
 import threading
 import weakref
 
@@ -20,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .imageio import Decoded, ImageInputError, composite_on, decode, encode, open_image
+from .imageio import Decoded, ImageInputError, composite_on, decode, encode, env_int, open_image
 from .models import TASK_OF_CLASS
 from .noise import estimate_noise_level, jpeg_source
 
@@ -35,8 +34,12 @@ def _check_task(model, task: str) -> None:
     if its is not None and its != task:
         name = getattr(model, "genrepair_name", None) or f"this {cls}"
         raise ValueError(
-            f"{name} is a {its} model, not a {task} model; use it with `genrepair {its}` or pick a {task} model"
+            f"{name} is {_a(its)} model, not {_a(task)} model; use it with `genrepair {its}` or pick {_a(task)} model"
         )
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 def _device_dtype(model: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
@@ -190,7 +193,7 @@ def self_ensemble(fn, passes: int = 8):
 
 
 def _tile_size() -> int:
-    return int(os.environ.get("GENREPAIR_TILE", 512))
+    return env_int("GENREPAIR_TILE", 512)
 
 
 # ---------------------------------------------------------------- generate
@@ -246,6 +249,7 @@ def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float = 
     generators), so a seed gives the same images whatever ``n`` is."""
     if not 1 <= int(n) <= MAX_SAMPLES:
         raise ValueError(f"n must be between 1 and {MAX_SAMPLES}, got {n}")
+    _check_seed(seed, n)
     _check_task(model, "generate")
     if hasattr(model, "sample"):  # classic, non-learned generators
         if label not in (None, "", "random"):
@@ -253,6 +257,15 @@ def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float = 
         return [model.sample(int(seed) + i) for i in range(int(n))]
     zs, labels = zip(*(_seeded(model, int(seed) + i, label, truncation) for i in range(int(n))), strict=True)
     return _decode_latents(model, torch.stack(zs), None if labels[0] is None else torch.cat(labels))
+
+
+MAX_SEED = 2**63 - 1
+
+
+def _check_seed(seed, n: int = 1) -> None:
+    """Seeds are whole numbers from 0; ``seed + n - 1`` must still fit a 64-bit generator seed."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED - int(n) + 1:
+        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED - int(n) + 1}, got {seed!r}")
 
 
 def _seeded(model, seed: int, label, truncation: float) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -283,6 +296,8 @@ def interpolate(
         raise ValueError("classic generators have no latent space to interpolate")
     if not 2 <= steps <= 64:
         raise ValueError("steps must be between 2 and 64")
+    _check_seed(seed_a)
+    _check_seed(seed_b)
     za, labels = _seeded(model, seed_a, label, truncation)
     zb, _ = _seeded(model, seed_b, label, truncation)
     z = torch.stack([_slerp(za, zb, i / (steps - 1)) for i in range(steps)])

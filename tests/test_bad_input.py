@@ -88,6 +88,36 @@ def test_16_bit_gray_png_stays_16_bit(identity, tmp_path: Path) -> None:
     assert np.array_equal(np.asarray(out), arr)
 
 
+def test_dark_16_bit_pgm_and_32_bit_tiff_keep_their_brightness(identity, tmp_path: Path) -> None:
+    """Pillow opens 16-bit PGM (and 32-bit integer TIFF) as mode "I": white is 65535 whatever the content,
+    so a dark picture stays dark (it used to be read as 8-bit when no value passed 255: 257x brighter)."""
+    arr = np.full((10, 12), 200, np.uint16)
+    arr[:, 6:] = 250
+    Image.fromarray(arr).save(tmp_path / "dark.pgm")
+    assert Image.open(tmp_path / "dark.pgm").mode == "I"
+    out = through(identity, tmp_path / "dark.pgm")
+    assert out.mode == "I;16" and np.array_equal(np.asarray(out), arr)
+    Image.fromarray(arr.astype(np.int32) * 65536).save(tmp_path / "deep.tif")  # past 16 bits: 32-bit scale
+    out = through(identity, tmp_path / "deep.tif")
+    assert np.abs(np.asarray(out, float) - arr * 65536.0 / (2**31 - 1) * 65535).max() <= 1
+
+
+def test_float_tiff_scale_ignores_a_few_outliers_and_refuses_nan(identity, tmp_path: Path) -> None:
+    arr = np.linspace(0.25, 0.75, 40 * 60, dtype=np.float32).reshape(40, 60)
+    arr[0, 0] = 1.5  # one over-range pixel in a 0-1 image: clipped, the rest keeps its scale
+    Image.fromarray(arr).save(tmp_path / "hi.tif")
+    out = np.asarray(through(identity, tmp_path / "hi.tif"), float) / 65535
+    assert np.abs(out[1:] - arr[1:]).max() < 1e-4 and out[0, 0] == 1.0
+    Image.fromarray(arr * 255).save(tmp_path / "u8.tif")  # a 0-255 float image
+    out = np.asarray(through(identity, tmp_path / "u8.tif"), float) / 65535
+    assert np.abs(out[1:] - arr[1:]).max() < 1e-4
+    for bad in (np.nan, np.inf):
+        arr[3, 4] = bad
+        Image.fromarray(arr).save(tmp_path / "bad.tif")
+        with pytest.raises(ImageInputError, match="1 NaN or infinite pixel"):
+            denoise(identity, tmp_path / "bad.tif")
+
+
 def test_16_bit_rgb_png_is_read_as_8_bit(identity, tmp_path: Path) -> None:
     """Pillow reads 16-bit RGB PNGs as 8-bit RGB (the high byte); the pipeline documents that."""
     arr = np.random.default_rng(0).integers(0, 65536, (10, 12, 3), dtype=np.uint16)
@@ -277,6 +307,38 @@ def test_byte_limit_is_configurable(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("GENREPAIR_MAX_UPLOAD_BYTES", "100")
     with pytest.raises(ImageInputError, match=r"photo\.png: \d+ bytes is over the 100-byte upload limit"):
         open_image(src)
+
+
+def test_arrays_bytes_and_file_objects_are_images_too(identity, inpainter, tmp_path: Path) -> None:
+    """The Python API takes what users hold: numpy arrays (uint8, 16-bit gray, float in [0, 1], bool
+    masks), encoded bytes and binary file objects, with the same checks as files."""
+    rgb = np.asarray(photo(24, 16))
+    assert np.array_equal(np.asarray(denoise(identity, rgb, sigma=0)), rgb)
+    assert np.array_equal(np.asarray(denoise(identity, rgb / 255.0, sigma=0)), rgb)
+    deep = np.linspace(0, 65535, 16 * 24).reshape(16, 24).astype(np.uint16)
+    out = denoise(identity, deep, sigma=0)
+    assert out.mode == "I;16" and np.array_equal(np.asarray(out), deep)
+    photo(24, 16).save(tmp_path / "p.png")
+    data = (tmp_path / "p.png").read_bytes()
+    assert np.array_equal(np.asarray(denoise(identity, data, sigma=0)), rgb)
+    with open(tmp_path / "p.png", "rb") as f:
+        assert np.array_equal(np.asarray(denoise(identity, f, sigma=0)), rgb)
+    hole = np.zeros((16, 24), bool)
+    hole[4:10, 6:14] = True
+    filled = np.asarray(inpaint(inpainter, rgb, hole))
+    assert np.array_equal(filled[~hole], rgb[~hole])
+    (tmp_path / "empty.png").write_bytes(b"")
+    with open(tmp_path / "empty.png", "rb") as f, pytest.raises(ImageInputError, match="empty.png: the file is empty"):
+        denoise(identity, f, sigma=0)
+    for bad, message in (
+        (np.zeros((4, 5, 2), np.uint8), r"HxW, HxWx3 or HxWx4; got shape \(4, 5, 2\)"),
+        (np.zeros((4, 5), np.int64), "got int64"),
+        (np.full((4, 5), np.nan), "NaN or infinite"),
+        (b"not an image", "image: not a recognised image file"),
+        (12345, "got int"),
+    ):
+        with pytest.raises(ImageInputError, match=message):
+            denoise(identity, bad, sigma=0)
 
 
 def test_decode_modes_from_pillow_directly() -> None:

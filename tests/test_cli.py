@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +77,7 @@ def test_generate_classic(tmp_path: Path, capsys) -> None:
     assert [f.name for f in files] == [f"classic.noise_seed5_{i:03d}.png" for i in range(3)]
     assert capsys.readouterr().out.splitlines() == [str(f) for f in files]
     first = [f.read_bytes() for f in files]
-    assert cli("generate", "--model", "classic.noise", "--n", "3", "--seed", "5", "--output", out) == 0
+    assert cli("generate", "--model", "classic.noise", "--n", "3", "--seed", "5", "--output", out, "--overwrite") == 0
     assert [f.read_bytes() for f in files] == first, "the same seed must write the same images"
 
 
@@ -92,8 +94,8 @@ def test_generate_from_a_model_folder(model_dirs, tmp_path: Path) -> None:
 def test_denoise_folder_to_folder(model_dirs, inputs: Path, tmp_path: Path, capsys) -> None:
     before = snapshot(inputs)
     out = tmp_path / "out"
-    for sigma in ("auto", "15"):
-        assert cli("denoise", inputs, "--model", model_dirs["denoise"], "--sigma", sigma, "--output", out) == 0
+    for sigma, again in (("auto", ()), ("15", ("--overwrite",))):
+        assert cli("denoise", inputs, "--model", model_dirs["denoise"], "--sigma", sigma, "--output", out, *again) == 0
         assert sorted(f.name for f in out.iterdir()) == ["a.png", "b.png", "c.png", "d.png"]
         for f in out.iterdir():
             src = next(inputs.glob(f.stem + ".*"))
@@ -162,6 +164,80 @@ def test_convert(tmp_path: Path) -> None:
     x = torch.rand(1, 1, 9, 11)
     torch.testing.assert_close(load_model(tmp_path / "dncnn.tiny")(x), model(x), rtol=0, atol=0)
     assert_unchanged(before)
+    folder = tmp_path / "dncnn.tiny"
+    assert {f.name: f.stat().st_mode & 0o777 for f in folder.iterdir()}["model.safetensors"] == (
+        (folder / "config.json").stat().st_mode & 0o777
+    )  # not the 0600 of a temporary file
+
+
+def test_convert_does_not_replace_a_model_without_overwrite(tmp_path: Path, capsys) -> None:
+    from genrepair.models import DnCNN
+
+    src = tmp_path / "dncnn_tiny.pth"
+    torch.save(DnCNN(in_nc=1, out_nc=1, nc=8, nb=4).state_dict(), src)
+    folder = tmp_path / "mine"
+    assert cli("convert", src, "--arch", "dncnn", "--output", folder) == 0
+    (folder / "README.md").write_text("my own notes")
+    before = snapshot(folder)
+    assert cli("convert", src, "--arch", "dncnn", "--output", folder) == 2
+    assert "mine: already holds a model (config.json, model.safetensors); pass --overwrite" in one_error_line(
+        capsys.readouterr().err
+    )
+    assert_unchanged(before)
+    assert cli("convert", src, "--arch", "dncnn", "--output", folder, "--overwrite") == 0
+    assert (folder / "README.md").read_text() != "my own notes"
+
+
+def test_existing_outputs_are_replaced_only_with_overwrite(model_dirs, tmp_path: Path, capsys) -> None:
+    """Writing into a folder that already holds a different picture of the output's name (holiday.jpg in,
+    holiday.png already there) must not destroy it silently."""
+    folder = tmp_path / "album"
+    folder.mkdir()
+    photo(12, 10, seed=1).save(folder / "holiday.jpg")
+    photo(12, 10, seed=2).save(folder / "holiday.png")
+    before = snapshot(folder)
+    args = ("denoise", folder / "holiday.jpg", "--model", model_dirs["denoise"], "--sigma", "5", "-o", folder)
+    assert cli(*args) == 2
+    assert "holiday.png: already exists; pass --overwrite to replace it" in one_error_line(capsys.readouterr().err)
+    assert_unchanged(before)
+    assert cli(*args, "--overwrite") == 0
+    assert snapshot(folder) != before
+    gen = ("generate", "--model", model_dirs["gan"], "--n", "2", "-o", tmp_path / "g")
+    assert cli(*gen) == 0
+    capsys.readouterr()
+    assert cli(*gen) == 2
+    assert "already exists (and 1 more); pass --overwrite" in one_error_line(capsys.readouterr().err)
+    assert cli(*gen, "--overwrite") == 0
+
+
+def test_a_batch_skips_unreadable_and_hidden_files(model_dirs, tmp_path: Path, capsys) -> None:
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    photo(12, 10, seed=1).save(folder / "a.png")
+    (folder / "._a.png").write_bytes(b"\0\5\x16\7 macOS metadata")  # sorts first; never an input
+    (folder / "b.png").write_bytes(b"")
+    photo(12, 10, seed=3).save(folder / "c.jpg")
+    assert cli("denoise", folder, "--model", model_dirs["denoise"], "--sigma", "5", "-o", out) == 2
+    err = capsys.readouterr().err
+    assert "skipped: b.png: the file is empty" in err and "._a" not in err
+    assert "1 of 3 inputs skipped (listed above); the others were written" in err.splitlines()[-1]
+    assert sorted(f.name for f in out.iterdir()) == ["a.png", "c.png"]
+
+
+def test_output_folder_names(model_dirs, tmp_path: Path, capsys) -> None:
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    photo(8, 8, seed=1).save(a)
+    photo(8, 8, seed=2).save(b)
+    den = ("denoise", a, b, "--model", model_dirs["denoise"], "--sigma", "5")
+    assert cli(*den, "-o", tmp_path / "result.png") == 2
+    assert "result.png: several inputs need an output folder, not a .png file name" in capsys.readouterr().err
+    assert not (tmp_path / "result.png").exists()
+    assert cli(*den, "-o", f"{tmp_path / 'results.v2'}{os.sep}") == 0  # a trailing slash names a folder
+    assert sorted(f.name for f in (tmp_path / "results.v2").iterdir()) == ["a.png", "b.png"]
+    (tmp_path / "plain").write_text("a file without a suffix")
+    capsys.readouterr()
+    assert cli(*den, "-o", tmp_path / "plain") == 2
+    assert "plain: exists and is not a folder" in one_error_line(capsys.readouterr().err)
 
 
 # ---------------------------------------------------------------- bad input: exit 2, one line
@@ -177,7 +253,16 @@ def bad(tmp_path: Path, model_dirs) -> dict[str, Path]:
     Image.new("L", (24, 16), 255).save(mask)
     small = tmp_path / "small.png"
     Image.new("L", (5, 5)).save(small)
-    return {"text": text, "good": good, "mask": mask, "small": small, **model_dirs}
+    broken = {}
+    for name, config in (("listconfig", "[1, 2]"), ("pad0", None)):
+        folder = tmp_path / "models" / name
+        shutil.copytree(model_dirs["denoise"], folder)
+        if config is None:
+            cfg = json.loads((folder / "config.json").read_text())
+            config = json.dumps({**cfg, "pad_multiple": 0})
+        (folder / "config.json").write_text(config)
+        broken[name] = folder
+    return {"text": text, "good": good, "mask": mask, "small": small, **model_dirs, **broken}
 
 
 CASES = {
@@ -257,6 +342,22 @@ CASES = {
     "model of another task": (
         lambda b, o: ["translate", b["good"], "--model", b["denoise"], "--output", o],
         r"is a denoise model, not a translate model; use it with `genrepair denoise`",
+    ),
+    "generate into a .png": (
+        lambda b, o: ["generate", "--model", b["gan"], "--n", "2", "--output", o.with_suffix(".png")],
+        r"out\.png: generate writes several files; give a folder",
+    ),
+    "config not an object": (
+        lambda b, o: ["denoise", b["good"], "--model", b["listconfig"], "--output", o],
+        r"config\.json holds a list, not a JSON object",
+    ),
+    "pad_multiple 0": (
+        lambda b, o: ["denoise", b["good"], "--model", b["pad0"], "--output", o],
+        r"pad_multiple must be a whole number of at least 1, got 0",
+    ),
+    "convert a folder": (
+        lambda b, o: ["convert", b["good"].parent, "--arch", "dncnn", "--output", o],
+        r"is a folder; give the checkpoint file \(\.pth\)",
     ),
     "not a checkpoint": (
         lambda b, o: ["convert", b["good"], "--arch", "dncnn", "--output", o],

@@ -147,7 +147,11 @@ def test_a_model_of_another_task_is_a_clear_error(task: str, cyclegan, denoiser,
     }
     wrong = denoiser if task != "denoise" else inpainter
     its = "denoise" if task != "denoise" else "inpaint"
-    with pytest.raises(ValueError, match=f"is a {its} model, not a {task} model; use it with `genrepair {its}`"):
+    a = {"inpaint": "an"}
+    with pytest.raises(
+        ValueError,
+        match=f"is {a.get(its, 'a')} {its} model, not {a.get(task, 'a')} {task} model; use it with `genrepair",
+    ):
         calls[task](wrong)
     right = {"translate": cyclegan, "denoise": denoiser, "inpaint": inpainter}.get(task)
     if right is not None:
