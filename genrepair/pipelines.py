@@ -208,9 +208,10 @@ def _resolve_label(model, label, n: int, gen: torch.Generator) -> torch.Tensor |
     if label in (None, "", "random"):
         return torch.randint(0, model.num_classes, (n,), generator=gen)
     if isinstance(label, str) and not label.lstrip("-").isdigit():
-        if label not in names:
+        folded = [n.casefold() for n in names]  # "animals & nature" is "Animals & Nature"
+        if label.strip().casefold() not in folded:
             raise ValueError(f"unknown label {label!r}; valid: {', '.join(names)}")
-        idx = names.index(label)
+        idx = folded.index(label.strip().casefold())
     else:
         idx = int(label)
         if not 0 <= idx < model.num_classes:

@@ -674,9 +674,17 @@ def test_generate_n_out_of_range(n: int, gan) -> None:
         generate(gan, n)
 
 
+@pytest.mark.parametrize("seed", [-1, 2**63, 1.5, True, "7"])
+def test_seeds_are_whole_numbers_a_generator_can_take(seed, gan) -> None:
+    with pytest.raises(ValueError, match=f"seed must be a whole number from 0 to {2**63 - 2}, got"):
+        generate(gan, 2, seed=seed)
+    assert len(generate(gan, 2, seed=2**63 - 2)) == 2
+
+
 def test_generate_labels(gan, vae) -> None:
     by_name, by_index = generate(gan, 2, seed=1, label="dog"), generate(gan, 2, seed=1, label=1)
     assert same(by_name, by_index)
+    assert same(by_name, generate(gan, 2, seed=1, label=" DOG"))  # case and stray spaces do not matter
     assert not same(by_name, generate(gan, 2, seed=1, label="owl"))
     with pytest.raises(ValueError, match="unknown label 'fish'; valid: cat, dog, owl"):
         generate(gan, 1, label="fish")
