@@ -9,7 +9,7 @@ can call it (inputs in this order; images as ``gradio_client.handle_file(path)``
                   -> ((input, output), round trip A->B->A or None, output PNG, note)
 - ``denoise``     (model, image, sigma, auto, add_noise_sigma, noise_seed, compare_opencv, best_quality=False)
                   -> ((noisy, denoised), OpenCV result or None, denoised PNG, note)
-- ``inpaint``     (model, editor, mask, invert_mask, compare_opencv)
+- ``inpaint``     (model, editor, mask=None, invert_mask=False, compare_opencv=False)
                   -> ((image with hole marked, filled), OpenCV result or None, filled PNG, note)
   ``editor`` is an ImageEditor value ``{"background": image, "layers": [mask, sketch], "composite": None}``;
   ``mask`` is an optional mask file (white = hole) used instead of the editor's mask layer.
@@ -602,7 +602,7 @@ def editor_image(editor: dict | None) -> Image.Image:
 @held_slot
 @gpu
 @friendly
-def run_inpaint(model_name, editor, mask, invert_mask, compare_opencv, progress=gr.Progress()):
+def run_inpaint(model_name, editor, mask=None, invert_mask=False, compare_opencv=False, progress=gr.Progress()):
     img = editor_image(editor)
     layers = [strokes(layer, img.size) for layer in (editor.get("layers") or []) if layer is not None]
     if mask is not None:

@@ -406,6 +406,8 @@ def test_inpaint_empty_mask_is_an_error(client, tmp_path):
     src = png(tmp_path, "img.png", scene())
     with pytest.raises(AppError, match="mask is empty"):
         client.predict("inpaint.photo", editor(src), None, False, False, api_name="/inpaint")
+    with pytest.raises(AppError, match="mask is empty"):  # mask, invert and comparison may be left out
+        client.predict("inpaint.photo", editor(src), api_name="/inpaint")
 
 
 # ---------------------------------------------------------------- bad input, server survives
