@@ -42,7 +42,7 @@ from pathlib import Path
 import cv2
 import gradio as gr
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 import genrepair
 from genrepair.device import is_out_of_memory
@@ -202,12 +202,24 @@ def readable(component):
         except Image.DecompressionBombError as e:
             raise gr.Error("The uploaded image has too many pixels to open.") from e
         except Exception as e:
-            raise gr.Error(
-                "The upload is not an image file that can be read (PNG, JPEG, WebP, AVIF, BMP, TIFF or GIF)."
-            ) from e
+            raise gr.Error(_why_unreadable(payload)) from e
 
     component.preprocess = preprocess
     return component
+
+
+def _why_unreadable(payload) -> str:
+    """The specific reason when our own reader names one (say, a JPEG cut short), else the general one."""
+    path = getattr(payload, "path", None) or getattr(getattr(payload, "background", None), "path", None)
+    if path:
+        try:
+            open_image(path)
+        except genrepair.ImageInputError as e:
+            if not isinstance(e.__cause__, UnidentifiedImageError):  # not an image at all: the general message
+                return f"{e}."
+        except Exception:  # noqa: BLE001, S110 - whatever else failed, the general message below applies
+            pass
+    return "The upload is not an image file that can be read (PNG, JPEG, WebP, AVIF, BMP, TIFF or GIF)."
 
 
 def files_or_none(img: Image.Image | None, stem: str) -> str | None:

@@ -425,6 +425,13 @@ def test_bad_input_raises_and_server_stays_up(client, tmp_path):
     truncated.write_bytes(Path(good).read_bytes()[:120])
     with pytest.raises(AppError, match="damaged or truncated"):
         client.predict("denoise.color", handle_file(str(truncated)), 25, True, 0, 0, False, api_name="/denoise")
+    cut = tmp_path / "cut.jpg"  # a JPEG cut short: Gradio cannot open it; the message says why
+    Image.fromarray(scene(64)).save(tmp_path / "whole.jpg", quality=90)
+    cut.write_bytes((tmp_path / "whole.jpg").read_bytes()[:300])
+    with pytest.raises(AppError, match=r"cut\.jpg: the image is damaged or truncated"):
+        client.predict("denoise.color", handle_file(str(cut)), 25, True, 0, 0, False, api_name="/denoise")
+    with pytest.raises(AppError, match=r"cut\.jpg: the image is damaged or truncated"):
+        client.predict("inpaint.photo", editor(str(cut)), handle_file(good), False, False, api_name="/inpaint")
     with pytest.raises(AppError, match="not in the list of choices"):
         client.predict("no.such.model", handle_file(good), 25, True, 0, 0, False, api_name="/denoise")
     _, _, out_file, _ = client.predict("denoise.color", handle_file(good), 25, True, 0, 0, False, api_name="/denoise")
