@@ -140,6 +140,7 @@ def cmd_list(args) -> None:
 
 def cmd_generate(args) -> None:
     from . import generate, load_model
+    from .pipelines import MAX_SAMPLES
 
     out = Path(args.output)
     if out.suffix.lower() == ".png" and not out.is_dir():
@@ -147,7 +148,9 @@ def cmd_generate(args) -> None:
     if out.exists() and not out.is_dir():
         raise CLIError(f"{out}: exists and is not a folder")
     stem = Path(args.model).name  # a registry name, or the folder name of a model path
-    paths = [out / f"{stem}_seed{args.seed}_{i:03d}.png" for i in range(max(args.n, 0))]
+    if not 1 <= args.n <= MAX_SAMPLES:  # before listing the file names
+        raise CLIError(f"n must be between 1 and {MAX_SAMPLES}, got {args.n}")
+    paths = [out / f"{stem}_seed{args.seed}_{i:03d}.png" for i in range(args.n)]
     _check_new(paths, args.overwrite)
     model = load_model(args.model, device=args.device)
     images = generate(model, args.n, args.seed, label=args.label, truncation=args.truncation)

@@ -318,6 +318,10 @@ CASES = {
         lambda b, o: ["generate", "--model", b["gan"], "--n", "0", "--output", o],
         r"n must be between 1 and 256",
     ),
+    "generate n huge": (
+        lambda b, o: ["generate", "--model", b["gan"], "--n", "1000000000", "--output", o],
+        r"n must be between 1 and 256, got 1000000000",
+    ),
     "bad label": (
         lambda b, o: ["generate", "--model", b["gan"], "--label", "fish", "--output", o],
         r"unknown label 'fish'; valid: cat, dog, owl",
