@@ -275,7 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-m", "--model", default="gan.emoji", help=MODEL_HELP)
     s.add_argument("--n", type=int, default=16, help="number of images, 1-256 (default 16)")
     s.add_argument("--seed", type=int, default=0, help="image i uses seed + i: the same seed, the same images")
-    s.add_argument("--label", default=None, help="a class of a conditional model (`genrepair list` names them)")
+    s.add_argument(
+        "--label",
+        default=None,
+        help="a class of a conditional model, e.g. 'Animals & Nature' (a wrong one lists the valid ones)",
+    )
     s.add_argument(
         "--truncation", type=positive, default=1e9,
         help="resample latent values beyond this many standard deviations (e.g. 1.5: cleaner, less varied)",
@@ -288,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("denoise", cmd_denoise, "denoise.color"),
     ):
         s = sub.add_parser(name, help=f"{name} images (files or folders)", parents=[runs])
-        s.add_argument("inputs", nargs="+")
+        s.add_argument("inputs", nargs="+", help="image files and/or folders of images")
         s.add_argument("-m", "--model", default=default, help=MODEL_HELP)
         s.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
         if name == "denoise":
