@@ -1,15 +1,15 @@
 """GenRepair web app: generate, translate, denoise and inpaint images with the ``genrepair`` pipelines.
 
 This file only wires Gradio. Every model-running event has a stable ``api_name`` so ``gradio_client``
-can call it (inputs in this order; images as ``gradio_client.handle_file(path)``):
+can call it (positionally in this order, or by these keyword names; images as ``gradio_client.handle_file(path)``):
 
-- ``generate``    (model, n, seed, label, truncation) -> (gallery, grid PNG)
-- ``interpolate`` (model, seed_a, seed_b, steps, label, truncation) -> (strip, strip PNG)
-- ``translate``   (model, image, mirror_average=False)
+- ``generate``    (model_name, n, seed, label, truncation) -> (gallery, grid PNG)
+- ``interpolate`` (model_name, seed_a, seed_b, steps, label, truncation) -> (strip, strip PNG)
+- ``translate``   (model_name, image, mirror=False)
                   -> ((input, output), round trip A->B->A or None, output PNG, note)
-- ``denoise``     (model, image, sigma, auto, add_noise_sigma, noise_seed, compare_opencv, best_quality=False)
+- ``denoise``     (model_name, image, sigma, auto, add_noise_sigma, noise_seed, compare_opencv, best=False)
                   -> ((noisy, denoised), OpenCV result or None, denoised PNG, note)
-- ``inpaint``     (model, editor, mask=None, invert_mask=False, compare_opencv=False)
+- ``inpaint``     (model_name, editor, mask=None, invert_mask=False, compare_opencv=False)
                   -> ((image with hole marked, filled), OpenCV result or None, filled PNG, note)
   ``editor`` is an ImageEditor value ``{"background": image, "layers": [mask, sketch], "composite": None}``;
   ``mask`` is an optional mask file (white = hole) used instead of the editor's mask layer.

@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--sigma", default="auto", help="noise level, 0-75 on the 0-255 scale, or 'auto' (default)")
             s.add_argument(
                 "--ensemble", type=int, default=1, choices=(1, 2, 4, 8),
-                help="average this many flipped/rotated passes (8: about +0.2 dB for 8x the time)",
+                help="average this many flipped/rotated passes (8: +0.1-0.2 dB for 6-8x the time)",
             )  # fmt: skip
         else:
             s.add_argument(

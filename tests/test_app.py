@@ -154,6 +154,9 @@ def test_api_lists_the_five_endpoints_only(client):
     api = client.view_api(return_format="dict", print_info=False)
     assert set(api["named_endpoints"]) == {"/generate", "/interpolate", "/translate", "/denoise", "/inpaint"}
     assert not api.get("unnamed_endpoints")
+    names = {e: [p["parameter_name"] for p in api["named_endpoints"][e]["parameters"]] for e in api["named_endpoints"]}
+    assert names["/translate"] == ["model_name", "image", "mirror"]  # as app.py's docstring lists them
+    assert names["/denoise"][-1] == "best" and names["/inpaint"][2:] == ["mask", "invert_mask", "compare_opencv"]
 
 
 # ---------------------------------------------------------------- generate
