@@ -2,9 +2,10 @@
 
 Conversions (documented): EXIF orientation is applied; CMYK and YCbCr become RGB; palette images
 become RGB or RGBA (if they carry transparency); 1-bit becomes L; 16-bit and 32-bit gray are scaled
-to [0, 1] from their full range (65535, or 2**31 - 1 when values pass 16 bits), float gray from 0-1 (or
-0-255, see ``_peak``; NaN and infinity are refused), and all come back as 16-bit gray; 16-bit RGB(A) PNGs are read by Pillow as
-8-bit (their high byte) and come back as 8-bit; animated images use their first frame.
+to [0, 1] from their full range (65535, or 2**31 - 1 when values pass 16 bits), float gray from 0-1
+(or 0-255, see ``_peak``; NaN and infinity are refused), and all come back as 16-bit gray; 16-bit
+RGB(A) PNGs are read by Pillow as 8-bit (their high byte) and come back as 8-bit; animated images use
+their first frame.
 Sizes are checked from the header before any pixel is decoded (``GENREPAIR_MAX_PIXELS``,
 ``GENREPAIR_MAX_UPLOAD_BYTES``).
 """
@@ -55,8 +56,9 @@ def open_image(src) -> Image.Image:
     """An image from a path, a PIL image, a numpy array, bytes or a binary file object, with the size
     limits checked before any pixel is decoded.
 
-    Arrays: HxW (gray) or HxWx3/HxWx4 (RGB/RGBA); uint8, uint16 (gray) and float32 gray as PIL has them,
-    other floats taken as [0, 1] and stored as 8 bits; booleans as black and white.
+    Arrays: HxW (gray) or HxWx3/HxWx4 (RGB/RGBA); uint8 and uint16 (gray) as PIL has them; floats in
+    0-1 or 0-255 (decided as for float files, ``_peak``), gray kept at float precision, color as 8 bits;
+    booleans as black and white.
     """
     max_pixels(), max_bytes()  # a malformed setting is its own error, not blamed on the image below
     if isinstance(src, Image.Image):
@@ -110,14 +112,15 @@ def _from_array(a: np.ndarray) -> Image.Image:
         a = a[..., 0]
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
         raise ImageInputError(f"an image array is HxW, HxWx3 or HxWx4; got shape {a.shape}")
-    if a.ndim == 2 and a.dtype in (np.uint16, np.float32):
+    if a.ndim == 2 and a.dtype == np.uint16:
         return Image.fromarray(np.ascontiguousarray(a))
     if a.dtype == bool:
         a = a.astype(np.uint8) * 255
     elif a.dtype.kind == "f":
-        if not np.isfinite(a).all():
-            raise ImageInputError("the image array has NaN or infinite values")
-        a = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
+        a = np.clip(a / _peak(a.astype(np.float64), "F"), 0, 1)
+        if a.ndim == 2:
+            return Image.fromarray(a.astype(np.float32))  # mode F, read back as 0-1
+        a = (a * 255 + 0.5).astype(np.uint8)
     elif a.dtype != np.uint8:
         raise ImageInputError(f"image arrays are uint8, uint16 (gray), bool or float in [0, 1]; got {a.dtype}")
     return Image.fromarray(np.ascontiguousarray(a))

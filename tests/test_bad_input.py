@@ -315,6 +315,10 @@ def test_arrays_bytes_and_file_objects_are_images_too(identity, inpainter, tmp_p
     rgb = np.asarray(photo(24, 16))
     assert np.array_equal(np.asarray(denoise(identity, rgb, sigma=0)), rgb)
     assert np.array_equal(np.asarray(denoise(identity, rgb / 255.0, sigma=0)), rgb)
+    assert np.array_equal(np.asarray(denoise(identity, rgb.astype(np.float64), sigma=0)), rgb)  # 0-255 floats
+    gray = rgb[..., 0].astype(np.float64)
+    out = denoise(identity, gray, sigma=0)  # float gray keeps its precision: 16-bit out
+    assert out.mode == "I;16" and np.abs(np.asarray(out) / 65535 * 255 - gray).max() < 0.01
     deep = np.linspace(0, 65535, 16 * 24).reshape(16, 24).astype(np.uint16)
     out = denoise(identity, deep, sigma=0)
     assert out.mode == "I;16" and np.array_equal(np.asarray(out), deep)
@@ -333,7 +337,7 @@ def test_arrays_bytes_and_file_objects_are_images_too(identity, inpainter, tmp_p
     for bad, message in (
         (np.zeros((4, 5, 2), np.uint8), r"HxW, HxWx3 or HxWx4; got shape \(4, 5, 2\)"),
         (np.zeros((4, 5), np.int64), "got int64"),
-        (np.full((4, 5), np.nan), "NaN or infinite"),
+        (np.full((4, 5, 3), np.nan), "NaN or infinite"),
         (b"not an image", "image: not a recognised image file"),
         (12345, "got int"),
     ):
