@@ -208,10 +208,11 @@ def _resolve_label(model, label, n: int, gen: torch.Generator) -> torch.Tensor |
     if label in (None, "", "random"):
         return torch.randint(0, model.num_classes, (n,), generator=gen)
     if isinstance(label, str) and not label.lstrip("-").isdigit():
-        folded = [n.casefold() for n in names]  # "animals & nature" is "Animals & Nature"
-        if label.strip().casefold() not in folded:
+        folded = [name.casefold() for name in names]  # "animals & nature" is "Animals & Nature"
+        key = label.strip().casefold()
+        if key not in folded:
             raise ValueError(f"unknown label {label!r}; valid: {', '.join(names)}")
-        idx = folded.index(label.strip().casefold())
+        idx = folded.index(key)
     else:
         idx = int(label)
         if not 0 <= idx < model.num_classes:
