@@ -300,6 +300,17 @@ def rgb8(img: Image.Image) -> np.ndarray:
     return (composite_on(decode(img)) * 255 + 0.5).astype(np.uint8)
 
 
+def pixels8(img: Image.Image) -> np.ndarray:
+    """An image as uint8 HxW for a gray one (8 or 16-bit), else HxWx3 BGR for OpenCV; transparency on white."""
+    d = decode(img)
+    u8 = (composite_on(d) * 255 + 0.5).astype(np.uint8)
+    return u8[..., 0] if d.gray else cv2.cvtColor(u8, cv2.COLOR_RGB2BGR)
+
+
+def from_pixels8(arr: np.ndarray) -> Image.Image:
+    return Image.fromarray(arr if arr.ndim == 2 else cv2.cvtColor(arr, cv2.COLOR_BGR2RGB))
+
+
 def require_image(image) -> Image.Image:
     if image is None:
         raise gr.Error("Upload an image first.")
@@ -331,16 +342,16 @@ def add_noise(img: Image.Image, sigma: float, seed: int) -> Image.Image:
 def opencv_denoise(img: Image.Image, sigma: float) -> Image.Image:
     """Classical baseline: OpenCV non-local means, filter strength sigma / 2 (the best of 0.4-1.0 x sigma
     on the landscape example at sigma 10, 25 and 50)."""
-    bgr = cv2.cvtColor(rgb8(img), cv2.COLOR_RGB2BGR)
+    arr = pixels8(img)
     h = max(0.5 * float(sigma), 1.0)
-    return Image.fromarray(cv2.cvtColor(cv2.fastNlMeansDenoisingColored(bgr, None, h, h, 7, 21), cv2.COLOR_BGR2RGB))
+    if arr.ndim == 2:  # a gray image stays gray
+        return from_pixels8(cv2.fastNlMeansDenoising(arr, None, h, 7, 21))
+    return from_pixels8(cv2.fastNlMeansDenoisingColored(arr, None, h, h, 7, 21))
 
 
 def opencv_inpaint(img: Image.Image, hole: np.ndarray) -> Image.Image:
     """Classical baseline: OpenCV's fast-marching (Telea) inpainting."""
-    bgr = cv2.cvtColor(rgb8(img), cv2.COLOR_RGB2BGR)
-    out = cv2.inpaint(bgr, hole.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
-    return Image.fromarray(cv2.cvtColor(out, cv2.COLOR_BGR2RGB))
+    return from_pixels8(cv2.inpaint(pixels8(img), hole.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA))
 
 
 def strokes(layer, size: tuple[int, int]) -> np.ndarray:

@@ -86,6 +86,20 @@ def test_before_view_is_upright_and_savable_as_png(tmp_path):
         assert Path(app.save_png(shown, "input")).is_file()
 
 
+def test_classical_comparisons_keep_gray_images_gray():
+    """The OpenCV side-by-side of a gray (8 or 16-bit) upload is gray too, the size kept; color stays color."""
+    gray = Image.fromarray((np.arange(48 * 40).reshape(40, 48) % 251).astype(np.uint8))
+    gray16 = Image.fromarray((np.arange(48 * 40).reshape(40, 48) * 30).astype(np.uint16))
+    color = Image.fromarray(scene(40)[:, :36])
+    hole = np.zeros((40, 48), bool)
+    hole[10:20, 10:30] = True
+    for img, mode in [(gray, "L"), (gray16, "L"), (color, "RGB")]:
+        for out in (app.opencv_denoise(img, 25), app.opencv_inpaint(img, hole[:, : img.width])):
+            assert (out.mode, out.size) == (mode, img.size)
+    filled = np.asarray(app.opencv_inpaint(gray, hole), np.int16)
+    assert np.array_equal(filled[~hole], np.asarray(gray)[~hole])  # Telea changes the hole only
+
+
 def test_out_of_memory_is_a_message_and_other_errors_are_not_hidden():
     import gradio as gr
 
