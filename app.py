@@ -27,7 +27,7 @@ import contextlib
 import csv
 import ctypes
 import functools
-import json
+import logging
 import math
 import os
 import random
@@ -91,10 +91,13 @@ def extra_models(folder: Path) -> dict[str, str]:
     for cfg in sorted(Path(folder).glob("*/config.json")):
         if cfg.parent.name in genrepair.REGISTRY:
             continue
-        with contextlib.suppress(OSError, json.JSONDecodeError):
-            task = TASK_OF_CLASS.get(json.loads(cfg.read_text()).get("_class_name"))
-            if task:
-                found[cfg.parent.name] = task
+        try:
+            task = TASK_OF_CLASS.get(genrepair.hub.read_config(cfg.parent).get("_class_name"))
+        except genrepair.ModelLoadError as e:  # one odd folder (a list, UTF-16 text) must not stop the app
+            logging.getLogger("genrepair").warning("skipping %s: %s", cfg.parent, e)
+            continue
+        if task:
+            found[cfg.parent.name] = task
     return found
 
 
@@ -284,8 +287,10 @@ def test_split_examples(per_model: int = 2) -> list[list[str]]:
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     for name in model_names("translate"):
         try:
-            domain = json.loads((weights_dir() / name / "config.json").read_text())["source_domain"]
-        except (OSError, ValueError, KeyError):
+            domain = genrepair.hub.read_config(weights_dir() / name).get("source_domain")
+        except genrepair.ModelLoadError:
+            continue
+        if not isinstance(domain, str) or not domain.isidentifier():  # a plain folder name under emoji/
             continue
         keys = [k for k in test[::23] if (root / "emoji" / domain / f"{k}.png").is_file()][:per_model]
         for k in keys:

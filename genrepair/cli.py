@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -190,6 +191,9 @@ def cmd_convert(args) -> None:
     print(convert(args.src, args.arch, args.output, overwrite=args.overwrite))
 
 
+PUSHED = ("config.json", "model.safetensors", "README.md", "examples.jpg")  # a model folder's files, nothing else
+
+
 def cmd_push(args) -> None:
     from huggingface_hub import HfApi
 
@@ -198,8 +202,15 @@ def cmd_push(args) -> None:
         if not (folder / f).is_file():
             raise CLIError(f"{folder}: missing {f}; push needs a full model folder")
     api = HfApi()
-    api.create_repo(args.repo_id, exist_ok=True, private=args.private)
-    info = api.upload_folder(folder_path=str(folder), repo_id=args.repo_id, commit_message=args.message)
+    try:
+        api.create_repo(args.repo_id, exist_ok=True, private=args.private)
+        info = api.upload_folder(
+            folder_path=str(folder), repo_id=args.repo_id, commit_message=args.message, allow_patterns=list(PUSHED)
+        )
+    except Exception as e:  # noqa: BLE001 - network, auth and Hub errors of every kind: one line, exit 2
+        text = " ".join(str(e).split()) or type(e).__name__
+        hint = "; log in with `hf auth login` or set HF_TOKEN" if re.search(r"\b40[13]\b", text) else ""
+        raise CLIError(f"push to {args.repo_id} failed: {type(e).__name__}: {text[:300]}{hint}") from e
     print(getattr(info, "commit_url", info))
 
 
@@ -221,6 +232,10 @@ def cmd_eval(args) -> None:
     if args.device not in (None, "cpu") and args.from_json is None:
         print("genrepair: note: evaluation runs on the CPU (its tables report CPU time); --device is ignored",
               file=sys.stderr)  # fmt: skip
+    if args.json and args.from_json is None:
+        _check_writable(Path(args.json))  # before the run: an hour's results must not be lost at the end
+    if args.from_json is None:
+        _check_eval_models(args)
     if args.from_json is not None:
         try:
             result = json.loads(Path(args.from_json).read_text())
@@ -237,6 +252,40 @@ def cmd_eval(args) -> None:
             if (weights_dir() / name).is_dir():
                 update_card(weights_dir() / name, tags, metrics, section)
                 print(f"updated {weights_dir() / name / 'README.md'}")
+
+
+def _check_writable(path: Path) -> None:
+    if path.is_dir():
+        raise CLIError(f"--json {path}: is a folder; give a file name")
+    if blocking := next((p for p in path.parents if p.is_file()), None):
+        raise CLIError(f"--json {path}: {blocking} is a file, not a folder")
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise CLIError(f"--json {path}: cannot write there ({e.strerror or e})") from None
+    if not existed:
+        path.unlink()
+
+
+def _check_eval_models(args) -> None:
+    """Load --model / --gray-model first: a model for another task, or a gray one where a color one is
+    measured, is refused before any measuring (not after the first set has run)."""
+    from .hub import load_model
+    from .pipelines import _check_task
+
+    for flag, name, channels in (("--model", args.model, 3), ("--gray-model", args.gray_model, 1)):
+        if name is None:
+            continue
+        model = load_model(name, device="cpu")
+        _check_task(model, args.task)
+        if args.task == "denoise" and getattr(model, "in_nc", channels) != channels:
+            other = "--gray-model" if flag == "--model" else "--model"
+            kind = "color" if channels == 3 else "gray"
+            raise CLIError(f"{flag} {name}: eval denoise measures a {kind} model there; this one has "
+                           f"{model.in_nc} channel(s) (pass it as {other})")  # fmt: skip
 
 
 def _float(v: str, flag: str) -> float:
@@ -323,10 +372,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("src")
     s.add_argument("--arch", required=True, choices=ARCHES)
     s.add_argument("-o", "--output", required=True, help="the model folder to write")
-    s.add_argument("--overwrite", action="store_true", help="replace the model a folder already holds")
+    s.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the config.json, model.safetensors or README.md a folder holds",
+    )
     s.set_defaults(fn=cmd_convert)
 
-    s = sub.add_parser("push", help="publish a model folder to the Hugging Face Hub", parents=[dev])
+    s = sub.add_parser(
+        "push", help="publish a model folder's files (" + ", ".join(PUSHED) + ") to the Hub", parents=[dev]
+    )
     s.add_argument("folder")
     s.add_argument("--repo-id", required=True)
     s.add_argument("--private", action="store_true")

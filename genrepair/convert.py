@@ -6,10 +6,14 @@ Sizes (ngf, blocks, layers, channels) are read from tensor shapes, never guessed
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 
 from .hub import save_model
 from .models import DnCNN, DRUNet, FFDNet, ResnetGenerator
@@ -17,6 +21,7 @@ from .models.cyclegan import decoder_layout
 
 ARCHES = ("cyclegan", "dncnn", "ffdnet", "drunet")
 _STALE = ("running_mean", "running_var", "num_batches_tracked")
+OUTPUTS = ("config.json", "model.safetensors", "README.md")
 
 
 class ConversionError(ValueError):
@@ -50,6 +55,12 @@ def read_state_dict(src: str | Path) -> dict[str, torch.Tensor]:
 
 def _count(sd: dict, pattern: str) -> int:
     return sum(1 for k in sd if re.fullmatch(pattern, k))
+
+
+def _detail(e: BaseException, limit: int = 600) -> str:
+    """The error on one line: load_state_dict's list of missing, unexpected and mis-shaped keys included."""
+    text = " ".join(str(e.args[0] if isinstance(e, KeyError) and e.args else e).split()) or type(e).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def build(arch: str, sd: dict[str, torch.Tensor]) -> torch.nn.Module:
@@ -101,13 +112,13 @@ def build(arch: str, sd: dict[str, torch.Tensor]) -> torch.nn.Module:
         raise
     except (KeyError, IndexError, RuntimeError, ValueError) as e:
         article = "an" if arch[:1] in "aeiouf" else "a"  # "an ffdnet": the letter is read "ef"
-        raise ConversionError(f"not {article} {arch} checkpoint: {str(e).splitlines()[0][:300]}") from e
+        raise ConversionError(f"not {article} {arch} checkpoint: {_detail(e)}") from e
     return model.eval()
 
 
 def convert(src: str | Path, arch: str, output: str | Path, overwrite: bool = False) -> Path:
     """Convert an official checkpoint into a model folder (config.json, model.safetensors, model card).
-    A folder that already holds a model is replaced only with ``overwrite``."""
+    A folder that already holds any of those files (a project's README.md too) is written only with ``overwrite``."""
     src, output = Path(src), Path(output)
     if arch not in ARCHES:
         raise ConversionError(f"unknown --arch {arch!r}; valid: {', '.join(ARCHES)}")
@@ -115,9 +126,9 @@ def convert(src: str | Path, arch: str, output: str | Path, overwrite: bool = Fa
         raise ConversionError(f"{output}: exists and is not a folder; --output names the model folder to write")
     if src.resolve().parent == output.resolve() and src.name in ("config.json", "model.safetensors", "README.md"):
         raise ConversionError(f"{src}: refusing to overwrite the input file; choose another --output folder")
-    held = [n for n in ("config.json", "model.safetensors") if (output / n).exists()]
+    held = [n for n in OUTPUTS if (output / n).exists()]
     if held and not overwrite:
-        raise ConversionError(f"{output}: already holds a model ({', '.join(held)}); pass --overwrite to replace it")
+        raise ConversionError(f"{output}: already holds {', '.join(held)}; pass --overwrite to replace it")
     model = build(arch, read_state_dict(src))
     n_params = sum(p.numel() for p in model.parameters())
     card = f"""---
@@ -130,4 +141,21 @@ Converted with `genrepair convert {src.name} --arch {arch}` from an official `{a
 ({n_params:,} parameters). The weights are the original authors'; see their license.
 Source file: `{src.name}`.
 """
-    return save_model(model, output, card)
+    return _save_whole(model, output, card)
+
+
+def _save_whole(model: torch.nn.Module, output: Path, card: str) -> Path:
+    """Write the folder's files under temporary names next to it, then move them in: a failed write (a full
+    disk) leaves a model that was there as it was, and no half-written one."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        save_model(model, staging, card)
+        output.mkdir(exist_ok=True)
+        for name in OUTPUTS:
+            os.replace(staging / name, output / name)
+    except (OSError, SafetensorError) as e:
+        raise ConversionError(f"{output}: could not write the model ({' '.join(str(e).split())})") from e
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return output

@@ -32,7 +32,8 @@ log = logging.getLogger("genrepair")
 FILES = ("config.json", "model.safetensors")
 PICKLES = ("*.bin", "*.pth", "*.pt", "*.ckpt", "*.pkl")
 CLASS_KEY = "_class_name"
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # the cache's name for an LFS blob (model.safetensors)
+_GIT_SHA1 = re.compile(r"[0-9a-f]{40}")  # ... and for a regular file (config.json): its git blob id
 
 
 class ModelLoadError(RuntimeError):
@@ -45,7 +46,7 @@ class CorruptCacheError(ModelLoadError):
 
 def weights_dir() -> Path:
     """The bundled weights folder (``GENREPAIR_WEIGHTS`` overrides)."""
-    return Path(os.environ.get("GENREPAIR_WEIGHTS", Path(__file__).resolve().parents[1] / "weights"))
+    return Path(os.environ.get("GENREPAIR_WEIGHTS") or Path(__file__).resolve().parents[1] / "weights")
 
 
 def _has_files(folder: Path) -> bool:
@@ -96,7 +97,14 @@ def _fetch(repo_id: str, revision: str | None, local_only: bool, force: bool = F
         blob = path.resolve()
         if _SHA256.fullmatch(blob.name) and hashlib.sha256(blob.read_bytes()).hexdigest() != blob.name:
             raise CorruptCacheError(f"cached {path.name} fails its sha256 check ({blob})")
+        if _GIT_SHA1.fullmatch(blob.name) and _git_sha1(blob.read_bytes()) != blob.name:
+            raise CorruptCacheError(f"cached {path.name} fails its git blob check ({blob})")
     return paths[0].parent
+
+
+def _git_sha1(data: bytes) -> str:
+    """The id git gives a blob: the Hub's ETag for a regular file, and the name the cache stores it under."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id, not security
 
 
 def _download(repo_id: str, revision: str | None) -> Path:
@@ -147,7 +155,7 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
     used only when no local copy exists, and never with ``HF_HUB_OFFLINE``. With ``GENREPAIR_PREFER_HUB=1`` a
     registry name goes to the Hub first, then the cache, then ``weights/<name>/``, warning when it falls back.
     """
-    path = Path(name_or_path)
+    path = Path(name_or_path).expanduser()
     if path.is_dir():
         _check_folder(path)
         return path, f"local folder {path}"
@@ -157,6 +165,8 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
     spec = REGISTRY.get(name)
     if spec is not None:
         repo_id, revision, bundled = spec.repo_id, spec.revision, weights_dir() / name
+    elif _meant_as_path(name):
+        raise ModelLoadError(f"{path}: no such folder (a model is a folder holding {' and '.join(FILES)})")
     elif "/" in name and allow_any_repo:
         repo_id, revision, bundled = name, None, None
     else:
@@ -181,6 +191,8 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
         sources.reverse()
     for label, fetch in sources:
         folder = _attempt(label, fetch, tried)
+        if folder is not None and spec is None and fetch is sources[-1 if not prefer_hub else 0][1]:
+            log.warning("%s: no local folder of that name; downloaded the Hub repo %s", name, where)
         if folder is not None:
             if prefer_hub and tried:
                 log.warning("%s: Hub unavailable, using the %s; tried: %s", name, label, "; ".join(tried))
@@ -191,13 +203,25 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
     raise ModelLoadError(f"could not load {name!r}; tried: " + "; ".join(tried))
 
 
+def _meant_as_path(name: str) -> bool:
+    """A name that can only be a folder (./x, ../x, ~/x, /x, x\\y), or whose first part is a folder here (the
+    README's ``weights/horse2zebra`` before converting it): a missing one is an error, never a Hub repo id."""
+    if name.startswith((".", "~")) or Path(name).is_absolute() or "\\" in name:
+        return True
+    return "/" in name and Path(name.split("/", 1)[0]).is_dir()
+
+
 def read_config(folder: Path) -> dict:
     try:
-        config = json.loads((folder / "config.json").read_text())
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ModelLoadError(f"{folder / 'config.json'} is unreadable: not UTF-8 text ({e.reason})") from e
     except (OSError, json.JSONDecodeError) as e:
         raise ModelLoadError(f"{folder / 'config.json'} is unreadable: {e}") from e
     if not isinstance(config, dict):
         raise ModelLoadError(f"{folder / 'config.json'} holds a {type(config).__name__}, not a JSON object")
+    if not isinstance(config.get(CLASS_KEY, ""), str):
+        raise ModelLoadError(f"{folder / 'config.json'}: {CLASS_KEY} must be a string, got {config[CLASS_KEY]!r}")
     pad = config.get("pad_multiple", 1)
     if type(pad) is not int or pad < 1:
         raise ModelLoadError(
@@ -230,6 +254,46 @@ def _constructor_kwargs(cls: type[torch.nn.Module], config: dict) -> dict:
     return kwargs
 
 
+def _check_numbers(cls: type, kwargs: dict, path: Path) -> None:
+    """Refuse a non-number where the constructor's default is a number, and a noise range that is not positive."""
+    params = inspect.signature(cls).parameters
+    for key, value in kwargs.items():
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if key == "sigma_max" and not (number and value > 0):
+            raise ModelLoadError(f"{path}: sigma_max must be a positive number, got {value!r}")
+        if key in params and type(params[key].default) in (int, float) and not number:
+            raise ModelLoadError(f"{path}: {key} must be a number, got {value!r}")
+
+
+def _build(folder: Path, how: str, name: str, spec_cls: str | None) -> torch.nn.Module:
+    """The model ``folder`` describes, with its weights: every way a folder can be wrong is a ModelLoadError."""
+    config = read_config(folder)
+    cls = model_class(config, spec_cls, folder)
+    kwargs = _constructor_kwargs(cls, config)
+    _check_numbers(cls, kwargs, folder / "config.json")
+    try:
+        model = cls(**kwargs)
+    except Exception as e:  # noqa: BLE001 - whatever the constructor makes of odd values, name the config
+        raise ModelLoadError(f"{folder / 'config.json'} does not describe a {cls.__name__}: {_one_line(e)}") from e
+    try:
+        state = load_file(str(folder / "model.safetensors"))
+        own = model.state_dict()
+        if ints := [
+            k for k, v in state.items() if k in own and own[k].is_floating_point() and not v.is_floating_point()
+        ]:
+            raise ModelLoadError(
+                f"{name!r} from {how}: weight {ints[0]} is stored as {state[ints[0]].dtype}, not a float type"
+            )
+        model.load_state_dict(state, strict=True)
+    except (SafetensorError, OSError, RuntimeError, TypeError) as e:
+        raise ModelLoadError(f"{name!r} from {how} does not load as {cls.__name__}: {_one_line(e, 300)}") from e
+    if bad := [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]:
+        raise ModelLoadError(
+            f"{name!r} from {how}: {len(bad)} weight tensors hold NaN or infinite values ({bad[0]}, ...)"
+        )
+    return model
+
+
 def load_model(
     name_or_path: str | os.PathLike,
     device: str | torch.device | None = None,
@@ -250,15 +314,16 @@ def load_model(
 
         return ClassicGenerator(name.split(".", 1)[1])
     folder, how = resolve(name_or_path, allow_any_repo=allow_any_repo)
-    config = read_config(folder)
-    cls = model_class(config, spec.cls if spec else None, folder)
-    kwargs = _constructor_kwargs(cls, config)
     try:
-        model = cls(**kwargs)
-        model.load_state_dict(load_file(str(folder / "model.safetensors")), strict=True)
-    except (SafetensorError, OSError, RuntimeError, TypeError) as e:
-        raise ModelLoadError(f"{name!r} from {how} does not load as {cls.__name__}: {_one_line(e, 300)}") from e
-    log.info("loaded %s (%s) from %s", name, cls.__name__, how)
+        model = _build(folder, how, name, spec.cls if spec else None)
+    except ModelLoadError as e:  # a broken Hub copy (GENREPAIR_PREFER_HUB=1) falls back to the bundled one
+        bundled = weights_dir() / name
+        if spec is None or not how.startswith(("Hub download", "Hugging Face cache")) or not _has_files(bundled):
+            raise
+        log.warning("%s: the copy from the %s does not load (%s); using bundled %s", name, how, e, bundled)
+        folder, how = bundled, f"bundled folder {bundled} (the Hub's copy does not load)"
+        model = _build(folder, how, name, spec.cls)
+    log.info("loaded %s (%s) from %s", name, type(model).__name__, how)
     dev = pick_device(device)
     use_half = (dev.type == "cuda") if half is None else half
     model = model.to(dev).eval().requires_grad_(False)

@@ -373,6 +373,8 @@ def translate(model, image, tile: int = 2048, ensemble: int = 1) -> Image.Image:
     model = _for_pixels(model, d)
     bg = 1.0 if getattr(model, "background", "white") == "white" else 0.0
     rgb = composite_on(d, bg)
+    if getattr(model, "input_nc", 3) == 1:  # a gray generator (the official --input_nc 1): its input is luma
+        rgb = rgb @ np.array([[0.299], [0.587], [0.114]], np.float32)
     x = _tensor(rgb * 2 - 1, model)
     mult = getattr(model, "pad_multiple", 4)
     min_side = 2 * mult  # reflection padding and instance norm at 1/4 scale need at least 2x2 pixels there
@@ -387,9 +389,9 @@ def translate(model, image, tile: int = 2048, ensemble: int = 1) -> Image.Image:
             self_ensemble(model, ensemble), x, tile, overlap=64, multiple=mult, min_side=min_side, balanced=True
         )
     out = _array(y * 0.5 + 0.5)
-    if d.gray:
+    if d.gray and out.shape[2] == 3:
         out = out.mean(2, keepdims=True)
-    return encode(out, d.alpha, d.high_bit, d.icc)
+    return encode(out, d.alpha, d.high_bit, d.icc)  # a gray model's output is gray; encode drops an RGB profile
 
 
 # ---------------------------------------------------------------- denoise

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import assert_unchanged, exif_rotated_jpeg, photo, snapshot
+from conftest import assert_unchanged, exif_rotated_jpeg, photo, snapshot, tiny
 from PIL import Image, features
 
-from genrepair import REGISTRY
+from genrepair import REGISTRY, save_model
 from genrepair.cli import main
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
@@ -180,7 +180,7 @@ def test_convert_does_not_replace_a_model_without_overwrite(tmp_path: Path, caps
     (folder / "README.md").write_text("my own notes")
     before = snapshot(folder)
     assert cli("convert", src, "--arch", "dncnn", "--output", folder) == 2
-    assert "mine: already holds a model (config.json, model.safetensors); pass --overwrite" in one_error_line(
+    assert "mine: already holds config.json, model.safetensors, README.md; pass --overwrite" in one_error_line(
         capsys.readouterr().err
     )
     assert_unchanged(before)
@@ -479,3 +479,24 @@ def test_eval_cards_from_stored_results(tmp_path: Path, capsys) -> None:
     card = (folder / "README.md").read_text()
     assert "| cyclegan.flat2fluent3d | 20.50 | 0.800 | 100.00 | - |" in card
     assert "30 ms wall" in card
+
+
+def test_eval_refuses_wrong_models_and_unwritable_json_before_measuring(
+    model_dirs, tmp_path: Path, capsys, monkeypatch
+):
+    """A model of another task, a gray denoiser as the color --model, or a --json that cannot be written is
+    refused at once, before the (long) measuring starts."""
+    import genrepair.evaluation.denoise as evaluation
+
+    monkeypatch.setattr(evaluation, "run", lambda args: pytest.fail("measuring started"))
+    gray = save_model(tiny("NoiseCondUNet", in_nc=1), tmp_path / "gray")
+    cases = [
+        (["--model", model_dirs["gan"]], "is a generate model, not a denoise model"),
+        (["--model", gray], "measures a color model there; this one has 1 channel(s) (pass it as --gray-model)"),
+        (["--gray-model", model_dirs["denoise"]], "measures a gray model there; this one has 3 channel(s)"),
+        (["--json", tmp_path], "is a folder; give a file name"),
+        (["--json", gray / "config.json" / "r.json"], "config.json is a file, not a folder"),
+    ]
+    for extra, message in cases:
+        assert cli("eval", "denoise", *extra) == 2
+        assert message in one_error_line(capsys.readouterr().err)

@@ -155,3 +155,38 @@ def test_pickle_only_folder_is_refused_unopened(tmp_path, monkeypatch) -> None:
     assert sorted(os.listdir(folder)) == ["config.json", "pytorch_model.bin"]
     pickle.loads(pickle.dumps(_Trap(marker)))  # the trap does fire when something unpickles it
     assert marker.exists()
+
+
+@pytest.mark.parametrize("how", ["config", "tensor"])
+def test_prefer_hub_with_a_broken_hub_copy_uses_the_bundled_one(hub, repo, tmp_path, monkeypatch, caplog, how):
+    """The Hub answers, but its copy does not load (bad config.json, a missing tensor): the bundled copy is used."""
+    shutil.copytree(repo[0], tmp_path / "weights" / NAME)
+    broken = tmp_path / "broken"
+    shutil.copytree(repo[0], broken)
+    if how == "config":
+        (broken / "config.json").write_text("{not json")
+    else:
+        from safetensors.torch import load_file, save_file
+
+        state = load_file(broken / "model.safetensors")
+        state.pop(sorted(state)[0])
+        save_file(state, broken / "model.safetensors")
+    hub.repos[REPO] = broken
+    monkeypatch.setenv("GENREPAIR_PREFER_HUB", "1")
+    with caplog.at_level(logging.WARNING, logger="genrepair"):
+        model = load_model(NAME, device="cpu")
+    assert model.genrepair_source.endswith("(the Hub's copy does not load)")
+    assert same_output(model, repo[1])
+    assert "does not load" in caplog.text and str(tmp_path / "weights" / NAME) in caplog.text
+
+
+def test_corrupt_cached_config_is_detected_and_fetched_again(hub, repo, tmp_path, caplog) -> None:
+    """config.json is cached under its git blob id: an edited or damaged copy is caught and fetched again."""
+    load_model(NAME, device="cpu")
+    config = next((tmp_path / "hf-cache" / "models--genrepair--denoise-color" / "snapshots").glob("*/config.json"))
+    config.resolve().write_text("{}")
+    with caplog.at_level(logging.WARNING, logger="genrepair"):
+        model = load_model(NAME, device="cpu")
+    assert "config.json fails its git blob check" in caplog.text
+    assert hub.count("GET", "config.json") == 2
+    assert same_output(model, repo[1])

@@ -108,7 +108,7 @@ def test_unknown_name_lists_valid_names(tmp_path: Path, monkeypatch) -> None:
     assert all(name in str(err.value) for name in REGISTRY)
 
 
-def test_any_repo_id_loads_only_when_allowed(repo, tmp_path: Path, monkeypatch) -> None:
+def test_any_repo_id_loads_only_when_allowed(repo, tmp_path: Path, monkeypatch, caplog) -> None:
     with HubServer({"someone/tiny": repo[0]}) as hub:
         hub_env(monkeypatch, tmp_path, hub.url)
         with pytest.raises(ModelLoadError, match="GENREPAIR_ALLOW_ANY_REPO=1"):
@@ -118,7 +118,9 @@ def test_any_repo_id_loads_only_when_allowed(repo, tmp_path: Path, monkeypatch) 
             load_model("someone/tiny")
         assert hub.requests == []
         monkeypatch.setenv("GENREPAIR_ALLOW_ANY_REPO", "1")
-        assert same_output(load_model("someone/tiny", device="cpu"), repo[1])
+        with caplog.at_level(logging.WARNING, logger="genrepair"):
+            assert same_output(load_model("someone/tiny", device="cpu"), repo[1])
+        assert "someone/tiny: no local folder of that name; downloaded the Hub repo someone/tiny@main" in caplog.text
         with pytest.raises(ModelLoadError, match="RepositoryNotFoundError"):
             load_model("someone/missing")
 

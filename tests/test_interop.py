@@ -10,12 +10,14 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import snapshot
+from PIL import Image
 from safetensors.torch import load_file
 
-from genrepair import load_model
+from genrepair import load_model, translate
 from genrepair.cli import main
 from genrepair.convert import ConversionError, convert
 from genrepair.models import DnCNN, DRUNet, FFDNet, ResnetGenerator
@@ -205,6 +207,52 @@ def test_convert_bad_files(tmp_path: Path) -> None:
     src = write_pth(tmp_path / "ok.pth", golden("kair_dncnn_gray_nb17")[0])
     with pytest.raises(ConversionError, match="is not a folder"):
         convert(src, "dncnn", src)
+
+
+def test_convert_keeps_a_projects_readme_and_names_the_keys_it_misses(tmp_path: Path) -> None:
+    weights, _ = golden("cyclegan_resnet_generator_ngf8_nb2")
+    src = write_pth(tmp_path / "g.pth", weights)
+    (tmp_path / "README.md").write_text("# My project\n")
+    with pytest.raises(ConversionError, match=r"already holds README\.md; pass --overwrite"):
+        convert(src, "cyclegan", tmp_path)
+    assert (tmp_path / "README.md").read_text() == "# My project\n"
+    partial = write_pth(tmp_path / "partial.pth", {k: v for k, v in weights.items() if k != "model.1.bias"})
+    with pytest.raises(ConversionError, match=r"not a cyclegan checkpoint: .*Missing key\(s\).*model\.1\.bias"):
+        convert(partial, "cyclegan", tmp_path / "out")
+
+
+def test_a_failed_overwrite_keeps_the_model_that_was_there(tmp_path: Path, monkeypatch) -> None:
+    """Files are written beside the folder and moved in at the end: a full disk leaves the old model whole."""
+    import genrepair.convert as conv
+
+    weights, io = golden("kair_dncnn_gray_nb17")
+    src = write_pth(tmp_path / "dncnn.pth", weights)
+    out = convert(src, "dncnn", tmp_path / "model")
+    before = snapshot(out / "model.safetensors"), (out / "config.json").read_text()
+
+    def disk_full(model, folder, card=None):
+        (Path(folder) / "config.json").write_text("{")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(conv, "save_model", disk_full)
+    with pytest.raises(ConversionError, match=r"could not write the model .*No space left on device"):
+        convert(src, "dncnn", out, overwrite=True)
+    assert (snapshot(out / "model.safetensors"), (out / "config.json").read_text()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dncnn.pth", "model"]  # no staging folder left
+    assert_golden(load_model(out)(io["input"]), io["output"])
+
+
+def test_a_gray_cyclegan_translates_color_and_gray_images(tmp_path: Path) -> None:
+    """The official --input_nc 1 --output_nc 1 generators: color input is read as luma, the output is gray."""
+    torch.manual_seed(0)
+    gray_gen = ResnetGenerator(input_nc=1, output_nc=1, ngf=8, n_blocks=2)
+    out = convert(write_pth(tmp_path / "g.pth", gray_gen.state_dict()), "cyclegan", tmp_path / "gray")
+    model = load_model(out)
+    rgb = (np.random.default_rng(0).random((20, 24, 3)) * 255).astype(np.uint8)
+    result = translate(model, Image.fromarray(rgb))
+    assert (result.mode, result.size) == ("L", (24, 20))
+    luma = Image.fromarray(rgb).convert("L")  # Pillow's Rec. 601 luma, 8-bit
+    assert np.abs(np.asarray(translate(model, luma), np.int16) - np.asarray(result, np.int16)).max() <= 2
 
 
 # ---------------------------------------------------------------- full-size key sets

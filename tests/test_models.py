@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -213,6 +214,68 @@ def test_unknown_class_name_is_refused(saved) -> None:
     (folder / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ModelLoadError, match="names no known architecture.*StyleGAN9"):
         load_model(folder)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"ngf": "wide"}, "ngf must be a number, got 'wide'"),
+        ({"_class_name": ["ResnetGenerator"]}, "_class_name must be a string"),
+        ({"upsample": "magic"}, "does not describe a ResnetGenerator: upsample must be one of"),
+        ({"ngf": True}, "ngf must be a number, got True"),
+    ],
+)
+def test_odd_config_values_are_named(saved, edit: dict, message: str) -> None:
+    folder, _ = saved
+    cfg = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(cfg | edit))
+    with pytest.raises(ModelLoadError, match=re.escape(message)):
+        load_model(folder)
+
+
+def test_config_that_is_not_utf8_or_has_a_bad_noise_range(tmp_path: Path) -> None:
+    folder = save_model(tiny("NoiseCondUNet"), tmp_path / "d")
+    cfg = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(cfg), encoding="utf-16")  # as Windows Notepad may save it
+    with pytest.raises(ModelLoadError, match="config.json is unreadable: not UTF-8 text"):
+        load_model(folder)
+    for bad in (-5, "abc", 0):
+        (folder / "config.json").write_text(json.dumps(cfg | {"sigma_max": bad}))
+        with pytest.raises(ModelLoadError, match=f"sigma_max must be a positive number, got {bad!r}"):
+            load_model(folder)
+
+
+@pytest.mark.parametrize("how", ["nan", "int"])
+def test_weights_that_cannot_compute_are_refused(saved, how: str) -> None:
+    folder, _ = saved
+    state = load_file(folder / "model.safetensors")
+    if how == "nan":
+        state["model.1.weight"][0, 0, 0, 0] = float("nan")
+        message = r"1 weight tensors hold NaN or infinite values \(model\.1\.weight"
+    else:
+        state["model.1.weight"] = state["model.1.weight"].round().to(torch.int32)
+        message = r"weight model\.1\.weight is stored as torch\.int32, not a float type"
+    save_file(state, folder / "model.safetensors")
+    with pytest.raises(ModelLoadError, match=message):
+        load_model(folder)
+
+
+def test_a_missing_folder_is_never_taken_for_a_hub_repo(tmp_path: Path, monkeypatch) -> None:
+    """./x, ~/x, /x, and weights/x where weights/ is a folder here: "no such folder", with no network use."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "weights").mkdir()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # would fail differently if it were tried
+    for name in ("weights/horse2zebra", "./mymodel", "~/no-such-genrepair-model", str(tmp_path / "gone")):
+        with pytest.raises(ModelLoadError, match="no such folder"):
+            load_model(name)
+    home_model = save_model(tiny("ResnetGenerator"), tmp_path / "home" / "m")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert load_model("~/m").genrepair_source == f"local folder {home_model}"
+    monkeypatch.setenv("GENREPAIR_WEIGHTS", "")  # empty means unset: the bundled folder, not the current one
+    from genrepair.hub import weights_dir
+
+    assert weights_dir() == BUNDLED
 
 
 def test_unknown_model_name_lists_valid_names() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -17,8 +19,10 @@ class FakeApi:
     def create_repo(self, repo_id, exist_ok=False, private=False):
         FakeApi.calls.append(("create_repo", repo_id, exist_ok, private))
 
-    def upload_folder(self, folder_path, repo_id, commit_message):
-        FakeApi.calls.append(("upload_folder", sorted(p.name for p in Path(folder_path).iterdir()), repo_id))
+    def upload_folder(self, folder_path, repo_id, commit_message, allow_patterns=None):
+        names = sorted(p.name for p in Path(folder_path).iterdir())
+        sent = [n for n in names if allow_patterns is None or any(fnmatch(n, p) for p in allow_patterns)]
+        FakeApi.calls.append(("upload_folder", sent, repo_id))
         return type("Info", (), {"commit_url": f"https://hub.example/{repo_id}/commit/abc"})()
 
 
@@ -31,9 +35,11 @@ def fake_api(monkeypatch):
     return FakeApi
 
 
-def test_push_uploads_the_whole_model_folder(model_dirs, fake_api, capsys) -> None:
-    folder = model_dirs["denoise"]
+def test_push_uploads_the_model_files_only(model_dirs, fake_api, capsys, tmp_path) -> None:
+    folder = Path(shutil.copytree(model_dirs["denoise"], tmp_path / "m"))
     (folder / "README.md").write_text("# card\n")
+    (folder / "original.pth").write_bytes(b"the source pickle, never published")
+    (folder / "notes.txt").write_text("private")
     assert main(["push", str(folder), "--repo-id", "me/denoise-color"]) == 0
     assert fake_api.calls[0] == ("create_repo", "me/denoise-color", True, False)
     assert fake_api.calls[1] == ("upload_folder", ["README.md", "config.json", "model.safetensors"], "me/denoise-color")
@@ -46,3 +52,28 @@ def test_push_refuses_a_folder_without_weights(tmp_path: Path, fake_api, capsys)
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "missing model.safetensors" in err
     assert fake_api.calls == []
+
+
+class DeadApi(FakeApi):
+    error: Exception = ConnectionError("[Errno 111] Connection refused")
+
+    def create_repo(self, repo_id, exist_ok=False, private=False):
+        raise DeadApi.error
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ConnectionError("[Errno 111] Connection refused"), "ConnectionError: [Errno 111] Connection refused"),
+        (RuntimeError("Client error '401 Unauthorized' for url"), "log in with `hf auth login` or set HF_TOKEN"),
+    ],
+)
+def test_push_failures_are_one_line(model_dirs, monkeypatch, capsys, error, expected) -> None:
+    import huggingface_hub
+
+    DeadApi.error = error
+    monkeypatch.setattr(huggingface_hub, "HfApi", DeadApi)
+    (model_dirs["denoise"] / "README.md").write_text("# card\n")
+    assert main(["push", str(model_dirs["denoise"]), "--repo-id", "me/x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("genrepair: error: push to me/x failed") and expected in err

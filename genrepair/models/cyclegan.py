@@ -60,7 +60,8 @@ class ResnetGenerator(
     tags=["image-to-image", "cyclegan", "genrepair"],
     license="mit",
 ):
-    """Image-to-image generator; input and output RGB in [-1, 1], sides a multiple of 4."""
+    """Image-to-image generator; input and output RGB in [-1, 1] (gray with ``input_nc``/``output_nc`` 1),
+    sides a multiple of 4."""
 
     def __init__(
         self,
@@ -79,6 +80,7 @@ class ResnetGenerator(
         super().__init__()
         if upsample not in UPSAMPLE:
             raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE)}, not {upsample!r}")
+        self.input_nc, self.output_nc = input_nc, output_nc
         self.image_size = image_size
         self.pad_multiple = pad_multiple
         self.value_range = value_range
