@@ -5,6 +5,7 @@ python scripts/update_readme.py results/   # reads denoise.json, inpaint.json, g
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -102,6 +103,8 @@ def main(folder: str) -> None:
         path = Path(folder) / f"{name}.json"
         if path.exists():
             parts += fn(json.loads(path.read_text())) + [""]
+    if not parts:  # a mistyped folder must not empty README's tables
+        sys.exit(f"no denoise/inpaint/generate/translate .json in {folder}; README.md left as it was")
     readme = Path("README.md")
     block = "<!-- metrics:start -->\n" + "\n".join(parts).strip() + "\n<!-- metrics:end -->"
     readme.write_text(
@@ -111,4 +114,6 @@ def main(folder: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "results")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", nargs="?", default="results", help="where genrepair eval wrote its JSON")
+    main(parser.parse_args().folder)

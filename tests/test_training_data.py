@@ -212,7 +212,7 @@ def test_cyclegan_training_switches_to_resize_convolutions(monkeypatch, tmp_path
 
     def train(out, *extra, run="run"):
         argv = ["cyclegan", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / run), "--output"]
-        argv += [str(tmp_path / out / "cyclegan.flat2fluent3d"), "--ngf", "4", "--n-blocks", "1", "--ndf", "8"]
+        argv += [str(tmp_path / out), "--ngf", "4", "--n-blocks", "1", "--ndf", "8"]
         argv += ["--size", "40", "--batch-size", "1", *extra]
         monkeypatch.setattr(sys, "argv", argv)
         train_cyclegan.main()
@@ -260,7 +260,7 @@ def test_cyclegan_loss_weights_are_options(monkeypatch, tmp_path):
 
     def train(run, *extra):
         argv = ["cyclegan", "--data-root", str(tmp_path / "data"), "--run-dir", str(tmp_path / run), "--output"]
-        argv += [str(tmp_path / run / "out" / "cyclegan.flat2fluent3d"), "--ngf", "4", "--n-blocks", "1", "--ndf", "8"]
+        argv += [str(tmp_path / run / "out"), "--ngf", "4", "--n-blocks", "1", "--ndf", "8"]
         monkeypatch.setattr(sys, "argv", argv + ["--size", "40", "--batch-size", "1", "--steps", "1", *extra])
         torch.manual_seed(0)
         train_cyclegan.main()
@@ -467,3 +467,86 @@ def test_inpaint_training_grows_from_a_release(monkeypatch, tmp_path, capsys):
         _train_inpaint(monkeypatch, tmp_path, "both", "--init-from", str(tmp_path / "wide-skips"), "--n-blocks", "3",
                        "--grow", "--skip-kernel", "1")  # fmt: skip
     assert "separate steps" in capsys.readouterr().err
+
+
+def test_a_resumed_run_continues_its_random_streams_and_takes_the_new_lr(monkeypatch, tmp_path):
+    """Steps 3-4 of a run stopped after step 2 and resumed see new crops and noise (not step 1-2's again), the
+    same ones as an uninterrupted 4-step run; the resume's --lr is used, and the card lists both commands."""
+    from genrepair.models import NoiseCondUNet
+
+    _tiny_photo_root(tmp_path)
+    save_model(NoiseCondUNet(in_nc=3, channels=[8, 16], nb=1, pad_multiple=8), tmp_path / "init")
+    seen = []
+    real_batch = PatchSampler.batch
+    monkeypatch.setattr(PatchSampler, "batch", lambda self, n: seen.append(real_batch(self, n)) or seen[-1])
+    lrs = []
+    real_step = torch.optim.AdamW.step
+    monkeypatch.setattr(
+        torch.optim.AdamW, "step", lambda self, *a: lrs.append(self.param_groups[0]["lr"]) or real_step(self, *a)
+    )
+    shape = ("--channels", "8,16", "--nb", "1", "--init-from", str(tmp_path / "init"))
+    _train(monkeypatch, tmp_path, train_denoise, "whole", *shape, "--steps", "4")
+    whole = [b.clone() for b in seen]
+    seen.clear()
+    _train(monkeypatch, tmp_path, train_denoise, "parts", *shape, "--steps", "2")
+    lrs.clear()
+    out = _train(monkeypatch, tmp_path, train_denoise, "parts", *shape, "--steps", "4", "--lr", "1e-3")
+    assert len(seen) == 4 and torch.equal(seen[0], whole[0]) and torch.equal(seen[1], whole[1])
+    assert torch.equal(seen[2], whole[2]) and torch.equal(seen[3], whole[3])
+    assert not torch.equal(seen[2], seen[0])
+    assert lrs[0] > 2e-4  # the cosine schedule from the resume's --lr 1e-3 (the first run's was 2e-4)
+    card = (out / "README.md").read_text()
+    assert card.count("`, then `") == 1 and "--lr 1e-3  # from step 2" in card
+
+
+def test_training_refuses_what_would_lose_work(monkeypatch, tmp_path, capsys):
+    """--export-only with no checkpoint does not export untrained weights; --gray's default name is
+    denoise.gray (it used to write over denoise.color); an explicit --output is used as given."""
+    _tiny_photo_root(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    argv = ["denoise", "--data-root", str(tmp_path / "data"), "--export-only", "--run-dir", str(tmp_path / "typo")]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit, match="no checkpoint .*typo/last.pt to export"):
+        train_denoise.main()
+    assert not (tmp_path / "weights").exists()
+    gray_root = tmp_path / "data" / "denoise" / "train" / "gray" / "Train400"
+    gray_root.mkdir(parents=True)
+    for i in range(2):
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (60, 60), dtype=np.uint8)).save(
+            gray_root / f"{i}.png"
+        )
+    argv = ["denoise", "--data-root", str(tmp_path / "data"), "--gray", "--steps", "1", "--patch", "32"]
+    monkeypatch.setattr(sys, "argv", argv + ["--batch-size", "2", "--channels", "8,16", "--nb", "1"])
+    train_denoise.main()
+    assert (tmp_path / "runs" / "denoise.gray" / "last.pt").is_file()
+    assert read_config(tmp_path / "weights" / "denoise.gray")["in_nc"] == 1
+    assert not (tmp_path / "weights" / "denoise.color").exists()
+    monkeypatch.setattr(
+        sys, "argv", argv + ["--batch-size", "2", "--channels", "8,16", "--nb", "1", "--output", "mine"]
+    )
+    train_denoise.main()
+    assert read_config(tmp_path / "mine")["in_nc"] == 1
+
+
+def test_a_first_ctrl_c_stops_at_the_step_boundary(tmp_path):
+    """SIGINT, like SIGTERM, asks the loop to stop so the checkpoint and export still happen; a second one aborts."""
+    import argparse
+    import signal
+
+    from genrepair.training.common import Trainer
+
+    args = argparse.Namespace(
+        threads=1, seed=0, run_dir=tmp_path / "run", export_only=False, steps=10, minutes=1, save_every=5
+    )
+    model = torch.nn.Linear(2, 2)
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        t = Trainer(args, {"m": model}, {"o": torch.optim.SGD(model.parameters(), lr=0.1)})
+        assert t.running()
+        signal.raise_signal(signal.SIGINT)
+        assert not t.running()
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])

@@ -6,11 +6,14 @@ import argparse
 import copy
 import json
 import os
+import random
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -20,8 +23,14 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 def base_parser(name: str, description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--data-root", type=Path, default=Path(os.environ.get("GENREPAIR_DATA", DEFAULT_DATA)))
-    p.add_argument("--run-dir", type=Path, default=Path("runs") / name, help="resumable checkpoints + logs")
-    p.add_argument("--output", type=Path, default=Path("weights") / name, help="release folder to write")
+    p.add_argument(
+        "--run-dir", type=Path, help=f"resumable checkpoints + logs (default: runs/<model name>, e.g. runs/{name})"
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        help=f"model folder to write (default: weights/<model name>, e.g. weights/{name}: REPLACES the release)",
+    )
     p.add_argument("--init-from", type=Path, default=None, help="start from this weights/ folder")
     p.add_argument("--steps", type=int, default=100_000, help="stop after this many steps in total")
     p.add_argument("--minutes", type=float, default=60.0, help="stop after this much wall time in this run")
@@ -31,13 +40,50 @@ def base_parser(name: str, description: str) -> argparse.ArgumentParser:
         default=None,
         help="stop once this much process CPU time is spent, over all resumes",
     )
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=positive_int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
     p.add_argument("--export-only", action="store_true", help="export runs/<name>/last.pt to --output and stop")
     return p
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def settle(args: argparse.Namespace, name: str) -> None:
+    """Default ``--run-dir`` runs/<name> and ``--output`` weights/<name> (a given one is kept as it is), and seed
+    every random number generator before any model is built, so ``--seed`` fixes a from-scratch run's start."""
+    args.run_dir = args.run_dir or Path("runs") / name
+    args.output = args.output or Path("weights") / name
+    random.seed(args.seed)
+    np.random.seed(args.seed % 2**32)
+    torch.manual_seed(args.seed)
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """Run a trainer's ``main``; a bad folder, file or option ends it with one line, not a traceback."""
+    from PIL import UnidentifiedImageError
+
+    from ..hub import ModelLoadError
+
+    try:
+        main()
+    except (ModelLoadError, OSError, UnidentifiedImageError, ValueError, KeyError) as e:
+        text = " ".join(str(e.args[0] if isinstance(e, KeyError) and e.args else e).split()) or type(e).__name__
+        sys.exit(f"error: {text[:500]}")
+    except RuntimeError as e:
+        if "loading state_dict" not in str(e):
+            raise
+        text = " ".join(str(e).split())
+        sys.exit(
+            f"error: the weights do not fit this run's options (architecture flags, --gray, dataset): {text[:400]}"
+        )
 
 
 def patch_discriminator(ndf: int = 64, n_layers: int = 3) -> nn.Sequential:
@@ -60,13 +106,20 @@ class Trainer:
     """Keeps named modules and optimizers, resumes them from ``run_dir/last.pt`` and times the run."""
 
     def __init__(
-        self, args: argparse.Namespace, modules: dict[str, nn.Module], optims: dict[str, torch.optim.Optimizer]
+        self,
+        args: argparse.Namespace,
+        modules: dict[str, nn.Module],
+        optims: dict[str, torch.optim.Optimizer],
+        rngs: dict[str, random.Random | np.random.Generator] | None = None,
     ):
+        """``rngs``: the run's own generators (crop sampler, masks), checkpointed with torch's and Python's, so a
+        resumed run continues their streams instead of replaying the batches it already trained on."""
         torch.set_num_threads(args.threads)
         torch.manual_seed(args.seed)
         self.args = args
         self.modules = modules
         self.optims = optims
+        self.rngs = dict(rngs or {})
         self.step = 0
         self.cpu_before = 0.0  # CPU seconds spent by earlier runs of this checkpoint
         self.start = time.time()
@@ -74,6 +127,8 @@ class Trainer:
         self.last_save = time.time()
         args.run_dir.mkdir(parents=True, exist_ok=True)
         self.ckpt = args.run_dir / "last.pt"
+        if args.export_only and not self.ckpt.exists():
+            raise SystemExit(f"--export-only: no checkpoint {self.ckpt} to export (check --run-dir)")
         if self.ckpt.exists():
             state = torch.load(self.ckpt, map_location="cpu", weights_only=True)
             missing = {k for k in modules if k not in state["modules"]}
@@ -86,21 +141,63 @@ class Trainer:
             for k, m in modules.items():
                 m.load_state_dict(state["modules"][k])
             for k, o in optims.items():
+                fresh = [g["lr"] for g in o.param_groups]  # this command's --lr wins over the checkpoint's
                 o.load_state_dict(state["optims"][k])
+                for g, lr in zip(o.param_groups, fresh, strict=True):
+                    g["lr"] = lr
             self.step = state["step"]
             self.cpu_before = state.get("cpu_seconds", 0.0)
+            self._restore_rngs(state.get("rngs"))
             print(f"resumed {self.ckpt} at step {self.step}", flush=True)
         from torch.utils.tensorboard import SummaryWriter
 
         self.tb = SummaryWriter(str(args.run_dir / "tb"))
-        cmd_file = args.run_dir / "command.txt"
+        cmd_file = args.run_dir / "command.txt"  # every command that trained this checkpoint, one per line
+        history = cmd_file.read_text().splitlines() if cmd_file.exists() and self.step > 0 else []
         if not args.export_only:
             (args.run_dir / "args.json").write_text(json.dumps({k: str(v) for k, v in vars(args).items()}, indent=1))
-            cmd_file.write_text(command())
-        self.command = cmd_file.read_text() if cmd_file.exists() else command()
+            if not history or history[-1] != command():
+                history.append(f"{command()}  # from step {self.step}" if history else command())
+            cmd_file.write_text("\n".join(history) + "\n")
+        self.command = "`, then `".join(history) if history else command()
         self.stop_requested = False
-        # SIGTERM (kill, a session ending) stops at the next step boundary: checkpoint and export still happen
-        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stop_requested", True))
+        # SIGTERM (kill, a session ending) and a first Ctrl-C stop at the next step boundary: checkpoint and
+        # export still happen; a second Ctrl-C stops at once
+        signal.signal(signal.SIGTERM, self._request_stop)
+        signal.signal(signal.SIGINT, self._request_stop)
+
+    def _request_stop(self, signum, frame) -> None:
+        if signum == signal.SIGINT:
+            print("stopping after this step (checkpoint and export follow); Ctrl-C again to abort", flush=True)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        self.stop_requested = True
+
+    def _rng_states(self) -> dict:
+        states = {"torch": torch.get_rng_state(), "python": random.getstate()}
+        for k, r in self.rngs.items():
+            states[k] = r.getstate() if isinstance(r, random.Random) else r.bit_generator.state
+        return states
+
+    def _restore_rngs(self, states: dict | None) -> None:
+        """Continue every generator's stream; a checkpoint from before they were saved gets fresh ones seeded by
+        (--seed, step), which at least does not replay the batches of step 0 on."""
+        if states is None:
+            seed = self.args.seed * 1_000_003 + self.step
+            torch.manual_seed(seed)
+            random.seed(seed)
+            for r in self.rngs.values():
+                if isinstance(r, random.Random):
+                    r.seed(seed)
+                else:
+                    r.bit_generator.state = type(r.bit_generator)(seed).state
+            return
+        torch.set_rng_state(states["torch"])
+        random.setstate(_tuples(states["python"]))
+        for k, r in self.rngs.items():
+            if isinstance(r, random.Random):
+                r.setstate(_tuples(states[k]))
+            else:
+                r.bit_generator.state = states[k]
 
     def running(self) -> bool:
         if self.args.export_only or self.stop_requested:
@@ -121,6 +218,8 @@ class Trainer:
     def log(self, **scalars: float) -> None:
         for k, v in scalars.items():
             self.tb.add_scalar(k, v, self.step)
+        for k, o in self.optims.items():  # the schedule as it ran
+            self.tb.add_scalar(f"lr/{k}", o.param_groups[0]["lr"], self.step)
         if self.step % 100 == 0:
             msg = " ".join(f"{k}={v:.4f}" for k, v in scalars.items())
             print(
@@ -136,12 +235,18 @@ class Trainer:
             "optims": {k: o.state_dict() for k, o in self.optims.items()},
             "step": self.step,
             "cpu_seconds": self.cpu_seconds(),
+            "rngs": self._rng_states(),
         }
         tmp = self.ckpt.with_suffix(".tmp")
         torch.save(state, tmp)
         tmp.replace(self.ckpt)
         self.last_save = time.time()
         print(f"saved {self.ckpt} at step {self.step}", flush=True)
+
+
+def _tuples(x):
+    """random.setstate wants the tuples that a checkpoint may give back as lists."""
+    return tuple(_tuples(v) for v in x) if isinstance(x, list | tuple) else x
 
 
 def command() -> str:

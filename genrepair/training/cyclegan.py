@@ -1,7 +1,7 @@
 """Train a CycleGAN pair strictly unpaired (the official recipe, small).
 
     nice python -m genrepair.training.cyclegan --a fluentflat --b fluent3d --minutes 120
-      -> weights/cyclegan.flat2fluent3d and weights/cyclegan.fluent3d2flat
+      -> weights/cyclegan.flat2fluent3d and weights/cyclegan.fluent3d2flat (--output DIR: DIR/cyclegan.*)
 
 Domain A images come from one half of the train-split emoji keys and domain B from the other
 half, so no pair is ever seen together. Transparency: composited on white (see model card).
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +30,7 @@ from ..cards import training_card
 from ..hub import read_config
 from ..models import ResnetGenerator
 from ..models.cyclegan import UPSAMPLE, decoder_layout
-from .common import EMA, Trainer, base_parser, export, init_from, patch_discriminator
+from .common import EMA, Trainer, base_parser, export, init_from, patch_discriminator, run_main, settle
 from .data import emoji_split, load_emoji
 
 SHORT = {"fluentflat": "flat", "fluent3d": "fluent3d", "fluenthc": "sketch"}
@@ -54,6 +55,18 @@ class ImagePool:
             else:
                 out.append(img)
         return torch.stack(out)
+
+
+def pair_folder(init_from: Path | None, names: tuple[str, str]) -> Path | None:
+    """The folder that holds both generators of the pair: ``--init-from`` itself, or its parent when it names one."""
+    if init_from is None:
+        return None
+    for folder in (init_from, init_from.parent if init_from.name in names else None):
+        if folder is not None and all((folder / n / "config.json").is_file() for n in names):
+            return folder
+    raise SystemExit(
+        f"--init-from {init_from}: expected a folder holding {names[0]} and {names[1]} (e.g. weights), or one of them"
+    )
 
 
 def unpaired_keys(root, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -96,8 +109,8 @@ def fit_upsampling(student: ResnetGenerator, teacher: ResnetGenerator, x: torch.
 
 def main() -> None:
     p = base_parser("cyclegan", __doc__)
-    p.add_argument("--a", default="fluentflat")
-    p.add_argument("--b", default="fluent3d")
+    p.add_argument("--a", default="fluentflat", choices=sorted(SHORT))
+    p.add_argument("--b", default="fluent3d", choices=sorted(SHORT))
     p.add_argument("--ngf", type=int, default=24)
     p.add_argument("--n-blocks", type=int, default=6)
     p.add_argument("--ndf", type=int, default=32)
@@ -117,10 +130,17 @@ def main() -> None:
         default=0.5,
         help="identity L1 weight, relative to --lambda-cycle (official: 0.5)",
     )
+    next(
+        a for a in p._actions if a.dest == "output"
+    ).help = "folder to write both model folders into (default: weights)"
+    next(
+        a for a in p._actions if a.dest == "init_from"
+    ).help = "the folder holding both generators of the pair (e.g. weights), or one of the two"
     args = p.parse_args()
     a2b, b2a = f"cyclegan.{SHORT[args.a]}2{SHORT[args.b]}", f"cyclegan.{SHORT[args.b]}2{SHORT[args.a]}"
-    if str(args.run_dir) == "runs/cyclegan":
-        args.run_dir = args.run_dir.parent / a2b
+    out_dir = args.output or Path("weights")
+    settle(args, a2b)
+    init_dir = pair_folder(args.init_from, (a2b, b2a))
     keys_a, keys_b = unpaired_keys(args.data_root, args.seed)
     A = load_emoji(args.data_root, args.a, "train", set(keys_a))[0] * 2 - 1
     B = load_emoji(args.data_root, args.b, "train", set(keys_b))[0] * 2 - 1
@@ -129,9 +149,9 @@ def main() -> None:
     state = torch.load(ckpt, map_location="cpu", weights_only=True) if ckpt.exists() else None
     init_upsample = None
     if args.init_from is not None:
-        layouts = {read_config(args.init_from.parent / n).get("upsample", "transpose") for n in (a2b, b2a)}
+        layouts = {read_config(init_dir / n).get("upsample", "transpose") for n in (a2b, b2a)}
         if len(layouts) > 1:
-            p.error(f"the {a2b} and {b2a} in {args.init_from.parent} have different decoder layouts")
+            p.error(f"the {a2b} and {b2a} in {init_dir} have different decoder layouts")
         init_upsample = layouts.pop()
     saved_upsample = (
         decoder_layout(state["modules"]["G_ab"]) if state is not None and "G_ab" in state["modules"] else None
@@ -153,13 +173,13 @@ def main() -> None:
     if args.init_from is not None and (state is None or distilling) and init_upsample != args.upsample:
         for name in (a2b, b2a):
             teachers.append(ResnetGenerator(**{**cfg, "upsample": init_upsample}).eval().requires_grad_(False))
-            init_from(teachers[-1], args.init_from.parent / name)
+            init_from(teachers[-1], init_dir / name)
     if distilling and not teachers:
         p.error("--distill needs --init-from generators in the other --upsample layout (the ones the run started from)")
     if args.init_from is not None and state is None:  # a resumed run's generators come from its checkpoint
         for g, name, teacher, src in zip((G_ab, G_ba), (a2b, b2a), teachers or (None, None), (A, B)):
             if teacher is None:
-                init_from(g, args.init_from.parent / name)
+                init_from(g, init_dir / name)
             else:
                 fit_upsampling(
                     g, teacher, src[torch.randperm(len(src), generator=torch.Generator().manual_seed(0))[:16]]
@@ -223,10 +243,10 @@ def main() -> None:
         summary = f"CycleGAN ResnetGenerator (ngf={args.ngf}, {args.n_blocks} blocks), {src} -> {dst}; {recipe} at {args.size}px."
         export(
             g.eval(),
-            args.output.parent / name,
+            out_dir / name,
             training_card(name, summary, data, t.command, t.step, cpu_minutes=t.cpu_seconds() / 60),
         )
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -97,10 +97,17 @@ class PatchSampler:
                 raise ValueError(f"{name} needs color crops")
         self.permute_channels = permute_channels
         self.saturate = saturate
+        if not files:
+            raise ValueError(
+                "no training images found: check --data-root (see ../shared/data/README.md for the layout)"
+            )
         mode = "L" if gray else "RGB"
         self.images = []
         for p in files:
-            img = Image.open(p).convert(mode)
+            try:
+                img = Image.open(p).convert(mode)
+            except (OSError, SyntaxError) as e:  # not an image, or cut short: name the file
+                raise ValueError(f"training image {p} is unreadable: {e}") from e
             for s in scales:
                 w, h = round(img.width * s), round(img.height * s)
                 if min(w, h) >= size:

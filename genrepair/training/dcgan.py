@@ -12,7 +12,7 @@ from torch import nn
 
 from ..cards import training_card
 from ..models import DCGANGenerator
-from .common import Trainer, base_parser, export, init_from
+from .common import Trainer, base_parser, export, init_from, run_main, settle
 from .data import load_avatars, load_emoji
 
 
@@ -39,8 +39,7 @@ def main() -> None:
     p.add_argument("--dataset", choices=["emoji", "avatars"], default="emoji")
     args = p.parse_args()
     name = f"dcgan.{args.dataset}"
-    if str(args.run_dir) == "runs/dcgan.emoji":
-        args.run_dir, args.output = args.run_dir.parent / name, args.output.parent / name
+    settle(args, name)
     images = (
         load_emoji(args.data_root, "noto64", "train")[0]
         if args.dataset == "emoji"
@@ -86,4 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -15,13 +15,13 @@ import torch.nn.functional as F
 from ..cards import training_card
 from ..models import NoiseCondUNet
 from ..models.denoisers import gray_state_from_color
-from .common import Trainer, arch_from_init, base_parser, export, init_from
+from .common import Trainer, arch_from_init, base_parser, export, init_from, run_main, settle
 from .data import PatchSampler, cbsd432, extra_photos
 
 
 def main() -> None:
     p = base_parser("denoise.color", __doc__)
-    p.add_argument("--name", default="denoise.color")
+    p.add_argument("--name", help="model name (default: denoise.gray with --gray, else denoise.color)")
     p.add_argument("--gray", action="store_true")
     p.add_argument("--patch", type=int, default=96)
     p.add_argument(
@@ -69,9 +69,8 @@ def main() -> None:
     from_color = bool(init_config) and init_config.get("in_nc", 3) == 3
     if args.gray and from_color and args.grow:
         p.error("--grow and starting gray training from a color model are separate steps")
-    if str(args.run_dir) == "runs/denoise.color":
-        args.run_dir = args.run_dir.parent / args.name
-        args.output = args.output.parent / args.name
+    args.name = args.name or ("denoise.gray" if args.gray else "denoise.color")
+    settle(args, args.name)
     if args.gray:
         files = sorted((args.data_root / "denoise" / "train" / "gray" / "Train400").glob("*.png"))
         train_data = "Train400 (400 gray 180x180 images)"
@@ -120,7 +119,7 @@ def main() -> None:
     else:
         init_from(model, args.init_from, grow=args.grow)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
-    t = Trainer(args, {"model": model}, {"opt": opt})
+    t = Trainer(args, {"model": model}, {"opt": opt}, rngs={"sampler": sampler.rng})
     criterion = {"l1": F.l1_loss, "mse": F.mse_loss}[args.loss]
     while t.running():
         clean = sampler.batch(args.batch_size)
@@ -155,4 +154,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -16,7 +16,7 @@ from torch.nn.utils import spectral_norm as sn
 
 from ..cards import training_card
 from ..models import CondGenerator
-from .common import EMA, Trainer, arch_from_init, base_parser, export, init_from
+from .common import EMA, Trainer, arch_from_init, base_parser, export, init_from, run_main, settle
 from .data import load_avatars, load_emoji
 from .diffaug import diff_augment
 
@@ -57,8 +57,7 @@ def main() -> None:
     args = p.parse_args()
     arch_from_init(args, ngf=32, z_dim=128)
     name = f"gan.{args.dataset}"
-    if str(args.run_dir) == "runs/gan.emoji":
-        args.run_dir, args.output = args.run_dir.parent / name, args.output.parent / name
+    settle(args, name)
     if args.dataset == "emoji":
         images, cats, _ = load_emoji(args.data_root, "noto64", "train")
         class_names = sorted(set(cats))
@@ -113,4 +112,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

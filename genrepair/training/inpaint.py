@@ -23,6 +23,7 @@ release is trained without it.
 
 from __future__ import annotations
 
+import argparse
 import math
 
 import numpy as np
@@ -32,7 +33,7 @@ import torch.nn.functional as F
 from ..cards import training_card
 from ..hub import load_model
 from ..models import InpaintNet
-from .common import Trainer, arch_from_init, base_parser, export, init_from, patch_discriminator
+from .common import Trainer, arch_from_init, base_parser, export, init_from, patch_discriminator, run_main, settle
 from .data import PatchSampler, photo_files
 from .masks import edge_sketch, random_mask
 
@@ -108,8 +109,8 @@ def generator_adv_loss(disc, fake: torch.Tensor, mask: torch.Tensor) -> torch.Te
 def crop_sizes(value: str) -> list[int]:
     """``--patch``: one size in px, or comma-separated sizes (argparse names this function in its error)."""
     sizes = [int(x) for x in value.split(",")]
-    if min(sizes) < 8:
-        raise ValueError(value)
+    if min(sizes) < 8 or any(s % 8 for s in sizes):
+        raise argparse.ArgumentTypeError(f"crop sizes must be positive multiples of 8, got {value}")
     return sizes
 
 
@@ -138,6 +139,7 @@ def main() -> None:
     p.add_argument("--adv", type=float, default=0.0, help="weight of the mask-aware adversarial term (0: none)")
     p.add_argument("--ndf", type=int, default=32, help="discriminator width (with --adv)")
     args = p.parse_args()
+    settle(args, "inpaint.photo")
     init_kernel = arch_from_init(args, nf=32, n_blocks=6, skip_kernel=3).get("skip_kernel", 3)
     sampler = PatchSampler(photo_files(args.data_root), min(args.patch), seed=args.seed)
     batch_sizes = [max(1, round(args.batch_size * (args.patch[0] / s) ** 2)) for s in args.patch]
@@ -162,7 +164,7 @@ def main() -> None:
     if args.adv:
         disc = patch_discriminator(args.ndf)
         modules["disc"], optims["disc"] = disc, torch.optim.Adam(disc.parameters(), lr=args.lr, betas=(0.5, 0.99))
-    t = Trainer(args, modules, optims)
+    t = Trainer(args, modules, optims, rngs={"sampler": sampler.rng, "masks": rng})
     while t.running():
         # cosine decay to zero over --steps (a fine-tune from released weights anneals the same way)
         for g in (g for o in optims.values() for g in o.param_groups):
@@ -215,4 +217,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

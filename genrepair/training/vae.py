@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from ..cards import training_card
 from ..models import ConvVAE
-from .common import Trainer, arch_from_init, base_parser, export, init_from
+from .common import Trainer, arch_from_init, base_parser, export, init_from, run_main, settle
 from .data import load_avatars, load_emoji
 
 
@@ -22,8 +22,7 @@ def main() -> None:
     args = p.parse_args()
     arch_from_init(args, latent_dim=64)
     name = f"vae.{args.dataset}"
-    if str(args.run_dir) == "runs/vae.emoji":
-        args.run_dir, args.output = args.run_dir.parent / name, args.output.parent / name
+    settle(args, name)
     if args.dataset == "emoji":
         images = load_emoji(args.data_root, "noto64", "train")[0]
     else:
@@ -62,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
