@@ -50,6 +50,7 @@ from genrepair.device import is_out_of_memory
 from genrepair.hub import weights_dir
 from genrepair.imageio import composite_on, decode, encode, open_image
 from genrepair.models import TASK_OF_CLASS
+from genrepair.pipelines import read_mask
 
 try:
     import spaces
@@ -368,11 +369,8 @@ def strokes(layer, size: tuple[int, int]) -> np.ndarray:
 
 
 def uploaded_mask(mask) -> np.ndarray:
-    """A mask file as bool HxW, True = hole: its alpha if it has transparency, else luminance > 0.5."""
-    d = decode(open_image(mask))
-    if d.alpha is not None and d.alpha.min() < 1.0:
-        return d.alpha > 0.5
-    return d.pixels.mean(2) > 0.5
+    """A mask file as bool HxW, True = hole, read as the library reads masks (genrepair.pipelines.read_mask)."""
+    return read_mask(mask)
 
 
 def bool_image(a: np.ndarray) -> Image.Image:

@@ -272,7 +272,8 @@ def _build(folder: Path, how: str, name: str, spec_cls: str | None) -> torch.nn.
     kwargs = _constructor_kwargs(cls, config)
     _check_numbers(cls, kwargs, folder / "config.json")
     try:
-        model = cls(**kwargs)
+        with torch.random.fork_rng(devices=[]):  # the random init is replaced by the weights: leave the user's RNG be
+            model = cls(**kwargs)
     except Exception as e:  # noqa: BLE001 - whatever the constructor makes of odd values, name the config
         raise ModelLoadError(f"{folder / 'config.json'} does not describe a {cls.__name__}: {_one_line(e)}") from e
     try:
@@ -302,7 +303,8 @@ def load_model(
 ) -> torch.nn.Module:
     """Load a registry name, a model folder or (if allowed) a Hub repo id, in eval mode on ``device``.
 
-    Weights load with ``strict=True``. Half precision is used only on CUDA (``half=None`` means: on CUDA, yes).
+    Weights load with ``strict=True``. ``half=None`` (the default) means half precision on CUDA and float32 elsewhere;
+    ``half=True`` or ``False`` forces it (half on a CPU is slow and rarely what you want).
     Models whose class sets ``prefers_channels_last`` get channels-last weights (faster convolutions).
     """
     if allow_any_repo is None:

@@ -179,7 +179,9 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
         img = img.convert("L")
     elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
         img = img.convert("RGB")
-    elif mode in ("RGBa", "La", "PA"):
+    elif mode == "La":  # premultiplied gray + alpha (Pillow cannot take it to RGBA)
+        img = img.convert("LA")
+    elif mode in ("RGBa", "PA"):
         img = img.convert("RGBA")
     elif mode not in ("L", "LA", "RGB", "RGBA"):
         img = img.convert("RGBA" if "A" in mode else "RGB")

@@ -203,7 +203,9 @@ def estimate_noise_level(
     """sigma (0-255 scale) of additive white Gaussian noise in an HxWxC float image in [0, 1].
 
     ``jpeg`` for pixels decoded from a JPEG file: its quality (``jpeg_quality``), or True when unknown
-    (see the module docstring)."""
+    (see the module docstring). Integer arrays (uint8, uint16) are scaled by their type's white."""
+    if np.issubdtype(np.asarray(pixels).dtype, np.integer):
+        pixels = np.asarray(pixels) / float(np.iinfo(np.asarray(pixels).dtype).max)
     img = np.asarray(pixels, dtype=np.float64)
     if img.ndim == 3 and img.shape[2] == 3 and _same_channels(img):
         img = img[..., :1]  # gray content stored as RGB: three equal channels make the patch covariance singular

@@ -1,8 +1,12 @@
 """Inference pipelines: PIL in, PIL out. Models only ever see clean NCHW float tensors.
 
 Conventions, written once:
-- masks: white (255) / 1 = hole to fill; 0 = keep. An RGBA mask uses its alpha channel.
-- sketches: strokes are where alpha > 0.5 (RGBA) or luminance > 0.5 (white lines on black).
+- masks: white (255) / 1 = hole to fill; 0 = keep, in any channel (a red brush counts). A mask that holds only
+  two values, 0 and one other (0/1 or 0/255 in 8 or 16 bits), is read as exactly that: the other value is the hole.
+  Otherwise a pixel is a hole above half of white (a JPEG-saved mask's noise stays out). An RGBA mask uses its alpha.
+- sketches: strokes are read the same way (alpha > 0.5 for RGBA, or white lines on black).
+- model: a loaded model (:func:`genrepair.load_model`) or its name / folder, which is loaded for the call. A model
+  in training mode is put in eval mode (as Hugging Face pipelines do): batch norm must not learn from the inputs.
 - sigma is on the 0-255 scale; ``None`` estimates it from the image.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import os
 import threading
 import weakref
 
@@ -26,6 +31,20 @@ from .noise import estimate_noise_level, jpeg_source
 MAX_SAMPLES = 256
 
 
+def _prepare(model, task: str):
+    """The model to run: a name or folder is loaded, and the task is checked; eval mode (see the module doc)."""
+    if isinstance(model, str | os.PathLike):
+        from .hub import load_model
+
+        model = load_model(model)
+    elif not (callable(model) or hasattr(model, "sample")):  # a module, or a classic generator
+        raise TypeError(f"model must be a loaded model (genrepair.load_model) or its name, got {type(model).__name__}")
+    _check_task(model, task)
+    if isinstance(model, torch.nn.Module) and model.training:
+        model.eval()
+    return model
+
+
 def _check_task(model, task: str) -> None:
     """A known architecture used for another task is a clear ValueError (a model of a class we do not know,
     such as the user's own module, is taken as it is)."""
@@ -34,7 +53,8 @@ def _check_task(model, task: str) -> None:
     if its is not None and its != task:
         name = getattr(model, "genrepair_name", None) or f"this {cls}"
         raise ValueError(
-            f"{name} is {_a(its)} model, not {_a(task)} model; use it with `genrepair {its}` or pick {_a(task)} model"
+            f"{name} is {_a(its)} model, not {_a(task)} model; use it with genrepair.{its}() or `genrepair {its}`, "
+            f"or pick {_a(task)} model"
         )
 
 
@@ -52,12 +72,14 @@ _FLOAT32_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def _for_pixels(model, d: Decoded):
     """The model to run on ``d``: a 16-bit image gets a float32 copy of a half-precision model (made once per
-    model), since float16 keeps 11 significant bits and would undo most of the file's precision."""
+    model, again when its weights change), since float16 keeps 11 significant bits and would undo most of the file's precision."""
     if not d.high_bit or not isinstance(model, torch.nn.Module) or _device_dtype(model)[1] == torch.float32:
         return model
-    if (full := _FLOAT32_COPIES.get(model)) is None:
-        full = _FLOAT32_COPIES[model] = copy.deepcopy(model).float()
-    return full
+    version = tuple(p._version for p in model.parameters())  # bumped by every in-place change (load_state_dict)
+    cached = _FLOAT32_COPIES.get(model)
+    if cached is None or cached[0] != version:
+        cached = _FLOAT32_COPIES[model] = (version, copy.deepcopy(model).float())
+    return cached[1]
 
 
 def _tensor(arr: np.ndarray, model: torch.nn.Module) -> torch.Tensor:
@@ -115,8 +137,8 @@ def _spans(n: int, tile: int, stride: int, multiple: int, balanced: bool = False
 
 
 def _check_tile(tile: int) -> None:
-    if tile < 1:
-        raise ValueError(f"tile must be a positive number of pixels, got {tile}")
+    if not _whole(tile) or tile < 1:
+        raise ValueError(f"tile must be a positive whole number of pixels, got {tile!r}")
 
 
 def run_tiled(
@@ -222,9 +244,9 @@ def _resolve_label(model, label, n: int, gen: torch.Generator) -> torch.Tensor |
 
 def _latents(model, n: int, gen: torch.Generator, truncation: float) -> torch.Tensor:
     z = torch.randn(n, model.z_dim, generator=gen)
+    if not isinstance(truncation, int | float | np.number) or isinstance(truncation, bool) or not truncation > 0:
+        raise ValueError(f"truncation must be a number above 0, got {truncation!r}")
     if truncation < 1e6:
-        if truncation <= 0:
-            raise ValueError("truncation must be > 0")
         # truncation trick: resample entries beyond the threshold
         for _ in range(100):
             bad = z.abs() > truncation
@@ -236,6 +258,8 @@ def _latents(model, n: int, gen: torch.Generator, truncation: float) -> torch.Te
 
 
 def _decode_latents(model, z: torch.Tensor, labels: torch.Tensor | None) -> list[Image.Image]:
+    """In one batch: decoding each image on its own would make the last bit batch-independent (a pixel can move
+    by one level) but cost 8x the time for 64 gan.emoji images (measured 2026-12-02)."""
     dev, dtype = _device_dtype(model)
     z = z.to(dev, dtype)
     if hasattr(model, "decode"):
@@ -248,11 +272,12 @@ def _decode_latents(model, z: torch.Tensor, labels: torch.Tensor | None) -> list
 @torch.inference_mode()
 def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float = 1e9) -> list[Image.Image]:
     """``n`` images from a generator. Image ``i`` is image 0 of seed ``seed + i`` (as for the classic
-    generators), so a seed gives the same images whatever ``n`` is."""
-    if not 1 <= int(n) <= MAX_SAMPLES:
-        raise ValueError(f"n must be between 1 and {MAX_SAMPLES}, got {n}")
+    generators), so a seed gives the same images whatever ``n`` is (to one level in a few pixels: batches round
+    differently, see ``_decode_latents``)."""
+    if not _whole(n) or not 1 <= n <= MAX_SAMPLES:
+        raise ValueError(f"n must be between 1 and {MAX_SAMPLES} (a whole number), got {n!r}")
     _check_seed(seed, n)
-    _check_task(model, "generate")
+    model = _prepare(model, "generate")
     if hasattr(model, "sample"):  # classic, non-learned generators
         if label not in (None, "", "random"):
             raise ValueError("classic generators take no label")
@@ -262,6 +287,10 @@ def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float = 
 
 
 MAX_SEED = 2**63 - 1
+
+
+def _whole(x) -> bool:
+    return isinstance(x, int | np.integer) and not isinstance(x, bool)
 
 
 def _check_seed(seed, n: int = 1) -> None:
@@ -290,14 +319,14 @@ def interpolate(
 ) -> list[Image.Image]:
     """A strip of ``steps`` images walking the latent space from ``seed_a`` to ``seed_b`` (slerp).
 
-    The first image equals ``generate(model, 1, seed_a, label)[0]``; the last one has the latent of
+    The first image is ``generate(model, 1, seed_a, label)[0]`` (to one level); the last one has the latent of
     ``generate(model, 1, seed_b, label)`` but keeps ``seed_a``'s label (a random label is drawn once).
     """
-    _check_task(model, "generate")
+    model = _prepare(model, "generate")
     if hasattr(model, "sample"):
         raise ValueError("classic generators have no latent space to interpolate")
-    if not 2 <= steps <= 64:
-        raise ValueError("steps must be between 2 and 64")
+    if not _whole(steps) or not 2 <= steps <= 64:
+        raise ValueError(f"steps must be between 2 and 64 (a whole number), got {steps!r}")
     _check_seed(seed_a)
     _check_seed(seed_b)
     za, labels = _seeded(model, seed_a, label, truncation)
@@ -368,7 +397,7 @@ def translate(model, image, tile: int = 2048, ensemble: int = 1) -> Image.Image:
     if ensemble not in (1, 2):
         raise ValueError(f"translate ensemble must be 1 or 2 (the image and its mirror), got {ensemble!r}")
     _check_tile(tile)  # before the statistics pass below
-    _check_task(model, "translate")
+    model = _prepare(model, "translate")
     d = decode(open_image(image))
     model = _for_pixels(model, d)
     bg = 1.0 if getattr(model, "background", "white") == "white" else 0.0
@@ -401,10 +430,15 @@ def translate(model, image, tile: int = 2048, ensemble: int = 1) -> Image.Image:
 def denoise(model, image, sigma: float | str | None = None, tile: int | None = None, ensemble: int = 1) -> Image.Image:
     """Denoise; ``sigma`` (0-255 scale) or None/"auto" to estimate it. The used sigma is in ``.info``.
 
+    The estimate is JPEG-aware when ``image`` is the file itself (path, bytes, file object, ``Image.open``'s result):
+    a decoded array has lost the quantization table and gets the plain estimate, low on noise JPEG smoothed.
+
     ``ensemble`` (1, 2, 4 or 8) averages that many flipped/transposed passes (:func:`self_ensemble`):
     8 passes add about 0.2 dB PSNR for 8 times the time."""
     _check_passes(ensemble)  # before any work
-    _check_task(model, "denoise")
+    if tile is not None:
+        _check_tile(tile)
+    model = _prepare(model, "denoise")
     src = open_image(image)
     d = decode(src)
     model = _for_pixels(model, d)
@@ -425,7 +459,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
     in_nc = getattr(model, "in_nc", 3)
     px = d.pixels
     fn = self_ensemble(lambda t: model(t, used / 255.0), ensemble)
-    tile = tile or _tile_size()
+    tile = tile if tile is not None else _tile_size()
     mult = getattr(model, "pad_multiple", 8)
     if in_nc == px.shape[2]:
         out = _array(run_tiled(fn, _tensor(px, model), tile=tile, overlap=96, multiple=mult))
@@ -444,14 +478,28 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
 
 
 def _binary(img, label: str, size: tuple[int, int]) -> np.ndarray:
-    """A mask/sketch image -> bool HxW, using alpha if present, else luminance > 0.5."""
-    d = decode(open_image(img))
-    h, w = d.pixels.shape[:2]
-    if (w, h) != size:
+    """A mask/sketch image -> bool HxW of ``size``: :func:`read_mask`."""
+    hole = read_mask(img, label)
+    if hole.shape != (size[1], size[0]):
+        h, w = hole.shape
         raise ImageInputError(f"{label} is {w}x{h} but the image is {size[0]}x{size[1]}; they must match")
+    return hole
+
+
+def read_mask(img, label: str = "mask") -> np.ndarray:
+    """A mask or sketch (any image source) -> bool HxW: its alpha if it has transparency, else its brightest
+    channel, read as the module doc says (two values: the other one is set; otherwise above half of white)."""
+    try:
+        d = decode(open_image(img))
+    except ImageInputError as e:
+        raise ImageInputError(f"{label}: {e}") from e
     if d.alpha is not None and d.alpha.min() < 1.0:
         return d.alpha > 0.5
-    return d.pixels.mean(2) > 0.5
+    v = d.pixels.max(2)
+    top = float(v.max())
+    if 0 < top <= 0.5 and np.all((v == 0) | (v == top)):  # a 0/1 (or 0/other) mask: exactly its set pixels
+        return v == top
+    return v > 0.5
 
 
 def _crop_box(hole: np.ndarray, work: int) -> tuple[int, int, int, int]:
@@ -475,7 +523,9 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
     Works on a window around the hole: at native resolution when it fits ``work_size``, otherwise
     downscaled to it and the fill upscaled back, so big photos with small masks stay fast and sharp.
     """
-    _check_task(model, "inpaint")
+    if not _whole(work_size) or work_size < 64:
+        raise ValueError(f"work_size must be a whole number of pixels, at least 64, got {work_size!r}")
+    model = _prepare(model, "inpaint")
     src = open_image(image)
     d = decode(src)
     model = _for_pixels(model, d)

@@ -162,6 +162,7 @@ OFFICIAL_CYCLEGAN = [
 
 
 def get_spec(name: str) -> ModelSpec:
+    """The registry entry of ``name`` (a KeyError naming the valid names if there is none)."""
     try:
         return REGISTRY[name]
     except KeyError:
@@ -169,4 +170,8 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def list_models(task: str | None = None) -> list[ModelSpec]:
+    """The registry's entries, all or those of one task (generate, translate, denoise, inpaint)."""
+    tasks = sorted({s.task for s in REGISTRY.values()})
+    if task is not None and task not in tasks:
+        raise ValueError(f"unknown task {task!r}; valid: {', '.join(tasks)}")
     return [s for s in REGISTRY.values() if task is None or s.task == task]

@@ -345,7 +345,7 @@ CASES = {
     ),
     "model of another task": (
         lambda b, o: ["translate", b["good"], "--model", b["denoise"], "--output", o],
-        r"is a denoise model, not a translate model; use it with `genrepair denoise`",
+        r"is a denoise model, not a translate model; use it with genrepair.denoise\(\) or `genrepair denoise`",
     ),
     "generate into a .png": (
         lambda b, o: ["generate", "--model", b["gan"], "--n", "2", "--output", o.with_suffix(".png")],

@@ -442,3 +442,11 @@ def test_resize_convolution_checkpoint_converts(tmp_path: Path) -> None:
     x = torch.rand(1, 3, 16, 16)
     with torch.no_grad():
         assert decoder_layout(built.state_dict()) == "bilinear" and torch.equal(built(x), model.eval()(x))
+
+
+def test_loading_leaves_the_global_random_generator_alone(saved) -> None:
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    load_model(saved[0])
+    assert torch.equal(torch.rand(3), expected)

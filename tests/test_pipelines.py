@@ -11,7 +11,16 @@ import torch
 from conftest import exif_rotated_jpeg, identity_denoiser, max_diff, photo, tiny
 from PIL import Image
 
-from genrepair import ImageInputError, denoise, estimate_noise_level, generate, inpaint, interpolate, translate
+from genrepair import (
+    ImageInputError,
+    denoise,
+    estimate_noise_level,
+    generate,
+    inpaint,
+    interpolate,
+    list_models,
+    translate,
+)
 from genrepair.classic import ClassicGenerator
 from genrepair.evaluation.common import psnr_u8
 from genrepair.noise import (
@@ -26,7 +35,7 @@ from genrepair.noise import (
     jpeg_sigma,
     jpeg_table_sigma,
 )
-from genrepair.pipelines import _image_norm_stats, _pad_run, _spans, run_tiled, self_ensemble
+from genrepair.pipelines import _image_norm_stats, _pad_run, _spans, read_mask, run_tiled, self_ensemble
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
@@ -150,7 +159,7 @@ def test_a_model_of_another_task_is_a_clear_error(task: str, cyclegan, denoiser,
     a = {"inpaint": "an"}
     with pytest.raises(
         ValueError,
-        match=f"is {a.get(its, 'a')} {its} model, not {a.get(task, 'a')} {task} model; use it with `genrepair",
+        match=f"is {a.get(its, 'a')} {its} model, not {a.get(task, 'a')} {task} model; use it with genrepair",
     ):
         calls[task](wrong)
     right = {"translate": cyclegan, "denoise": denoiser, "inpaint": inpainter}.get(task)
@@ -204,7 +213,7 @@ def test_tile_option_smaller_than_overlap_still_covers(denoiser) -> None:
     assert np.median(np.abs(a - b)) <= 2
     for tile in (1, 4, 9):  # below the pad multiple (8): still covered, no gaps (NaN) between tiles
         assert np.median(np.abs(np.asarray(denoise(denoiser, img, sigma=20, tile=tile), np.int64) - b)) <= 2
-    with pytest.raises(ValueError, match="tile must be a positive number"):
+    with pytest.raises(ValueError, match="tile must be a positive whole number"):
         run_tiled(lambda t: t, torch.zeros(1, 1, 4, 4), tile=0)
 
 
@@ -254,7 +263,7 @@ def test_large_translation_uses_the_whole_images_statistics() -> None:
         own = run_tiled(model, x, tile=96, overlap=64, multiple=4, min_side=8)
     own = np.round((own[0].clamp(-1, 1) * 0.5 + 0.5).permute(1, 2, 0).numpy() * 255).astype(np.uint8)
     assert psnr_u8(tiled, whole) > psnr_u8(own, whole) + 5
-    with pytest.raises(ValueError, match="tile must be a positive number"):
+    with pytest.raises(ValueError, match="tile must be a positive whole number"):
         translate(model, img, tile=0)
 
 
@@ -666,11 +675,12 @@ def test_a_seed_gives_the_same_images_whatever_n(which: str, gan, vae) -> None:
     six = generate(model, 6, seed=3)
     assert same(generate(model, 2, seed=3), six[:2])
     assert all(same(generate(model, 1, seed=3 + i), six[i : i + 1]) for i in range(6))
+    assert same(interpolate(model, 5, 9, steps=3)[:1], generate(model, 1, seed=5))
 
 
 @pytest.mark.parametrize("n", [0, -1, 257])
 def test_generate_n_out_of_range(n: int, gan) -> None:
-    with pytest.raises(ValueError, match=f"n must be between 1 and 256, got {n}"):
+    with pytest.raises(ValueError, match=rf"n must be between 1 and 256 \(a whole number\), got {n}"):
         generate(gan, n)
 
 
@@ -723,3 +733,77 @@ def test_interpolate_errors(gan) -> None:
         interpolate(gan, 0, 1, steps=1)
     with pytest.raises(ValueError, match="classic generators have no latent space"):
         interpolate(ClassicGenerator("noise"), 0, 1)
+
+
+def _masked_pixels(inpainter, mask) -> int:
+    img = photo(40, 32)
+    return int((np.asarray(inpaint(inpainter, img, mask)) != np.asarray(img)).any(2).sum())
+
+
+def test_masks_in_every_common_encoding_mark_the_same_hole(inpainter) -> None:
+    """0/1 (uint8 or uint16: a 0/1 mask used to be read as empty and the input came back unchanged), 0/255,
+    0-1 floats, a red brush on black, and a JPEG-saved mask with its noise all give the same hole."""
+    hole = np.zeros((32, 40), bool)
+    hole[8:20, 10:30] = True
+    red = np.zeros((32, 40, 3), np.uint8)
+    red[hole] = (255, 0, 0)
+    noisy = np.clip(hole * 255.0 + np.random.default_rng(0).normal(0, 6, hole.shape), 0, 255).astype(np.uint8)
+    encodings = [hole, hole.astype(np.uint8), hole.astype(np.uint16), hole * np.uint8(255), hole.astype(np.float32)]
+    encodings += [red, noisy, Image.fromarray(hole.astype(np.uint8) * 255)]
+    for mask in encodings:
+        assert np.array_equal(read_mask(mask), hole)
+    assert _masked_pixels(inpainter, hole.astype(np.uint8)) > 0
+    assert not read_mask(np.random.default_rng(0).integers(0, 4, (32, 40)).astype(np.uint8)).any()  # JPEG black
+
+
+def test_a_model_name_is_loaded_and_a_training_mode_model_is_put_in_eval(model_dirs) -> None:
+    """Pipelines take a model's name or folder; a model left in train() mode is switched to eval (its batch norm
+    statistics do not move), and gives the same images as in eval mode."""
+    out = denoise(str(model_dirs["denoise"]), photo(24, 16), sigma=10)
+    assert out.size == (24, 16)
+    with pytest.raises(TypeError, match="model must be a loaded model"):
+        denoise(None, photo(24, 16), sigma=10)
+    dcgan = tiny("DCGANGenerator")
+    expected = generate(dcgan, 2, seed=1)
+    stats = {k: v.clone() for k, v in dcgan.state_dict().items()}
+    dcgan.train()
+    got = generate(dcgan, 2, seed=1)
+    assert not dcgan.training and all(torch.equal(stats[k], v) for k, v in dcgan.state_dict().items())
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(expected, got, strict=True))
+
+
+def test_a_half_model_changed_in_place_is_seen_on_16_bit_images() -> None:
+    """16-bit images run on a float32 copy of a half model; changing the weights (load_state_dict) renews it."""
+    model = tiny("NoiseCondUNet").half()
+    img = Image.fromarray((np.arange(24 * 16).reshape(16, 24) * 150).astype(np.uint16))
+    before = np.asarray(denoise(model, img, sigma=10))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    assert not np.array_equal(np.asarray(denoise(model, img, sigma=10)), before)
+
+
+def test_odd_arguments_are_clear_errors(gan, inpainter, denoiser) -> None:
+    img = photo(24, 16)
+    cases = [
+        (lambda: generate(gan, 2.5), "n must be between 1 and 256"),
+        (lambda: generate(gan, "3"), "n must be between 1 and 256"),
+        (lambda: generate(gan, 2, truncation=float("nan")), "truncation must be a number above 0"),
+        (lambda: generate(gan, 2, truncation="1"), "truncation must be a number above 0"),
+        (lambda: denoise(denoiser, img, sigma=5, tile=0), "tile must be a positive whole number"),
+        (lambda: denoise(denoiser, img, sigma=5, tile=8.5), "tile must be a positive whole number"),
+        (lambda: inpaint(inpainter, img, np.ones((16, 24), bool), work_size=0), "work_size must be a whole number"),
+        (lambda: interpolate(gan, 0, 1, steps=2.5), "steps must be between 2 and 64"),
+        (lambda: list_models("nonsense"), "unknown task 'nonsense'"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_noise_estimate_takes_integer_arrays_and_la_images(denoiser) -> None:
+    noisy = np.clip(0.5 + np.random.default_rng(0).normal(0, 20 / 255, (64, 64, 3)), 0, 1)
+    as_u8 = (noisy * 255 + 0.5).astype(np.uint8)
+    assert abs(estimate_noise_level(as_u8) - estimate_noise_level(as_u8 / 255.0)) < 1e-9
+    la = Image.new("LA", (12, 10), (120, 200)).convert("La")  # premultiplied gray + alpha
+    assert denoise(denoiser, la, sigma=5).mode == "LA"
