@@ -15,7 +15,7 @@ can call it (positionally in this order, or by these keyword names; images as ``
   ``mask`` is an optional mask file (white = hole) used instead of the editor's mask layer.
 
 Label "random" and truncation 0 mean: no label, no truncation. Environment: GENREPAIR_QUEUE_SIZE (32),
-GENREPAIR_CONCURRENCY (1), GENREPAIR_MAX_FILE_SIZE ("50mb"), GENREPAIR_SHARE=1 or ``--share``,
+GENREPAIR_CONCURRENCY (1), GENREPAIR_MAX_FILE_SIZE ("50mb"), GENREPAIR_SHARE=1 or ``--share``, GENREPAIR_AUTH="user:password",
 GRADIO_SERVER_NAME, GRADIO_SERVER_PORT.
 """
 
@@ -48,7 +48,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 import genrepair
 from genrepair.device import is_out_of_memory
 from genrepair.hub import weights_dir
-from genrepair.imageio import composite_on, decode, encode, open_image
+from genrepair.imageio import check_file, composite_on, decode, encode, env_int, max_bytes, max_pixels, open_image
 from genrepair.models import TASK_OF_CLASS
 from genrepair.pipelines import read_mask
 
@@ -196,7 +196,29 @@ def held_slot(fn):
 
 
 def concurrency() -> int:
-    return int(os.environ.get("GENREPAIR_CONCURRENCY", 1))
+    return env_int("GENREPAIR_CONCURRENCY", 1)
+
+
+def check_settings() -> None:
+    """Read every GENREPAIR_* number once at start-up: a bad one stops the server with its name (it used to
+    surface on the first request, or as jobs queued forever with GENREPAIR_CONCURRENCY=0)."""
+    concurrency()
+    env_int("GENREPAIR_QUEUE_SIZE", 32)
+    max_pixels()
+    max_bytes()
+    auth()
+
+
+def auth() -> tuple[str, str] | None:
+    """GENREPAIR_AUTH="user:password" puts the app behind a login (a self-hosted server; on Spaces, make the
+    Space private instead)."""
+    value = os.environ.get("GENREPAIR_AUTH", "")
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not (user and sep and password):
+        raise ValueError('GENREPAIR_AUTH must be "user:password"')
+    return user, password
 
 
 def whole(value, what: str) -> int:
@@ -602,14 +624,38 @@ def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
 # ---------------------------------------------------------------- inpaint
 
 
+MAX_LAYERS = 4  # the Mask and Sketch layers, and room for a stray one; each is a full-size image
+
+
+def _check_editor_files(payload) -> None:
+    """Every file of an editor request (background, composite, layers) within the pixel limit, read from its
+    header before Gradio decodes it: a small PNG of 165 megapixels sent as six layers took the server from 0.4
+    to 4.4 GB before the limit refused it."""
+    layers = list(getattr(payload, "layers", None) or [])
+    if len(layers) > MAX_LAYERS:
+        raise gr.Error(f"Too many layers ({len(layers)}): the Inpaint tab uses {MAX_LAYERS} at most.")
+    for part in [getattr(payload, "background", None), getattr(payload, "composite", None), *layers]:
+        path = getattr(part, "path", None)
+        if path is None:
+            continue
+        try:
+            check_file(path)
+        except genrepair.ImageInputError as e:
+            if not isinstance(e.__cause__, UnidentifiedImageError):  # not an image: the general message follows
+                raise gr.Error(f"{e}.") from e
+
+
 def original_background(editor: gr.ImageEditor) -> gr.ImageEditor:
     """Hand the handler the uploaded background file itself (its path) when the request carries one (API
     calls, examples), instead of Gradio's copy converted to 8-bit RGBA: 16-bit and float images, gray
     with alpha and the pixel limit (checked from the header, before decoding) then work as in the other
-    tabs. The browser's canvas sends its own 8-bit export, which still goes through the conversion."""
+    tabs. The browser's canvas sends its own 8-bit export, which still goes through the conversion.
+    Every file of the request is checked against the limits first (:func:`_check_editor_files`)."""
     inner = editor.preprocess
 
     def preprocess(payload):
+        if payload is not None:
+            _check_editor_files(payload)
         path = getattr(getattr(payload, "background", None), "path", None)
         if path is None or getattr(payload, "id", None) is not None:
             return inner(payload)
@@ -668,6 +714,7 @@ def run_inpaint(model_name, editor, mask=None, invert_mask=False, compare_opencv
     return (save_png(mark_hole(img, hole), "hole"), out_file), files_or_none(baseline, "opencv"), out_file, note
 
 
+@friendly
 def clear_mask(editor: dict | None):
     """Empty the Mask layer (the Sketch layer stays) and drop an uploaded mask."""
     if not editor or editor.get("background") is None:
@@ -728,7 +775,8 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     )  # fmt: skip
     model.change(model_note, model, note, **UI_ONLY)
     compare_opencv.change(lambda c: gr.Image(visible=c), compare_opencv, baseline, **UI_ONLY)
-    clear.click(clear_mask, editor, [editor, mask], **UI_ONLY)
+    # queued, one at a time: it decodes the image (a private event, but still callable over HTTP)
+    clear.click(clear_mask, editor, [editor, mask], api_visibility="private", concurrency_limit=1)
     go.click(
         run_inpaint,
         [model, editor, mask, invert, compare_opencv],
@@ -762,12 +810,17 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Run the GenRepair web app.")
     parser.add_argument("--share", action="store_true", help="create a public gradio.live link (or GENREPAIR_SHARE=1)")
     args = parser.parse_args()
+    try:
+        check_settings()
+    except ValueError as e:
+        sys.exit(f"app.py: {e}")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a stopped server removes its output folders (atexit)
     port = os.environ.get("GRADIO_SERVER_PORT")
     demo.queue(
         default_concurrency_limit=concurrency(),
-        max_size=int(os.environ.get("GENREPAIR_QUEUE_SIZE", 32)),
+        max_size=env_int("GENREPAIR_QUEUE_SIZE", 32),
     ).launch(
+        auth=auth(),
         share=args.share or os.environ.get("GENREPAIR_SHARE") == "1",
         server_name=os.environ.get("GRADIO_SERVER_NAME"),
         server_port=int(port) if port else None,

@@ -84,12 +84,31 @@ def open_image(src) -> Image.Image:
     return img
 
 
-def _decode_file(f, size: int, name: str) -> Image.Image:
-    name = Path(str(name)).name
+def _check_size(size: int, name: str) -> None:
     if size == 0:
         raise ImageInputError(f"{name}: the file is empty")
     if size > max_bytes():
         raise ImageInputError(f"{name}: {size} bytes is over the {max_bytes()}-byte upload limit")
+
+
+def check_file(path: str | os.PathLike) -> None:
+    """An image file's byte and pixel limits, from its size and header only: nothing is decoded."""
+    path = Path(path)
+    _check_size(path.stat().st_size, path.name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
+            with Image.open(path) as img:
+                _check_pixels(img, path.name)
+    except Image.DecompressionBombError as e:
+        raise ImageInputError(f"{path.name}: over the pixel limit of {max_pixels()} ({e})") from e
+    except UnidentifiedImageError as e:
+        raise ImageInputError(f"{path.name}: not a recognised image file") from e
+
+
+def _decode_file(f, size: int, name: str) -> Image.Image:
+    name = Path(str(name)).name
+    _check_size(size, name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies

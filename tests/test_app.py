@@ -418,6 +418,34 @@ def test_inpaint_checks_the_pixel_limit_before_decoding(client, tmp_path, monkey
         client.predict("inpaint.photo", editor(src), None, False, False, api_name="/inpaint")
 
 
+def test_inpaint_checks_every_layer_before_decoding_and_caps_their_number(client, tmp_path, monkeypatch):
+    """Layers are files too: each one's pixels are checked from its header (a small PNG of a huge blank image
+    sent as layers used to be decoded first), and more layers than the tab uses are refused."""
+    needs("inpaint.photo")
+    small = png(tmp_path, "small.png", scene(16))
+    huge = tmp_path / "huge.png"
+    Image.new("L", (3000, 2000)).save(huge)  # a few KB on disk, 6 MP once decoded
+    monkeypatch.setenv("GENREPAIR_MAX_PIXELS", "1000000")
+    with pytest.raises(AppError, match=r"huge\.png: 3000x2000 = 6000000 pixels is over the pixel limit"):
+        client.predict("inpaint.photo", editor(small, [str(huge)]), None, False, False, api_name="/inpaint")
+    with pytest.raises(AppError, match=r"Too many layers \(5\)"):
+        client.predict("inpaint.photo", editor(small, [small] * 5), None, False, False, api_name="/inpaint")
+
+
+def test_settings_are_checked_at_start(monkeypatch):
+    for name, value, message in [
+        ("GENREPAIR_CONCURRENCY", "0", "GENREPAIR_CONCURRENCY must be at least 1"),
+        ("GENREPAIR_MAX_PIXELS", "1e6", "GENREPAIR_MAX_PIXELS must be a whole number"),
+        ("GENREPAIR_AUTH", "admin", 'GENREPAIR_AUTH must be "user:password"'),
+    ]:
+        with monkeypatch.context() as m:
+            m.setenv(name, value)
+            with pytest.raises(ValueError, match=message):
+                app.check_settings()
+    monkeypatch.setenv("GENREPAIR_AUTH", "me:s3cret:with:colons")
+    assert app.auth() == ("me", "s3cret:with:colons")
+
+
 def test_inpaint_empty_mask_is_an_error(client, tmp_path):
     needs("inpaint.photo")
     src = png(tmp_path, "img.png", scene())
