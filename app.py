@@ -185,11 +185,15 @@ def held_slot(fn):
     concurrency limit frees a slot when a job is cancelled (a closed tab, the client's ``cancel()``), but
     a Python thread cannot be stopped, so the cancelled work ran on beside the next job: a client could
     stack any number of heavy jobs. A new call now waits for the abandoned one to finish."""
-    slots = threading.BoundedSemaphore(concurrency())
+    slots: list[threading.BoundedSemaphore] = []  # made at the first call: settings are checked at start-up
+    making = threading.Lock()
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        with slots:
+        with making:
+            if not slots:
+                slots.append(threading.BoundedSemaphore(concurrency()))
+        with slots[0]:
             return fn(*args, **kwargs)
 
     return run
@@ -204,6 +208,7 @@ def check_settings() -> None:
     surface on the first request, or as jobs queued forever with GENREPAIR_CONCURRENCY=0)."""
     concurrency()
     env_int("GENREPAIR_QUEUE_SIZE", 32)
+    env_int("GENREPAIR_TILE", 512)
     max_pixels()
     max_bytes()
     auth()

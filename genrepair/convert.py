@@ -145,17 +145,22 @@ Source file: `{src.name}`.
 
 
 def _save_whole(model: torch.nn.Module, output: Path, card: str) -> Path:
-    """Write the folder's files under temporary names next to it, then move them in: a failed write (a full
+    """Write the files into a temporary folder inside ``output``, then move them in: a failed write (a full
     disk) leaves a model that was there as it was, and no half-written one."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    existed = output.is_dir()
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=output))  # inside: only the folder must be writable
+    except OSError as e:
+        raise ConversionError(f"{output}: cannot write there ({' '.join(str(e).split())})") from e
     try:
         save_model(model, staging, card)
-        output.mkdir(exist_ok=True)
         for name in OUTPUTS:
             os.replace(staging / name, output / name)
     except (OSError, SafetensorError) as e:
-        raise ConversionError(f"{output}: could not write the model ({' '.join(str(e).split())})") from e
-    finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not existed:
+            shutil.rmtree(output, ignore_errors=True)  # only the staging folder was in it
+        raise ConversionError(f"{output}: could not write the model ({' '.join(str(e).split())})") from e
+    shutil.rmtree(staging, ignore_errors=True)
     return output

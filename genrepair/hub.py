@@ -155,7 +155,10 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
     used only when no local copy exists, and never with ``HF_HUB_OFFLINE``. With ``GENREPAIR_PREFER_HUB=1`` a
     registry name goes to the Hub first, then the cache, then ``weights/<name>/``, warning when it falls back.
     """
-    path = Path(name_or_path).expanduser()
+    try:
+        path = Path(name_or_path).expanduser()
+    except RuntimeError:  # ~someone who is no user here
+        raise ModelLoadError(f"{name_or_path}: no such folder (no such user's home)") from None
     if path.is_dir():
         _check_folder(path)
         return path, f"local folder {path}"
@@ -206,9 +209,10 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
 def _meant_as_path(name: str) -> bool:
     """A name that can only be a folder (./x, ../x, ~/x, /x, x\\y), or whose first part is a folder here (the
     README's ``weights/horse2zebra`` before converting it): a missing one is an error, never a Hub repo id."""
-    if name.startswith((".", "~")) or Path(name).is_absolute() or "\\" in name:
+    if name.startswith((".", "~")) or Path(name).is_absolute() or "\\" in name or name.count("/") > 1:
         return True
-    return "/" in name and Path(name.split("/", 1)[0]).is_dir()
+    first = Path(name.split("/", 1)[0])  # a folder of model folders here, not just any folder (genrepair/)
+    return "/" in name and first.is_dir() and any(first.glob("*/config.json"))
 
 
 def read_config(folder: Path) -> dict:

@@ -36,7 +36,8 @@ def _prepare(model, task: str):
     if isinstance(model, str | os.PathLike):
         from .hub import load_model
 
-        model = load_model(model)
+        with torch.inference_mode(False):  # ordinary tensors, as from a load outside the pipeline
+            model = load_model(model)
     elif not (callable(model) or hasattr(model, "sample")):  # a module, or a classic generator
         raise TypeError(f"model must be a loaded model (genrepair.load_model) or its name, got {type(model).__name__}")
     _check_task(model, task)
@@ -75,11 +76,20 @@ def _for_pixels(model, d: Decoded):
     model, again when its weights change), since float16 keeps 11 significant bits and would undo most of the file's precision."""
     if not d.high_bit or not isinstance(model, torch.nn.Module) or _device_dtype(model)[1] == torch.float32:
         return model
-    version = tuple(p._version for p in model.parameters())  # bumped by every in-place change (load_state_dict)
+    version = _weights_version(model)
     cached = _FLOAT32_COPIES.get(model)
     if cached is None or cached[0] != version:
         cached = _FLOAT32_COPIES[model] = (version, copy.deepcopy(model).float())
     return cached[1]
+
+
+def _weights_version(model: torch.nn.Module) -> tuple | None:
+    """Bumped by every in-place change of the weights (load_state_dict, an optimizer step). Weights made in
+    inference mode keep no counter, and cannot change in place outside it: None, the copy is kept."""
+    try:
+        return tuple(p._version for p in model.parameters())
+    except RuntimeError:
+        return None
 
 
 def _tensor(arr: np.ndarray, model: torch.nn.Module) -> torch.Tensor:
@@ -490,14 +500,16 @@ def read_mask(img, label: str = "mask") -> np.ndarray:
     """A mask or sketch (any image source) -> bool HxW: its alpha if it has transparency, else its brightest
     channel, read as the module doc says (two values: the other one is set; otherwise above half of white)."""
     try:
-        d = decode(open_image(img))
+        src = open_image(img)
+        d = decode(src)
     except ImageInputError as e:
         raise ImageInputError(f"{label}: {e}") from e
     if d.alpha is not None and d.alpha.min() < 1.0:
         return d.alpha > 0.5
     v = d.pixels.max(2)
     top = float(v.max())
-    if 0 < top <= 0.5 and np.all((v == 0) | (v == top)):  # a 0/1 (or 0/other) mask: exactly its set pixels
+    lossless = src.format != "JPEG"  # a black JPEG mask's noise can be levels 0 and 1 only: never a 0/1 mask
+    if lossless and 0 < top <= 0.5 and np.all((v == 0) | (v == top)):  # a 0/1 (or 0/other) mask: exactly its set pixels
         return v == top
     return v > 0.5
 

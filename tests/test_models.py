@@ -263,12 +263,16 @@ def test_weights_that_cannot_compute_are_refused(saved, how: str) -> None:
 def test_a_missing_folder_is_never_taken_for_a_hub_repo(tmp_path: Path, monkeypatch) -> None:
     """./x, ~/x, /x, and weights/x where weights/ is a folder here: "no such folder", with no network use."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "weights").mkdir()
+    save_model(tiny("ResnetGenerator"), tmp_path / "weights" / "other")  # a folder of model folders
+    (tmp_path / "genrepair").mkdir()  # a folder named like a Hub org (the package, in a checkout)
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # would fail differently if it were tried
-    for name in ("weights/horse2zebra", "./mymodel", "~/no-such-genrepair-model", str(tmp_path / "gone")):
+    missing = ("weights/horse2zebra", "./mymodel", "~/no-such-genrepair-model", "~nosuchuser9/m", "a/b/c")
+    for name in (*missing, str(tmp_path / "gone")):
         with pytest.raises(ModelLoadError, match="no such folder"):
             load_model(name)
+    with pytest.raises(ModelLoadError, match="Hub download http://127.0.0.1:9/genrepair/denoise-color"):
+        load_model("genrepair/denoise-color")  # a repo id, though ./genrepair is a folder
     home_model = save_model(tiny("ResnetGenerator"), tmp_path / "home" / "m")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert load_model("~/m").genrepair_source == f"local folder {home_model}"

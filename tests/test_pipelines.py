@@ -756,6 +756,18 @@ def test_masks_in_every_common_encoding_mark_the_same_hole(inpainter) -> None:
     assert not read_mask(np.random.default_rng(0).integers(0, 4, (32, 40)).astype(np.uint8)).any()  # JPEG black
 
 
+def test_a_black_jpeg_mask_is_empty_even_when_its_noise_is_0_and_1(tmp_path) -> None:
+    """The two-value rule is for lossless masks: a JPEG's levels 0 and 1 are noise, not a 0/1 mask."""
+    path = tmp_path / "black.jpg"
+    Image.fromarray(np.zeros((32, 40), np.uint8)).save(path)
+    noisy = np.random.default_rng(0).integers(0, 2, (32, 40)).astype(np.uint8)
+    Image.fromarray(noisy).save(tmp_path / "noisy.png")
+    assert read_mask(tmp_path / "noisy.png").sum() == noisy.sum()  # as a PNG, it is a 0/1 mask
+    buf = tmp_path / "noisy.jpg"
+    Image.fromarray(noisy).save(buf, quality=100)
+    assert not read_mask(buf).any() and not read_mask(path).any()
+
+
 def test_a_model_name_is_loaded_and_a_training_mode_model_is_put_in_eval(model_dirs) -> None:
     """Pipelines take a model's name or folder; a model left in train() mode is switched to eval (its batch norm
     statistics do not move), and gives the same images as in eval mode."""
@@ -770,6 +782,16 @@ def test_a_model_name_is_loaded_and_a_training_mode_model_is_put_in_eval(model_d
     got = generate(dcgan, 2, seed=1)
     assert not dcgan.training and all(torch.equal(stats[k], v) for k, v in dcgan.state_dict().items())
     assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(expected, got, strict=True))
+
+
+def test_a_half_model_loaded_in_inference_mode_takes_16_bit_images(model_dirs) -> None:
+    """Weights made under inference mode keep no version counter: the float32 copy must not need one."""
+    from genrepair import load_model
+
+    img = Image.fromarray((np.arange(24 * 16).reshape(16, 24) * 150).astype(np.uint16))
+    with torch.inference_mode():
+        model = load_model(model_dirs["denoise"], half=True)
+        assert denoise(model, img, sigma=10).mode == "I;16"
 
 
 def test_a_half_model_changed_in_place_is_seen_on_16_bit_images() -> None:

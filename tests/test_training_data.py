@@ -497,6 +497,8 @@ def test_a_resumed_run_continues_its_random_streams_and_takes_the_new_lr(monkeyp
     assert lrs[0] > 2e-4  # the cosine schedule from the resume's --lr 1e-3 (the first run's was 2e-4)
     card = (out / "README.md").read_text()
     assert card.count("`, then `") == 1 and "--lr 1e-3  # from step 2" in card
+    out = _train(monkeypatch, tmp_path, train_denoise, "parts", *shape, "--steps", "4", "--lr", "1e-3")  # again
+    assert (out / "README.md").read_text().count("`, then `") == 1  # the same command is listed once
 
 
 def test_training_refuses_what_would_lose_work(monkeypatch, tmp_path, capsys):

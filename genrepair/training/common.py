@@ -156,7 +156,7 @@ class Trainer:
         history = cmd_file.read_text().splitlines() if cmd_file.exists() and self.step > 0 else []
         if not args.export_only:
             (args.run_dir / "args.json").write_text(json.dumps({k: str(v) for k, v in vars(args).items()}, indent=1))
-            if not history or history[-1] != command():
+            if not history or history[-1].split("  # from step ")[0] != command():
                 history.append(f"{command()}  # from step {self.step}" if history else command())
             cmd_file.write_text("\n".join(history) + "\n")
         self.command = "`, then `".join(history) if history else command()
