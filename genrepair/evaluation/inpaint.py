@@ -15,11 +15,13 @@ in for a user's strokes). CPU seconds per image.
 from __future__ import annotations
 
 import csv
+import sys
 import time
 
 import numpy as np
 import torch
 from PIL import Image
+from tqdm import tqdm
 
 from ..training.masks import edge_sketch
 from .common import data_root, print_table, psnr_u8, set_threads, ssim_u8
@@ -93,8 +95,10 @@ def run(args) -> dict:
                "ours": ours(model, False), "ours+sketch": ours(model, True)}  # fmt: skip
     results, rows = {"model": model_name}, []
     rng = np.random.default_rng(1)
+    bar = tqdm(total=len(sets) * 6, desc="inpaint eval", unit="bin", mininterval=10, file=sys.stderr)
     for size, images in sets.items():
         for b in range(6):
+            bar.update()
             idx = rng.choice(len(images), per_bin, replace=len(images) < per_bin)
             cases = []
             for j, i in enumerate(idx):
@@ -134,6 +138,7 @@ def run(args) -> dict:
                         res["cpu_s"],
                     ]
                 )
+    bar.close()
     results["table"] = print_table(
         ["crop", "hole", "method", "PSNR", "PSNR hole", "SSIM", "EL0-dist", "FID-EL0", "CPU s/img"], rows,
         f"Inpainting, CBSD68+Kodak24 crops, NVIDIA masks ({per_bin} images per bin and size)",
