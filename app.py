@@ -616,6 +616,7 @@ def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     )  # fmt: skip
     model.change(model_note, model, note, **UI_ONLY)
     auto.change(lambda a: gr.Slider(interactive=not a), auto, sigma, **UI_ONLY)
+    image.upload(lambda: 0, None, add_sigma, **UI_ONLY)  # an example's synthetic noise is not kept for a new upload
     compare_opencv.change(lambda c: gr.Image(visible=c), compare_opencv, baseline, **UI_ONLY)
     go.click(
         run_denoise,
@@ -780,8 +781,10 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     )  # fmt: skip
     model.change(model_note, model, note, **UI_ONLY)
     compare_opencv.change(lambda c: gr.Image(visible=c), compare_opencv, baseline, **UI_ONLY)
-    # queued, one at a time: it decodes the image (a private event, but still callable over HTTP)
-    clear.click(clear_mask, editor, [editor, mask], api_visibility="private", concurrency_limit=1)
+    # unqueued: a queued version left the browser's editor blank and re-uploading (seen in chromium); its files
+    # are checked against the limits from their headers before decoding (original_background)
+    clear.click(clear_mask, editor, [editor, mask], **UI_ONLY)
+    editor.upload(lambda: None, None, mask, **UI_ONLY)  # a new image drops an example's uploaded mask
     go.click(
         run_inpaint,
         [model, editor, mask, invert, compare_opencv],
