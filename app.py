@@ -474,7 +474,7 @@ def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
             go = gr.Button("Generate", variant="primary")
         with gr.Column(scale=2):
             gallery = gr.Gallery(
-                label="Samples", columns=8, format="png", object_fit="contain", height="auto", interactive=False
+                label="Samples", columns=4, format="png", object_fit="contain", height="auto", interactive=False
             )
             with gr.Row():
                 grid_file = gr.File(label="All samples as one PNG", interactive=False)
@@ -495,6 +495,8 @@ def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     dice.click(lambda: random.randint(0, 2**31 - 1), None, seed, **UI_ONLY)
     go.click(run_generate, [model, n, seed, label, truncation], [gallery, grid_file], api_name="generate")
     gallery.select(pick_sample, gallery, one_file, **UI_ONLY)
+    for event in (go.click, model.change):  # a new run or model: the old selection is not offered any more
+        event(lambda: None, None, one_file, **UI_ONLY)
     go_lerp.click(
         run_interpolate, [model, seed, seed_b, steps, label, truncation], [strip, strip_file], api_name="interpolate"
     )
