@@ -197,6 +197,8 @@ PUSHED = ("config.json", "model.safetensors", "README.md", "examples.jpg")  # a 
 def cmd_push(args) -> None:
     from huggingface_hub import HfApi
 
+    from .hub import one_line
+
     folder = Path(args.folder)
     for f in ("config.json", "model.safetensors", "README.md"):
         if not (folder / f).is_file():
@@ -208,9 +210,9 @@ def cmd_push(args) -> None:
             folder_path=str(folder), repo_id=args.repo_id, commit_message=args.message, allow_patterns=list(PUSHED)
         )
     except Exception as e:  # noqa: BLE001 - network, auth and Hub errors of every kind: one line, exit 2
-        text = " ".join(str(e).split()) or type(e).__name__
+        text = one_line(e, 300)
         hint = "; log in with `hf auth login` or set HF_TOKEN" if re.search(r"\b40[13]\b", text) else ""
-        raise CLIError(f"push to {args.repo_id} failed: {type(e).__name__}: {text[:300]}{hint}") from e
+        raise CLIError(f"push to {args.repo_id} failed: {type(e).__name__}: {text}{hint}") from e
     print(getattr(info, "commit_url", info))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 
-from .hub import save_model
+from .hub import one_line, save_model
 from .models import DnCNN, DRUNet, FFDNet, ResnetGenerator
 from .models.cyclegan import decoder_layout
 
@@ -55,12 +55,6 @@ def read_state_dict(src: str | Path) -> dict[str, torch.Tensor]:
 
 def _count(sd: dict, pattern: str) -> int:
     return sum(1 for k in sd if re.fullmatch(pattern, k))
-
-
-def _detail(e: BaseException, limit: int = 600) -> str:
-    """The error on one line: load_state_dict's list of missing, unexpected and mis-shaped keys included."""
-    text = " ".join(str(e.args[0] if isinstance(e, KeyError) and e.args else e).split()) or type(e).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def build(arch: str, sd: dict[str, torch.Tensor]) -> torch.nn.Module:
@@ -112,7 +106,7 @@ def build(arch: str, sd: dict[str, torch.Tensor]) -> torch.nn.Module:
         raise
     except (KeyError, IndexError, RuntimeError, ValueError) as e:
         article = "an" if arch[:1] in "aeiouf" else "a"  # "an ffdnet": the letter is read "ef"
-        raise ConversionError(f"not {article} {arch} checkpoint: {_detail(e)}") from e
+        raise ConversionError(f"not {article} {arch} checkpoint: {one_line(e, 600)}") from e
     return model.eval()
 
 
@@ -152,7 +146,7 @@ def _save_whole(model: torch.nn.Module, output: Path, card: str) -> Path:
         output.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=output))  # inside: only the folder must be writable
     except OSError as e:
-        raise ConversionError(f"{output}: cannot write there ({' '.join(str(e).split())})") from e
+        raise ConversionError(f"{output}: cannot write there ({one_line(e)})") from e
     try:
         save_model(model, staging, card)
         for name in OUTPUTS:
@@ -161,6 +155,6 @@ def _save_whole(model: torch.nn.Module, output: Path, card: str) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         if not existed:
             shutil.rmtree(output, ignore_errors=True)  # only the staging folder was in it
-        raise ConversionError(f"{output}: could not write the model ({' '.join(str(e).split())})") from e
+        raise ConversionError(f"{output}: could not write the model ({one_line(e)})") from e
     shutil.rmtree(staging, ignore_errors=True)
     return output

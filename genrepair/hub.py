@@ -77,8 +77,9 @@ def _etag_timeout() -> float:
         return float(constants.HF_HUB_ETAG_TIMEOUT)
 
 
-def _one_line(e: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(e).split()) or type(e).__name__
+def one_line(e: BaseException, limit: int = 200) -> str:
+    """An error's message on one line, cut at ``limit`` (a KeyError without the quotes str() adds)."""
+    text = " ".join(str(e.args[0] if isinstance(e, KeyError) and e.args else e).split()) or type(e).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -130,11 +131,11 @@ def _attempt(label: str, fetch: Callable[[], Path], tried: list[str]) -> Path | 
         return fetch()
     except LocalEntryNotFoundError as e:  # huggingface_hub also raises this when the Hub failed; show why
         cause = e.__cause__
-        tried.append(f"{label} ({type(cause).__name__}: {_one_line(cause)})" if cause else f"{label} (not cached)")
+        tried.append(f"{label} ({type(cause).__name__}: {one_line(cause)})" if cause else f"{label} (not cached)")
     except ModelLoadError as e:
         tried.append(f"{label} ({e})")
     except Exception as e:  # noqa: BLE001 - network and Hub errors of every kind are reported, not raised
-        tried.append(f"{label} ({type(e).__name__}: {_one_line(e)})")
+        tried.append(f"{label} ({type(e).__name__}: {one_line(e)})")
     return None
 
 
@@ -194,7 +195,7 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
         sources.reverse()
     for label, fetch in sources:
         folder = _attempt(label, fetch, tried)
-        if folder is not None and spec is None and fetch is sources[-1 if not prefer_hub else 0][1]:
+        if folder is not None and spec is None and label.startswith("Hub download"):
             log.warning("%s: no local folder of that name; downloaded the Hub repo %s", name, where)
         if folder is not None:
             if prefer_hub and tried:
@@ -279,19 +280,20 @@ def _build(folder: Path, how: str, name: str, spec_cls: str | None) -> torch.nn.
         with torch.random.fork_rng(devices=[]):  # the random init is replaced by the weights: leave the user's RNG be
             model = cls(**kwargs)
     except Exception as e:  # noqa: BLE001 - whatever the constructor makes of odd values, name the config
-        raise ModelLoadError(f"{folder / 'config.json'} does not describe a {cls.__name__}: {_one_line(e)}") from e
+        raise ModelLoadError(f"{folder / 'config.json'} does not describe a {cls.__name__}: {one_line(e)}") from e
     try:
         state = load_file(str(folder / "model.safetensors"))
-        own = model.state_dict()
-        if ints := [
-            k for k, v in state.items() if k in own and own[k].is_floating_point() and not v.is_floating_point()
-        ]:
-            raise ModelLoadError(
-                f"{name!r} from {how}: weight {ints[0]} is stored as {state[ints[0]].dtype}, not a float type"
-            )
+    except (SafetensorError, OSError) as e:
+        raise ModelLoadError(f"{name!r} from {how} does not load as {cls.__name__}: {one_line(e, 300)}") from e
+    own = model.state_dict()
+    if ints := [k for k, v in state.items() if k in own and own[k].is_floating_point() and not v.is_floating_point()]:
+        raise ModelLoadError(
+            f"{name!r} from {how}: weight {ints[0]} is stored as {state[ints[0]].dtype}, not a float type"
+        )
+    try:
         model.load_state_dict(state, strict=True)
-    except (SafetensorError, OSError, RuntimeError, TypeError) as e:
-        raise ModelLoadError(f"{name!r} from {how} does not load as {cls.__name__}: {_one_line(e, 300)}") from e
+    except (RuntimeError, TypeError) as e:
+        raise ModelLoadError(f"{name!r} from {how} does not load as {cls.__name__}: {one_line(e, 300)}") from e
     if bad := [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]:
         raise ModelLoadError(
             f"{name!r} from {how}: {len(bad)} weight tensors hold NaN or infinite values ({bad[0]}, ...)"

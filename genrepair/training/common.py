@@ -70,19 +70,17 @@ def run_main(main: Callable[[], None]) -> None:
     """Run a trainer's ``main``; a bad folder, file or option ends it with one line, not a traceback."""
     from PIL import UnidentifiedImageError
 
-    from ..hub import ModelLoadError
+    from ..hub import ModelLoadError, one_line
 
     try:
         main()
     except (ModelLoadError, OSError, UnidentifiedImageError, ValueError, KeyError) as e:
-        text = " ".join(str(e.args[0] if isinstance(e, KeyError) and e.args else e).split()) or type(e).__name__
-        sys.exit(f"error: {text[:500]}")
+        sys.exit(f"error: {one_line(e, 500)}")
     except RuntimeError as e:
         if "loading state_dict" not in str(e):
             raise
-        text = " ".join(str(e).split())
         sys.exit(
-            f"error: the weights do not fit this run's options (architecture flags, --gray, dataset): {text[:400]}"
+            f"error: the weights do not fit this run's options (architecture flags, --gray, dataset): {one_line(e, 400)}"
         )
 
 
@@ -192,10 +190,10 @@ class Trainer:
                     r.bit_generator.state = type(r.bit_generator)(seed).state
             return
         torch.set_rng_state(states["torch"])
-        random.setstate(_tuples(states["python"]))
+        random.setstate(states["python"])
         for k, r in self.rngs.items():
             if isinstance(r, random.Random):
-                r.setstate(_tuples(states[k]))
+                r.setstate(states[k])
             else:
                 r.bit_generator.state = states[k]
 
@@ -242,11 +240,6 @@ class Trainer:
         tmp.replace(self.ckpt)
         self.last_save = time.time()
         print(f"saved {self.ckpt} at step {self.step}", flush=True)
-
-
-def _tuples(x):
-    """random.setstate wants the tuples that a checkpoint may give back as lists."""
-    return tuple(_tuples(v) for v in x) if isinstance(x, list | tuple) else x
 
 
 def command() -> str:
