@@ -78,6 +78,7 @@ atexit.register(shutil.rmtree, OUT_DIR, ignore_errors=True)
 KEEP_OUTPUTS_S = 3600
 SWEEP_EVERY_S = 60
 _last_sweep = 0.0
+STRIP_COLUMNS = 4  # the interpolation strip wraps after this many images, so it stays legible on a phone
 HOLE_RGB = np.array([255, 59, 48])  # the mask brush colour, also used to mark the hole in "before"
 UI_ONLY = {"queue": False, "api_visibility": "private"}  # instant UI updates, not API endpoints
 USER_ERRORS = (genrepair.ImageInputError, genrepair.ModelLoadError, ValueError)
@@ -438,15 +439,21 @@ def run_interpolate(model_name, seed_a, seed_b, steps, label, truncation, progre
     images = genrepair.interpolate(
         model, seed_a, seed_b, steps, label=label_arg(label), truncation=truncation_arg(truncation)
     )
-    strip = grid(images, columns=len(images))
+    strip = grid(images, columns=min(len(images), STRIP_COLUMNS))
     path = save_png(strip, f"{model_name}-{seed_a}-to-{seed_b}")
     return path, path
+
+
+def is_classic(name: str) -> bool:
+    spec = genrepair.REGISTRY.get(name)
+    return spec is not None and spec.cls == "classic"
 
 
 def on_generator_change(model_name):
     names = class_names(model_name)
     label = gr.Dropdown(choices=["random", *names], value="random", visible=bool(names))
-    return label, model_note(model_name)
+    # the procedural baselines have no latent vector to truncate
+    return label, gr.Slider(visible=not is_classic(model_name)), model_note(model_name)
 
 
 def pick_sample(gallery, evt: gr.SelectData):
@@ -469,7 +476,13 @@ def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
                 ["random", *names], value="random", label="Category", visible=bool(names), allow_custom_value=True
             )
             truncation = gr.Slider(
-                0, 3, value=0, step=0.05, label="Truncation", info="Limit |z| for cleaner, less varied samples; 0 = off"
+                0,
+                3,
+                value=0,
+                step=0.05,
+                label="Truncation",
+                info="Limit |z| for cleaner, less varied samples; 0 = off",
+                visible=not is_classic(model0),
             )
             go = gr.Button("Generate", variant="primary")
         with gr.Column(scale=2):
@@ -491,7 +504,7 @@ def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
         [["gan.emoji", 16, 7, 0], ["gan.emoji", 16, 7, 1.0], ["vae.emoji", 16, 3, 0], ["classic.lsystem", 9, 1, 0]],
         inputs=[model, n, seed, truncation],
     )
-    model.change(on_generator_change, model, [label, note], **UI_ONLY)
+    model.change(on_generator_change, model, [label, truncation, note], **UI_ONLY)
     dice.click(lambda: random.randint(0, 2**31 - 1), None, seed, **UI_ONLY)
     go.click(run_generate, [model, n, seed, label, truncation], [gallery, grid_file], api_name="generate")
     gallery.select(pick_sample, gallery, one_file, **UI_ONLY)
@@ -520,9 +533,9 @@ def run_translate(model_name, image, mirror=False, progress=gr.Progress()):
     if back_name and has_weights(back_name):
         progress(0.7, desc=f"Round trip with {back_name}")
         back = genrepair.translate(get_model(back_name), out, ensemble=passes)
-        note = f"Round trip A→B→A uses **{back_name}**."
+        note = f"Translated by **{model_name}**; the round trip A→B→A uses **{back_name}**."
     else:
-        back, note = None, "No reverse model is available here, so there is no round trip."
+        back, note = None, f"Translated by **{model_name}**. No reverse model is available here, so no round trip."
     if mirror:
         note += " Each output is the average of the image's and its mirror's translation."
     out_file = save_png(out, f"{model_name}-{Path(str(image)).stem}")
@@ -575,7 +588,8 @@ def run_denoise(
     progress(0.3, desc="Denoising")
     out = genrepair.denoise(model, noisy, sigma=None if auto else float(sigma), ensemble=8 if best else 1)
     used = out.info["genrepair_sigma"]
-    note = f"Noise level used: **σ = {used:.1f}** ({'estimated from the image' if auto else 'set by hand'})"
+    how = "estimated from the image" if auto else "set by hand"
+    note = f"Denoised by **{model_name}**; noise level used: **σ = {used:.1f}** ({how})"
     if best:
         note += "; average of 8 flipped/rotated passes"
     if add_noise_sigma and add_noise_sigma > 0:
@@ -585,7 +599,14 @@ def run_denoise(
         progress(0.7, desc="OpenCV non-local means")
         baseline = opencv_denoise(noisy, used)
     out_file = save_png(out, f"{Path(str(image)).stem}-denoised")
-    return (save_png(as_shown(noisy), "input"), out_file), files_or_none(baseline, "opencv"), out_file, note + "."
+    shown = round(min(max(used, 0.0), 75.0)) if auto else sigma  # the greyed slider shows the estimate
+    return (
+        (save_png(as_shown(noisy), "input"), out_file),
+        files_or_none(baseline, "opencv"),
+        out_file,
+        note + ".",
+        shown,
+    )
 
 
 def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
@@ -623,7 +644,7 @@ def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     go.click(
         run_denoise,
         [model, image, sigma, auto, add_sigma, noise_seed, compare_opencv, best],
-        [compare, baseline, out_file, info],
+        [compare, baseline, out_file, info, sigma],
         api_name="denoise",
     )
     return model, note
@@ -632,6 +653,7 @@ def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
 # ---------------------------------------------------------------- inpaint
 
 
+CANVAS_EXPORT = "background.png"  # the name the browser's editor gives its 8-bit RGBA export of the image
 MAX_LAYERS = 4  # the Mask and Sketch layers, and room for a stray one; each is a full-size image
 
 
@@ -657,15 +679,19 @@ def original_background(editor: gr.ImageEditor) -> gr.ImageEditor:
     """Hand the handler the uploaded background file itself (its path) when the request carries one (API
     calls, examples), instead of Gradio's copy converted to 8-bit RGBA: 16-bit and float images, gray
     with alpha and the pixel limit (checked from the header, before decoding) then work as in the other
-    tabs. The browser's canvas sends its own 8-bit export, which still goes through the conversion.
+    tabs. The browser's canvas sends its own 8-bit RGBA export, named ``background.png``, with no id: it
+    still goes through the conversion, so that :func:`editor_image` gives an opaque upload back as RGB (or
+    gray) instead of keeping the canvas's alpha channel.
     Every file of the request is checked against the limits first (:func:`_check_editor_files`)."""
     inner = editor.preprocess
 
     def preprocess(payload):
         if payload is not None:
             _check_editor_files(payload)
-        path = getattr(getattr(payload, "background", None), "path", None)
-        if path is None or getattr(payload, "id", None) is not None:
+        background = getattr(payload, "background", None)
+        path = getattr(background, "path", None)
+        canvas = getattr(background, "orig_name", None) == CANVAS_EXPORT
+        if path is None or canvas or getattr(payload, "id", None) is not None:
             return inner(payload)
         with Image.open(path):  # the header only: a file that is no image fails here, as in the other tabs
             pass
@@ -715,7 +741,7 @@ def run_inpaint(model_name, editor, mask=None, invert_mask=False, compare_opencv
     model = get_model(model_name)
     progress(0.3, desc="Filling the hole")
     out = genrepair.inpaint(model, img, bool_image(hole), None if sketch is None else bool_image(sketch))
-    note = f"Filled {int(hole.sum())} pixels ({100 * hole.mean():.1f}% of the image)"
+    note = f"**{model_name}** filled {int(hole.sum())} pixels ({100 * hole.mean():.1f}% of the image)"
     note += ", guided by the sketch layer." if sketch is not None else "."
     baseline = opencv_inpaint(img, hole) if compare_opencv else None
     out_file = save_png(out, "inpainted")
@@ -731,7 +757,8 @@ def clear_mask(editor: dict | None):
     sketch = [open_image(x).convert("RGBA").resize(bg.size) for x in (editor.get("layers") or [])[1:2] if x is not None]
     layers = [Image.new("RGBA", bg.size, (0, 0, 0, 0)), *sketch]
     composite = Image.alpha_composite(bg, sketch[0]) if sketch else bg
-    return {"background": bg, "layers": layers, "composite": composite}, None
+    value = {"background": bg, "layers": layers, "composite": composite}
+    return value, None
 
 
 def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
@@ -741,9 +768,11 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
             model = gr.Dropdown(model_names("inpaint"), value=model0, label="Model")
             note = gr.Markdown()  # filled on each page load (weights may appear) and on a model change
             gr.Markdown(
-                "Upload an image, then paint on the **Mask** layer (layer 1) over what should be replaced. "
-                "Optionally draw guide lines on the **Sketch** layer (layer 2) inside the hole. "
-                "The brush has a size control; colours do not matter, only where you paint."
+                "Upload an image, then paint on the **Mask** layer (layer 1, first in the layer list) over what "
+                "should be replaced. Optionally draw guide lines on the **Sketch** layer (layer 2) inside the hole, "
+                "in another colour to tell them apart. The brush has a size control; only where you paint matters, "
+                "not the colour. (After *Clear mask* the editor lists both layers as 'Layer 1'; the first is still "
+                "the mask.)"
             )
             editor = readable(
                 original_background(

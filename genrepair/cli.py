@@ -195,7 +195,7 @@ PUSHED = ("config.json", "model.safetensors", "README.md", "examples.jpg")  # a 
 
 
 def cmd_push(args) -> None:
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, get_session
 
     from .hub import one_line
 
@@ -204,6 +204,9 @@ def cmd_push(args) -> None:
         if not (folder / f).is_file():
             raise CLIError(f"{folder}: missing {f}; push needs a full model folder")
     api = HfApi()
+    # huggingface_hub's client waits forever by default: a Hub (or proxy) that accepts the connection and never
+    # answers hung `push`. The limit is per read or write, so a large file that keeps moving is not cut off.
+    get_session().timeout = args.timeout
     try:
         api.create_repo(args.repo_id, exist_ok=True, private=args.private)
         info = api.upload_folder(
@@ -298,7 +301,8 @@ def _float(v: str, flag: str) -> float:
 
 
 def positive(v: str) -> float:
-    """argparse type of --truncation (argparse names it in the error): a number above 0; NaN used to pass."""
+    """argparse type of --truncation and --timeout (argparse names it in the error): a number above 0; NaN used
+    to pass."""
     t = float(v)
     if not t > 0:
         raise ValueError(v)
@@ -388,6 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--repo-id", required=True)
     s.add_argument("--private", action="store_true")
     s.add_argument("--message", default="Upload genrepair model")
+    s.add_argument(
+        "--timeout",
+        type=positive,
+        default=120.0,
+        help="seconds to wait on a silent connection to the Hub before giving up (default 120)",
+    )
     s.set_defaults(fn=cmd_push)
 
     s = sub.add_parser("eval", help="print a task's evaluation table", parents=[dev])

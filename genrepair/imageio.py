@@ -79,8 +79,12 @@ def open_image(src) -> Image.Image:
             f"expected an image file path, a PIL image, a numpy array, bytes or a binary file; got {type(src).__name__}"
         )
     _check_pixels(img, "image")
-    if img.tell() != 0:  # an animation the caller left on a later frame
+    if img.tell() != 0:  # an animation the caller left on a later frame: its first frame, as for a file
+        frame = img.tell()
         img.seek(0)
+        first = img.copy()
+        img.seek(frame)  # the caller's image stays where it was
+        img = first
     return img
 
 

@@ -217,6 +217,13 @@ def test_interpolate_strip(client):
     assert arr.shape[:2] == (64, 4 * 64)
     assert np.array_equal(arr, pixels(strip))
     assert not np.array_equal(arr[:, :64], arr[:, -64:])  # the two seeds differ
+    strip, _ = client.predict("gan.emoji", 3, 9, 6, "random", 0, api_name="/interpolate")
+    assert pixels(strip).shape[:2] == (2 * 64, 4 * 64)  # 6 steps wrap after 4, legible on a phone
+
+
+def test_truncation_is_offered_for_learned_generators_only():
+    assert app.on_generator_change("classic.automaton")[1].visible is False
+    assert app.on_generator_change("gan.emoji")[1].visible is True
 
 
 # ---------------------------------------------------------------- translate
@@ -263,7 +270,7 @@ def test_denoise_adds_then_removes_noise(client, tmp_path):
     needs("denoise.color")
     clean = scene()
     src = png(tmp_path, "clean.png", clean)
-    (noisy_path, den_path), baseline, out_file, note = client.predict(
+    (noisy_path, den_path), baseline, out_file, note, slider = client.predict(
         "denoise.color", handle_file(src), 25, True, 25, 3, True, api_name="/denoise"
     )
     noisy, out = pixels(noisy_path).astype(float), pixels(out_file).astype(float)
@@ -275,14 +282,17 @@ def test_denoise_adds_then_removes_noise(client, tmp_path):
     assert pixels(baseline).shape == clean.shape
     used = float(re.search(r"σ = ([\d.]+)\*\* \(estimated", note).group(1))
     assert 18 < used < 32, note  # the automatic estimate finds the added sigma 25
+    assert slider == round(used)  # the greyed slider shows the estimate, not its old value
+    assert "denoise.color" in note  # the result names its model
 
 
 def test_denoise_manual_sigma(client, tmp_path):
     needs("denoise.color")
     src = png(tmp_path, "img.png", scene(40))
-    _, baseline, out_file, note = client.predict(
+    _, baseline, out_file, note, slider = client.predict(
         "denoise.color", handle_file(src), 10, False, 0, 0, False, api_name="/denoise"
     )
+    assert slider == 10  # set by hand: left as it was
     assert pixels(out_file).shape == (40, 40, 3)
     assert baseline is None
     assert "σ = 10.0" in note and "set by hand" in note
@@ -292,7 +302,7 @@ def test_denoise_manual_sigma(client, tmp_path):
 def test_denoise_best_quality_averages_eight_passes(client, tmp_path):
     needs("denoise.color")
     src = png(tmp_path, "img.png", scene(40))
-    _, _, out_file, note = client.predict(
+    _, _, out_file, note, _ = client.predict(
         "denoise.color", handle_file(src), 10, False, 0, 0, False, True, api_name="/denoise"
     )
     assert "average of 8 flipped/rotated passes" in note
@@ -378,7 +388,7 @@ def test_icc_profile_survives_the_app(client, tmp_path):
     Image.fromarray(scene(48)).save(src, icc_profile=icc)
     mask = np.zeros((48, 48), np.uint8)
     mask[8:24, 8:24] = 255
-    (before, after), _, out_file, _ = client.predict(
+    (before, after), _, out_file, _, _ = client.predict(
         "denoise.color", handle_file(src), 10, False, 0, 0, False, api_name="/denoise"
     )
     (_, filled), _, inpainted, _ = client.predict(
@@ -480,5 +490,7 @@ def test_bad_input_raises_and_server_stays_up(client, tmp_path):
         client.predict("inpaint.photo", editor(str(cut)), handle_file(good), False, False, api_name="/inpaint")
     with pytest.raises(AppError, match="not in the list of choices"):
         client.predict("no.such.model", handle_file(good), 25, True, 0, 0, False, api_name="/denoise")
-    _, _, out_file, _ = client.predict("denoise.color", handle_file(good), 25, True, 0, 0, False, api_name="/denoise")
+    _, _, out_file, _, _ = client.predict(
+        "denoise.color", handle_file(good), 25, True, 0, 0, False, api_name="/denoise"
+    )
     assert pixels(out_file).shape == (32, 32, 3)

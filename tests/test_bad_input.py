@@ -191,6 +191,7 @@ def test_a_pil_animation_left_on_a_later_frame_is_rewound(identity, tmp_path: Pa
     with Image.open(tmp_path / "anim.gif") as img:
         img.seek(1)
         assert (np.asarray(denoise(identity, img, sigma=0)) == [255, 0, 0]).all()
+        assert img.tell() == 1  # not moved under the caller
 
 
 def test_exif_rotated_jpeg(identity, tmp_path: Path) -> None:

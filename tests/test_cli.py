@@ -479,6 +479,10 @@ def test_eval_cards_from_stored_results(tmp_path: Path, capsys) -> None:
     card = (folder / "README.md").read_text()
     assert "| cyclegan.flat2fluent3d | 20.50 | 0.800 | 100.00 | - |" in card
     assert "30 ms wall" in card
+    assert "\npipeline_tag: image-to-image\n" in card.split("\n---\n", 1)[0]  # the Hub lists it under its task
+    assert "## Training data and terms\nMicrosoft Fluent Emoji (MIT)" in card and "## Limitations" in card
+    assert cli("eval", "translate", "--from-json", stored, "--update-cards") == 0
+    assert (folder / "README.md").read_text() == card  # rewriting is stable: one terms block, one front matter
 
 
 def test_eval_refuses_wrong_models_and_unwritable_json_before_measuring(

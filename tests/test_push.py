@@ -77,3 +77,27 @@ def test_push_failures_are_one_line(model_dirs, monkeypatch, capsys, error, expe
     assert main(["push", str(model_dirs["denoise"]), "--repo-id", "me/x"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("genrepair: error: push to me/x failed") and expected in err
+
+
+def test_push_gives_up_on_a_hub_that_never_answers(model_dirs, monkeypatch, capsys) -> None:
+    """A server that accepts the connection and stays silent: push stops after --timeout, one line, exit 2."""
+    import socket
+    import time
+
+    import huggingface_hub
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel accepts connections; nobody ever reads or answers them
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
+    monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token")
+    (model_dirs["denoise"] / "README.md").write_text("# card\n")
+    start = time.monotonic()
+    try:
+        assert main(["push", str(model_dirs["denoise"]), "--repo-id", "me/x", "--timeout", "1"]) == 2
+    finally:
+        silent.close()
+        huggingface_hub.get_session().timeout = None  # the shared client, as other tests expect it
+    assert time.monotonic() - start < 30
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "push to me/x failed" in err and "Timeout" in err

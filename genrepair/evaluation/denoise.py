@@ -408,7 +408,7 @@ def card_sections(results: dict) -> dict[str, tuple[list[str], list[dict], str]]
         lines = [
             "Measured with `genrepair eval denoise` (published protocol: float clean image, N(0, sigma^2) noise with",
             "fixed seeds, noisy input not clipped, output clipped and rounded to 8 bits). 'x8': the average of 8",
-            "flipped/transposed passes (`ensemble=8`, the app's 'Best quality'), for 8 times the time.", "",
+            "flipped/transposed passes (`ensemble=8`, the app's 'Best quality'; its CPU time is in the table).", "",
             "| set | sigma | ours PSNR / SSIM | ours, auto sigma | ours x8 PSNR / SSIM | x8 CPU s/MP | FFDNet (official weights, same run) | FFDNet published | ours CPU s/MP |",
             "|---|---|---|---|---|---|---|---|---|", *rows, "",
         ]  # fmt: skip

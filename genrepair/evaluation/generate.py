@@ -129,7 +129,7 @@ def card_sections(results: dict) -> dict[str, tuple[list[str], list[dict], str]]
             f"| precision / recall | {r['precision']:.3f} / {r['recall']:.3f} | {floor['precision']:.3f} / {floor['recall']:.3f} |",
             f"| near-copies of training images (RMSE < 0.04) | {r['near_copy_share']:.1%} | {floor['near_copy_share']:.1%} |",
             f"| median RMSE to nearest training image | {r['median_nn_rmse']:.3f} | - |",
-            f"| seconds to sample 64 (wall, {r.get('threads', '?')} threads) | {r['wall_s_64']:.3f} | - |",
+            f"| seconds to sample 64 (wall, {r.get('threads', '?')} thread{'' if r.get('threads') == 1 else 's'}) | {r['wall_s_64']:.3f} | - |",
             f"| CPU seconds to sample 64 (all threads) | {r['cpu_s_64']:.3f} | - |",
             *([f"| FID-EL0 as a multiple of the DCGAN baseline's (same data, equal CPU time) | {r['fid_vs_dcgan']:.2f} | - |"]
               if "fid_vs_dcgan" in r and not name.startswith("dcgan") else []),

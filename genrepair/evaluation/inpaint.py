@@ -162,7 +162,7 @@ def card_sections(results: dict) -> dict[str, tuple[list[str], list[dict], str]]
     section = "\n".join([
         "Measured with `genrepair eval inpaint`: CBSD68 + Kodak24 center crops (never trained on), NVIDIA irregular",
         "masks per coverage bin. 'Best classical' is the best of OpenCV Telea, Navier-Stokes and scikit-image",
-        "biharmonic by hole PSNR. FID-EL0 uses EfficientNet-Lite0 features on few images per bin: compare rows, not papers.",
+        "biharmonic (256 px only: too slow at 512) by hole PSNR. FID-EL0 uses EfficientNet-Lite0 features on few images per bin: compare rows, not papers.",
         "The sketch is an oracle (Canny edges of the true image inside the hole) standing in for user strokes.", "",
         "| crop | hole | ours hole PSNR | ours+sketch hole PSNR | best classical hole PSNR | ours PSNR / SSIM (whole) | ours FID-EL0 | best classical FID-EL0 | ours CPU s |",
         "|---|---|---|---|---|---|---|---|---|", *rows,

@@ -15,10 +15,12 @@ Timing: CPU milliseconds per 128x128 and 512x512 image.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ..pipelines import self_ensemble
 from ..training.data import load_emoji
@@ -64,6 +66,8 @@ def run(args) -> dict:
     root = data_root(getattr(args, "data_root", None))
     quick = getattr(args, "quick", False)
     results, rows, all_models, n_pairs = {"threads": set_threads(args)}, [], {}, []
+    # one step per direction and method (5 each, both directions of every pair), then the timings
+    bar = tqdm(total=len(PAIRS) * 10, desc="translate eval", unit="row", mininterval=10, file=sys.stderr)
     for fwd_name, bwd_name, dom_a, dom_b in PAIRS:
         a_test, _, keys = load_emoji(root, dom_a, "test")
         b_test = load_emoji(root, dom_b, "test", set(keys))[0]
@@ -86,6 +90,7 @@ def run(args) -> dict:
             f_target = el0_features(dst)
             direction = f"{d_src} -> {d_dst}"
             for method in ("identity", "color transfer", name, f"{name} x2", REFERENCE):
+                bar.update()
                 if method == REFERENCE:
                     draw = torch.randperm(len(train[d_dst]), generator=torch.Generator().manual_seed(0))[: len(dst)]
                     res = {"fid_el0": fid(el0_features(train[d_dst][draw]), f_target)}
@@ -107,6 +112,7 @@ def run(args) -> dict:
                     res["cycle_l1_255"] = float((back - src).abs().mean() * 255)
                 results[f"{direction}:{method}"] = res
                 rows.append([direction, method, res["psnr"], res["ssim"], res["fid_el0"], res.get("cycle_l1_255", "-")])
+    bar.close()
     timing = {}
     timed = {}
     for n, m in all_models.items():

@@ -97,12 +97,19 @@ def main() -> None:
         t.step += 1
         t.log(d_loss=d_loss.item(), g_loss=g_loss.item())
     t.save()
+    if nc:
+        summary = "Class-conditional GAN (conditional BatchNorm ResNet generator, EMA weights), hinge loss, "
+        summary += "spectral-norm projection discriminator, DiffAugment."
+    else:
+        summary = (
+            "Unconditional GAN (ResNet generator, EMA weights), hinge loss, spectral-norm discriminator, DiffAugment."
+        )
     export(
         G.eval() if args.export_raw else ema.model,
         args.output,
         training_card(
             name,
-            "Class-conditional GAN (conditional BatchNorm ResNet generator, EMA weights), hinge loss, spectral-norm projection discriminator, DiffAugment.",
+            summary,
             train_data + "; transparent pixels composited on white",
             t.command,
             t.step,
