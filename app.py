@@ -27,7 +27,6 @@ import contextlib
 import csv
 import ctypes
 import functools
-import logging
 import math
 import os
 import random
@@ -47,10 +46,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 import genrepair
 from genrepair.device import is_out_of_memory
-from genrepair.hub import weights_dir
+from genrepair.hub import local_models, weights_dir
 from genrepair.imageio import check_file, composite_on, decode, encode, env_int, max_bytes, max_pixels, open_image
-from genrepair.models import TASK_OF_CLASS
-from genrepair.pipelines import read_mask
+from genrepair.pipelines import is_gray, read_mask
 
 try:
     import spaces
@@ -87,23 +85,7 @@ USER_ERRORS = (genrepair.ImageInputError, genrepair.ModelLoadError, ValueError)
 # ---------------------------------------------------------------- models
 
 
-def extra_models(folder: Path) -> dict[str, str]:
-    """Model folders under ``weights/`` that the registry lacks (e.g. converted official CycleGANs): name -> task."""
-    found = {}
-    for cfg in sorted(Path(folder).glob("*/config.json")):
-        if cfg.parent.name in genrepair.REGISTRY:
-            continue
-        try:
-            task = TASK_OF_CLASS.get(genrepair.hub.read_config(cfg.parent).get("_class_name"))
-        except genrepair.ModelLoadError as e:  # one odd folder (a list, UTF-16 text) must not stop the app
-            logging.getLogger("genrepair").warning("skipping %s: %s", cfg.parent, e)
-            continue
-        if task:
-            found[cfg.parent.name] = task
-    return found
-
-
-EXTRAS = extra_models(weights_dir())
+EXTRAS = local_models(weights_dir())  # e.g. converted official CycleGANs: name -> task
 
 
 def model_names(task: str) -> list[str]:
@@ -609,6 +591,35 @@ def run_denoise(
     )
 
 
+DENOISERS = {"color": "denoise.color", "gray": "denoise.gray"}
+
+
+def picture_is_gray(path: str) -> bool:
+    """Gray mode, or RGB with three equal channels, judged on a thumbnail (a filter applied to equal channels
+    keeps them equal), so a large upload is not decoded in full here."""
+    check_file(path)  # the pixel and byte limits, from the header
+    with Image.open(path) as img:
+        if img.mode in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+            return True
+        img.draft("RGB", (512, 512))  # JPEG: decode at a reduced scale
+        img = ImageOps.exif_transpose(img) or img
+        img.thumbnail((512, 512))
+        return is_gray(np.asarray(img.convert("RGB"))[..., :3])
+
+
+def match_denoiser(model_name: str, image: str | None):
+    """On upload, switch between the registry's color and gray denoisers to fit the picture (a color model loses
+    0.4-5 dB on gray pictures); another model the user picked is left alone, as is the choice after this."""
+    if image is None or model_name not in DENOISERS.values():
+        return gr.Dropdown()
+    try:
+        kind = "gray" if picture_is_gray(image) else "color"
+    except (OSError, ValueError):  # unreadable or too large: the run says why
+        return gr.Dropdown()
+    name = DENOISERS[kind]
+    return gr.Dropdown(choices=model_names("denoise"), value=name) if has_weights(name) else gr.Dropdown()
+
+
 def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     model0 = default_model("denoise")
     with gr.Row():
@@ -640,6 +651,7 @@ def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     model.change(model_note, model, note, **UI_ONLY)
     auto.change(lambda a: gr.Slider(interactive=not a), auto, sigma, **UI_ONLY)
     image.upload(lambda: 0, None, add_sigma, **UI_ONLY)  # an example's synthetic noise is not kept for a new upload
+    image.upload(match_denoiser, [model, image], model, **UI_ONLY)
     compare_opencv.change(lambda c: gr.Image(visible=c), compare_opencv, baseline, **UI_ONLY)
     go.click(
         run_denoise,

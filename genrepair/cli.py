@@ -14,6 +14,7 @@ import re
 import sys
 from pathlib import Path
 
+log = logging.getLogger("genrepair")
 MODEL_HELP = "registry name (see `genrepair list`) or a model folder"
 OUTPUT_HELP = "a .png file (one input), or a folder (same names, as PNG)"
 # what a folder argument picks up: the formats Pillow reads without extra libraries (AVIF and JPEG 2000 included)
@@ -48,7 +49,12 @@ def _inputs(paths: list[str]) -> list[tuple[Path, str]]:
             out.append((p, p.stem + ".png"))
         else:
             raise CLIError(f"{p}: no such file or folder")
-    return out
+    seen, unique = set(), []
+    for f, name in out:  # the same file named twice (or through its folder) is processed once
+        if f.resolve() not in seen:
+            seen.add(f.resolve())
+            unique.append((f, name))
+    return unique
 
 
 def _targets(
@@ -104,6 +110,8 @@ def _save_png(img, dst: Path) -> None:
     try:
         img.save(tmp, format="PNG")
         os.replace(tmp, dst)
+    except OSError as e:  # a read-only or full disk: name the output, not the temporary file
+        raise CLIError(f"cannot write {dst}: {e.strerror or e}") from e
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -128,15 +136,21 @@ def _map_images(args, fn, protect: list[Path] = ()) -> None:
             continue
         _save_png(img, dst)
         print(dst)
+    if skipped == len(inputs):
+        raise CLIError(f"all {skipped} inputs skipped (listed above); nothing was written")
     if skipped:
         raise CLIError(f"{skipped} of {len(inputs)} inputs skipped (listed above); the others were written")
 
 
 def cmd_list(args) -> None:
+    from .hub import local_models, weights_dir
     from .registry import list_models
 
     for s in list_models(args.task):
         print(f"{s.name}\t{s.task}\t{s.description}")
+    for name, task in local_models().items():  # converted or own models under weights/, loaded by name too
+        if args.task in (None, task):
+            print(f"{name}\t{task}\tmodel folder {weights_dir() / name} (not in the registry)")
 
 
 def cmd_generate(args) -> None:
@@ -170,10 +184,27 @@ def cmd_translate(args) -> None:
 
 def cmd_denoise(args) -> None:
     from . import denoise, load_model
+    from .pipelines import looks_gray
 
     sigma = None if args.sigma is None or args.sigma.strip().lower() == "auto" else _float(args.sigma, "--sigma")
-    model = load_model(args.model, device=args.device)
-    _map_images(args, lambda p: denoise(model, p, sigma=sigma, ensemble=args.ensemble))
+
+    def report(p, name, img):
+        log.info("%s: %s, sigma %.1f", p, name, img.info["genrepair_sigma"])  # shown with -v
+        return img
+
+    if args.model is not None:
+        model = load_model(args.model, device=args.device)
+        _map_images(args, lambda p: report(p, args.model, denoise(model, p, sigma=sigma, ensemble=args.ensemble)))
+        return
+    models = {}  # no --model: the gray model for gray pictures (a color model loses 0.4-5 dB on them), loaded once
+
+    def run(p):
+        name = "denoise.gray" if looks_gray(p) else "denoise.color"
+        if name not in models:
+            models[name] = load_model(name, device=args.device)
+        return report(p, name, denoise(models[name], p, sigma=sigma, ensemble=args.ensemble))
+
+    _map_images(args, run)
 
 
 def cmd_inpaint(args) -> None:
@@ -342,19 +373,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True, help="folder for the PNG files")
     s.set_defaults(fn=cmd_generate)
 
-    for name, fn, default in (
-        ("translate", cmd_translate, "cyclegan.flat2fluent3d"),
-        ("denoise", cmd_denoise, "denoise.color"),
+    for name, fn, default, model_help in (
+        ("translate", cmd_translate, "cyclegan.flat2fluent3d", f"{MODEL_HELP} (default: cyclegan.flat2fluent3d)"),
+        ("denoise", cmd_denoise, None, f"{MODEL_HELP} (default: denoise.gray for gray images, else denoise.color)"),
     ):
         s = sub.add_parser(name, help=f"{name} images (files or folders)", parents=[runs])
         s.add_argument("inputs", nargs="+", help="image files and/or folders of images")
-        s.add_argument("-m", "--model", default=default, help=MODEL_HELP)
+        s.add_argument("-m", "--model", default=default, help=model_help)
         s.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
         if name == "denoise":
             s.add_argument("--sigma", default="auto", help="noise level, 0-75 on the 0-255 scale, or 'auto' (default)")
             s.add_argument(
                 "--ensemble", type=int, default=1, choices=(1, 2, 4, 8),
-                help="average this many flipped/rotated passes (8: +0.1-0.2 dB for 6-8x the time)",
+                help="average this many flipped/rotated passes (8: +0.1-0.2 dB for 6-9x the time)",
             )  # fmt: skip
         else:
             s.add_argument(
@@ -370,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--sketch", default=None,
         help="optional: white strokes on black (or opaque on transparent) where edges should run inside the hole",
     )  # fmt: skip
-    s.add_argument("-m", "--model", default="inpaint.photo", help=MODEL_HELP)
+    s.add_argument("-m", "--model", default="inpaint.photo", help=f"{MODEL_HELP} (default: inpaint.photo)")
     s.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
     s.set_defaults(fn=cmd_inpaint)
 

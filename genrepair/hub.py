@@ -8,6 +8,7 @@ Only safetensors are read (never pickles). Hub settings (``HF_ENDPOINT``, ``HF_H
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import inspect
 import json
@@ -171,11 +172,17 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
         repo_id, revision, bundled = spec.repo_id, spec.revision, weights_dir() / name
     elif _meant_as_path(name):
         raise ModelLoadError(f"{path}: no such folder (a model is a folder holding {' and '.join(FILES)})")
+    elif "/" not in name and (weights_dir() / name / "config.json").is_file():  # a converted or own model there
+        folder = weights_dir() / name
+        _check_folder(folder)
+        return folder, f"folder {folder}"
     elif "/" in name and allow_any_repo:
         repo_id, revision, bundled = name, None, None
     else:
+        close = difflib.get_close_matches(name, [*REGISTRY, *local_models()], n=1, cutoff=0.75)
         raise ModelLoadError(
             f"unknown model {name!r}: not a registry name or a model folder"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
             + ("" if allow_any_repo else " (Hub repo ids are disabled here; set GENREPAIR_ALLOW_ANY_REPO=1)")
             + f"; valid names: {', '.join(REGISTRY)}"
         )
@@ -214,6 +221,23 @@ def _meant_as_path(name: str) -> bool:
         return True
     first = Path(name.split("/", 1)[0])  # a folder of model folders here, not just any folder (genrepair/)
     return "/" in name and first.is_dir() and any(first.glob("*/config.json"))
+
+
+def local_models(folder: Path | None = None) -> dict[str, str]:
+    """Model folders under ``weights/`` (or ``folder``) that the registry lacks, e.g. converted official CycleGANs:
+    name -> task. They load by name like the registry's; a folder whose config is unreadable is skipped."""
+    found = {}
+    for cfg in sorted(Path(folder or weights_dir()).glob("*/config.json")):
+        if cfg.parent.name in REGISTRY:
+            continue
+        try:
+            task = models.TASK_OF_CLASS.get(read_config(cfg.parent).get("_class_name"))
+        except ModelLoadError as e:  # one odd folder (a list, UTF-16 text) must not stop the app or the CLI
+            log.warning("skipping %s: %s", cfg.parent, e)
+            continue
+        if task:
+            found[cfg.parent.name] = task
+    return found
 
 
 def read_config(folder: Path) -> dict:

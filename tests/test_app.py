@@ -59,7 +59,7 @@ def test_extra_models_found_by_class_name(tmp_path):
         (tmp_path / name / "config.json").write_text(json.dumps({"_class_name": cls}))
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "config.json").write_text("{not json")
-    assert app.extra_models(tmp_path) == {"horse2zebra": "translate"}
+    assert app.local_models(tmp_path) == {"horse2zebra": "translate"}
 
 
 def test_reverse_model_pairs_directions(monkeypatch):
@@ -494,3 +494,20 @@ def test_bad_input_raises_and_server_stays_up(client, tmp_path):
         "denoise.color", handle_file(good), 25, True, 0, 0, False, api_name="/denoise"
     )
     assert pixels(out_file).shape == (32, 32, 3)
+
+
+def test_denoise_upload_picks_the_denoiser_for_the_picture(tmp_path):
+    """Uploading a gray picture (or gray stored as RGB, here a JPEG) switches denoise.color to denoise.gray and a
+    color picture switches back; another model the user picked stays."""
+    needs("denoise.color")
+    needs("denoise.gray")
+    gray = png(tmp_path, "g.png", scene(40)[..., 0])
+    Image.open(gray).convert("RGB").save(tmp_path / "g.jpg")
+    color = png(tmp_path, "c.png", scene(40))
+    assert app.match_denoiser("denoise.color", gray).value == "denoise.gray"
+    assert app.match_denoiser("denoise.color", str(tmp_path / "g.jpg")).value == "denoise.gray"
+    assert app.match_denoiser("denoise.gray", color).value == "denoise.color"
+    assert app.match_denoiser("dncnn.gray", color).value is None  # not one of the pair: unchanged
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    assert app.match_denoiser("denoise.color", str(broken)).value is None  # the run reports it

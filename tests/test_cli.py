@@ -504,3 +504,74 @@ def test_eval_refuses_wrong_models_and_unwritable_json_before_measuring(
     for extra, message in cases:
         assert cli("eval", "denoise", *extra) == 2
         assert message in one_error_line(capsys.readouterr().err)
+
+
+def test_denoise_without_model_uses_the_gray_model_for_gray_pictures(tmp_path: Path, monkeypatch) -> None:
+    """No --model: denoise.gray for gray pictures (also gray stored as RGB), denoise.color for color ones; each
+    model is loaded once."""
+    import genrepair
+    from genrepair.hub import weights_dir
+
+    save_model(tiny("NoiseCondUNet", in_nc=3), weights_dir() / "denoise.color")
+    save_model(tiny("NoiseCondUNet", in_nc=1), weights_dir() / "denoise.gray")
+    loaded = []
+    real = genrepair.load_model
+    monkeypatch.setattr(genrepair, "load_model", lambda name, **kw: loaded.append(name) or real(name, **kw))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo(20, 12).save(folder / "a_color.png")
+    photo(20, 12).convert("L").save(folder / "b_gray.png")
+    photo(20, 12).convert("L").convert("RGB").save(folder / "c_gray_as_rgb.png")
+    photo(20, 12, seed=1).save(folder / "d_color.png")
+    assert cli("denoise", folder, "-o", tmp_path / "out", "--sigma", "10") == 0
+    assert loaded == ["denoise.color", "denoise.gray"]
+    assert Image.open(tmp_path / "out" / "b_gray.png").mode == "L"
+    assert Image.open(tmp_path / "out" / "c_gray_as_rgb.png").mode == "RGB"
+    loaded.clear()
+    assert cli("denoise", folder / "b_gray.png", "-m", "denoise.color", "-o", tmp_path / "x.png") == 0
+    assert loaded == ["denoise.color"]  # a model given is used for every picture
+
+
+def test_a_model_folder_under_weights_loads_by_name_and_is_listed(model_dirs, capsys) -> None:
+    """A converted checkpoint in weights/<name>/ is used with -m <name> and shows in `genrepair list`; a mistyped
+    registry name gets a suggestion."""
+    import shutil
+
+    from genrepair.hub import weights_dir
+
+    shutil.copytree(model_dirs["denoise"], weights_dir() / "my-denoiser")
+    assert cli("list", "--task", "denoise") == 0
+    assert "my-denoiser\tdenoise\tmodel folder" in capsys.readouterr().out
+    src = model_dirs["denoise"].parent / "in.png"
+    photo(12, 10).save(src)
+    assert cli("denoise", src, "-m", "my-denoiser", "--sigma", "5", "-o", src.with_name("out.png")) == 0
+    capsys.readouterr()
+    assert cli("denoise", src, "-m", "denoise.colour", "-o", src.with_name("x.png")) == 2
+    assert "did you mean 'denoise.color'?" in capsys.readouterr().err
+
+
+def test_inputs_named_twice_run_once_and_write_errors_name_the_output(model_dirs, tmp_path: Path, capsys) -> None:
+    src = tmp_path / "in.png"
+    photo(10, 8).save(src)
+    model = model_dirs["denoise"]
+    out = tmp_path / "out"
+    assert cli("denoise", src, src, tmp_path, "-m", model, "--sigma", "5", "-o", out) == 0  # in.png three times
+    assert sorted(p.name for p in out.iterdir()) == ["in.png"]
+    capsys.readouterr()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "a.png").write_bytes(b"no image")
+    assert cli("denoise", tmp_path / "bad", "-m", model, "--sigma", "5", "-o", tmp_path / "o2") == 2
+    assert "all 1 inputs skipped (listed above); nothing was written" in capsys.readouterr().err
+
+
+def test_an_unwritable_output_is_named(model_dirs, tmp_path: Path, capsys, monkeypatch) -> None:
+    src = tmp_path / "in.png"
+    photo(10, 8).save(src)
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(Image.Image, "save", refuse)
+    assert cli("denoise", src, "-m", model_dirs["denoise"], "--sigma", "5", "-o", tmp_path / "o.png") == 2
+    err = one_error_line(capsys.readouterr().err)
+    assert "cannot write" in err and "o.png: Operation not permitted" in err and ".tmp" not in err

@@ -829,3 +829,40 @@ def test_noise_estimate_takes_integer_arrays_and_la_images(denoiser) -> None:
     assert abs(estimate_noise_level(as_u8) - estimate_noise_level(as_u8 / 255.0)) < 1e-9
     la = Image.new("LA", (12, 10), (120, 200)).convert("La")  # premultiplied gray + alpha
     assert denoise(denoiser, la, sigma=5).mode == "LA"
+
+
+def test_gray_pictures_reach_a_color_denoiser_with_their_correlated_noise_level() -> None:
+    """A gray picture (one channel, or RGB with equal channels) goes through a color model as three equal channels:
+    its noise map says sqrt(3) x sigma, the level of independent color noise as strong in luminance; a gray-in-RGB
+    file comes back RGB, from one gray pass."""
+    color = tiny("NoiseCondUNet", in_nc=3)
+    gray_model = tiny("NoiseCondUNet", in_nc=1)
+    levels, channels = [], []
+
+    def record(_, args) -> None:
+        levels.append(float(args[1]))
+        channels.append(args[0].shape[1])
+
+    for m in (color, gray_model):
+        m.register_forward_pre_hook(record)
+    u8 = np.asarray(photo(24, 16))
+    gray = Image.fromarray(u8[..., 0])
+    out = denoise(color, gray, sigma=20)
+    assert levels[-1] == pytest.approx(20 * 3**0.5 / 255) and out.mode == "L"
+    assert out.info["genrepair_sigma"] == 20  # the picture's level, as given
+    levels.clear()
+    denoise(color, Image.fromarray(u8), sigma=20)  # a color picture: as it is
+    assert levels == [pytest.approx(20 / 255)]
+    channels.clear()
+    rgb_gray = denoise(gray_model, gray.convert("RGB"), sigma=20)
+    assert channels == [1] and rgb_gray.mode == "RGB"  # one pass, not one per (equal) channel
+    assert np.array_equal(np.asarray(rgb_gray)[..., 0], np.asarray(denoise(gray_model, gray, sigma=20)))
+
+
+def test_a_blind_denoiser_warns_that_it_ignores_sigma(caplog) -> None:
+    blind = identity_denoiser()
+    with caplog.at_level("WARNING", logger="genrepair"):
+        denoise(blind, photo(8, 8), sigma="auto")
+        assert not caplog.records  # nothing was asked of it
+        denoise(blind, photo(8, 8), sigma=30)
+    assert "sigma 30 is ignored" in caplog.text

@@ -118,6 +118,8 @@ def _kair_stack(in_nc: int, out_nc: int, nc: int, nb: int) -> nn.Sequential:
 class DnCNN(nn.Module, PyTorchModelHubMixin, **_HUB):
     """KAIR DnCNN (act_mode R): blind denoiser, returns ``x - net(x)``."""
 
+    blind = True  # trained for one noise level (or a range) without a noise input: ``sigma`` is ignored
+
     def __init__(self, in_nc: int = 1, out_nc: int = 1, nc: int = 64, nb: int = 17, pad_multiple: int = 1) -> None:
         super().__init__()
         self.in_nc = in_nc
