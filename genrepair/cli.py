@@ -14,6 +14,8 @@ import re
 import sys
 from pathlib import Path
 
+from . import __version__
+
 log = logging.getLogger("genrepair")
 MODEL_HELP = "registry name (see `genrepair list`) or a model folder"
 OUTPUT_HELP = "a .png file (one input), or a folder (same names, as PNG)"
@@ -125,7 +127,9 @@ def _map_images(args, fn, protect: list[Path] = ()) -> None:
     many = len(inputs) > 1 or any(Path(p).is_dir() for p in args.inputs)
     targets = _targets(inputs, str(args.output), many, protect, args.overwrite)
     skipped = 0
-    for (src, _), dst in tqdm(list(zip(inputs, targets, strict=True)), disable=len(inputs) < 2, desc=args.command):
+    # a bar for a batch, in a terminal only (disable=None): in a log or a pipe it would mix with the paths printed
+    bar = tqdm(list(zip(inputs, targets, strict=True)), disable=True if len(inputs) < 2 else None, desc=args.command)
+    for (src, _), dst in bar:
         try:
             img = fn(src)
         except ImageInputError as e:
@@ -231,6 +235,10 @@ def cmd_push(args) -> None:
     from .hub import one_line
 
     folder = Path(args.folder)
+    if not folder.is_dir():
+        raise CLIError(
+            f"{folder}: no such folder; push takes a model folder (config.json, model.safetensors, README.md)"
+        )
     for f in ("config.json", "model.safetensors", "README.md"):
         if not (folder / f).is_file():
             raise CLIError(f"{folder}: missing {f}; push needs a full model folder")
@@ -346,14 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="genrepair", description=__doc__)
     device_help = "cpu, cuda, cuda:1, mps (default: best available)"
     p.add_argument("--device", default=None, help=device_help)
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="also log what is loaded and the sigma used")
+    p.add_argument("--version", action="version", version=f"genrepair {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     dev = argparse.ArgumentParser(add_help=False)  # --device also after the command name
     dev.add_argument("--device", default=argparse.SUPPRESS, help=device_help)
     runs = argparse.ArgumentParser(add_help=False, parents=[dev])
     runs.add_argument("--overwrite", action="store_true", help="replace existing output files (never an input file)")
 
-    s = sub.add_parser("list", help="list registry models", parents=[dev])
+    s = sub.add_parser("list", help="list registry models and model folders under weights/", parents=[dev])
     s.add_argument("--task", default=None, choices=["generate", "translate", "denoise", "inpaint"])
     s.set_defaults(fn=cmd_list)
 
@@ -455,7 +464,11 @@ def main(argv: list[str] | None = None) -> int:
     from .hub import ModelLoadError
     from .imageio import ImageInputError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # no command at all: the overview, not an error
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if args.device:
         try:

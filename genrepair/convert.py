@@ -106,8 +106,23 @@ def build(arch: str, sd: dict[str, torch.Tensor]) -> torch.nn.Module:
         raise
     except (KeyError, IndexError, RuntimeError, ValueError) as e:
         article = "an" if arch[:1] in "aeiouf" else "a"  # "an ffdnet": the letter is read "ef"
-        raise ConversionError(f"not {article} {arch} checkpoint: {one_line(e, 600)}") from e
+        why = f"missing tensor {e.args[0]!r}" if isinstance(e, KeyError) else one_line(e, 600)
+        guess = guess_arch(sd)
+        hint = f" (its tensors look like {guess}'s: try --arch {guess})" if guess not in (None, arch) else ""
+        raise ConversionError(f"not {article} {arch} checkpoint: {why}{hint}") from e
     return model.eval()
+
+
+def guess_arch(sd: dict[str, torch.Tensor]) -> str | None:
+    """The architecture a state dict's key names point to, for the error of a wrong ``--arch``."""
+    if "m_head.weight" in sd:
+        return "drunet"
+    if any(".conv_block." in k for k in sd):
+        return "cyclegan"
+    first = sd.get("model.0.weight")
+    if first is not None and first.ndim == 4:  # KAIR's flat stacks: FFDNet takes 4*C+1 channels
+        return "ffdnet" if first.shape[1] in (5, 13) else "dncnn"
+    return None
 
 
 def convert(src: str | Path, arch: str, output: str | Path, overwrite: bool = False) -> Path:

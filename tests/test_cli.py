@@ -575,3 +575,12 @@ def test_an_unwritable_output_is_named(model_dirs, tmp_path: Path, capsys, monke
     assert cli("denoise", src, "-m", model_dirs["denoise"], "--sigma", "5", "-o", tmp_path / "o.png") == 2
     err = one_error_line(capsys.readouterr().err)
     assert "cannot write" in err and "o.png: Operation not permitted" in err and ".tmp" not in err
+
+
+def test_version_and_no_command(capsys) -> None:
+    from genrepair import __version__
+
+    assert cli("--version") == 0
+    assert capsys.readouterr().out.strip() == f"genrepair {__version__}"
+    assert cli() == 0  # no command: the overview
+    assert "usage: genrepair" in capsys.readouterr().out

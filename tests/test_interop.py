@@ -177,12 +177,18 @@ def test_convert_refuses_pickled_objects(tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize(
     ("name", "arch", "message"),
     [
-        ("kair_dncnn_gray_nb17", "cyclegan", r"not a cyclegan checkpoint"),
+        ("kair_dncnn_gray_nb17", "cyclegan", r"not a cyclegan checkpoint: missing tensor .*try --arch dncnn"),
         ("kair_dncnn_gray_nb17", "ffdnet", r"not an ffdnet checkpoint.*try --arch dncnn"),
         ("kair_ffdnet_color_nc96_nb12", "dncnn", r"not a dncnn checkpoint.*try --arch ffdnet"),
-        ("kair_ffdnet_color_nc96_nb12", "drunet", r"not a drunet checkpoint"),
-        ("cyclegan_resnet_generator_ngf8_nb2", "dncnn", r"not a dncnn checkpoint"),
-        ("kair_drunet_color_nc8-16-32-64_nb1", "ffdnet", r"not an? ffdnet checkpoint"),
+        (
+            "kair_ffdnet_color_nc96_nb12",
+            "drunet",
+            r"not a drunet checkpoint: missing tensor 'm_head.weight'.*--arch ffdnet",
+        ),
+        ("cyclegan_resnet_generator_ngf8_nb2", "dncnn", r"not a dncnn checkpoint.*try --arch cyclegan"),
+        ("cyclegan_resnet_generator_ngf8_nb2", "drunet", r"not a drunet checkpoint.*try --arch cyclegan"),
+        ("kair_drunet_color_nc8-16-32-64_nb1", "ffdnet", r"not an? ffdnet checkpoint.*try --arch drunet"),
+        ("kair_drunet_color_nc8-16-32-64_nb1", "cyclegan", r"not a cyclegan checkpoint.*try --arch drunet"),
     ],
 )
 def test_convert_wrong_arch_is_a_clear_error(name: str, arch: str, message: str, tmp_path: Path) -> None:

@@ -51,6 +51,8 @@ def test_push_refuses_a_folder_without_weights(tmp_path: Path, fake_api, capsys)
     assert main(["push", str(tmp_path), "--repo-id", "me/x"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "missing model.safetensors" in err
+    assert main(["push", str(tmp_path / "nofolder"), "--repo-id", "me/x"]) == 2
+    assert "nofolder: no such folder" in capsys.readouterr().err
     assert fake_api.calls == []
 
 
