@@ -8,7 +8,7 @@ can call it (positionally in this order, or by these keyword names; images as ``
 - ``translate``   (model_name, image, mirror=False)
                   -> ((input, output), round trip A->B->A or None, output PNG, note)
 - ``denoise``     (model_name, image, sigma, auto, add_noise_sigma, noise_seed, compare_opencv, best=False)
-                  -> ((noisy, denoised), OpenCV result or None, denoised PNG, note)
+                  -> ((noisy, denoised), OpenCV result or None, denoised PNG, note, sigma used)
 - ``inpaint``     (model_name, editor, mask=None, invert_mask=False, compare_opencv=False)
                   -> ((image with hole marked, filled), OpenCV result or None, filled PNG, note)
   ``editor`` is an ImageEditor value ``{"background": image, "layers": [mask, sketch], "composite": None}``;
@@ -571,6 +571,8 @@ def run_denoise(
     out = genrepair.denoise(model, noisy, sigma=None if auto else float(sigma), ensemble=8 if best else 1)
     used = out.info["genrepair_sigma"]
     how = "estimated from the image" if auto else "set by hand"
+    if getattr(model, "blind", False):
+        how += "; this model is blind and does not use it"
     note = f"Denoised by **{model_name}**; noise level used: **σ = {used:.1f}** ({how})"
     if best:
         note += "; average of 8 flipped/rotated passes"
@@ -595,21 +597,23 @@ DENOISERS = {"color": "denoise.color", "gray": "denoise.gray"}
 
 
 def picture_is_gray(path: str) -> bool:
-    """Gray mode, or RGB with three equal channels, judged on a thumbnail (a filter applied to equal channels
-    keeps them equal), so a large upload is not decoded in full here."""
+    """Gray mode, or RGB with three equal channels, judged on a 512 px thumbnail (a filter applied to equal
+    channels keeps them equal; a picture whose colour differences vanish in the thumbnail counts as gray, and a
+    gray model then denoises its channels one by one). JPEGs are decoded at a reduced scale; other formats in full."""
     check_file(path)  # the pixel and byte limits, from the header
     with Image.open(path) as img:
         if img.mode in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
             return True
         img.draft("RGB", (512, 512))  # JPEG: decode at a reduced scale
-        img = ImageOps.exif_transpose(img) or img
-        img.thumbnail((512, 512))
+        img.thumbnail((512, 512))  # no EXIF rotation: it does not change whether the picture is gray
         return is_gray(np.asarray(img.convert("RGB"))[..., :3])
 
 
-def match_denoiser(model_name: str, image: str | None):
+def match_denoiser(model_name: str, image: str | dict | None):
     """On upload, switch between the registry's color and gray denoisers to fit the picture (a color model loses
-    0.4-5 dB on gray pictures); another model the user picked is left alone, as is the choice after this."""
+    0.4-5 dB on gray pictures); another model the user picked is left alone, as is the choice after this.
+    ``image``: a path, or the upload's raw file data (a dict with its path)."""
+    image = image.get("path") if isinstance(image, dict) else image
     if image is None or model_name not in DENOISERS.values():
         return gr.Dropdown()
     try:
@@ -651,7 +655,8 @@ def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     model.change(model_note, model, note, **UI_ONLY)
     auto.change(lambda a: gr.Slider(interactive=not a), auto, sigma, **UI_ONLY)
     image.upload(lambda: 0, None, add_sigma, **UI_ONLY)  # an example's synthetic noise is not kept for a new upload
-    image.upload(match_denoiser, [model, image], model, **UI_ONLY)
+    # the raw upload (preprocess=False): an unreadable file is reported once, by the run, not also here
+    image.upload(match_denoiser, [model, image], model, preprocess=False, **UI_ONLY)
     compare_opencv.change(lambda c: gr.Image(visible=c), compare_opencv, baseline, **UI_ONLY)
     go.click(
         run_denoise,
@@ -687,6 +692,18 @@ def _check_editor_files(payload) -> None:
                 raise gr.Error(f"{e}.") from e
 
 
+def _canvas_export(background) -> bool:
+    """The browser editor's own export of the image: named ``background.png`` and 8-bit RGBA. A user's file of that
+    name in another mode (16-bit, gray with alpha) is the uploaded file itself and keeps its depth."""
+    if getattr(background, "orig_name", None) != CANVAS_EXPORT:
+        return False
+    try:
+        with Image.open(background.path) as img:  # the header only (checked against the limits just before)
+            return img.mode == "RGBA"
+    except OSError:  # not an image: the path branch reports it as the other tabs do
+        return False
+
+
 def original_background(editor: gr.ImageEditor) -> gr.ImageEditor:
     """Hand the handler the uploaded background file itself (its path) when the request carries one (API
     calls, examples), instead of Gradio's copy converted to 8-bit RGBA: 16-bit and float images, gray
@@ -702,8 +719,7 @@ def original_background(editor: gr.ImageEditor) -> gr.ImageEditor:
             _check_editor_files(payload)
         background = getattr(payload, "background", None)
         path = getattr(background, "path", None)
-        canvas = getattr(background, "orig_name", None) == CANVAS_EXPORT
-        if path is None or canvas or getattr(payload, "id", None) is not None:
+        if path is None or getattr(payload, "id", None) is not None or _canvas_export(background):
             return inner(payload)
         with Image.open(path):  # the header only: a file that is no image fails here, as in the other tabs
             pass

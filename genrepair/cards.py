@@ -10,10 +10,10 @@ _EVAL = re.compile(r"<!-- eval:start -->.*<!-- eval:end -->", re.S)
 _TERMS = re.compile(r"<!-- terms:start -->.*?<!-- terms:end -->\n*", re.S)
 
 _BSDS = (
-    "BSDS500 photos (CBSD432, and Train400 for the gray model), distributed by UC Berkeley for research and "
-    "education, and the 66 photos of photos/train (Public Domain, CC0, CC-BY, CC-BY-SA, GPL and LGPL photos from "
-    "Debian packages; per-photo credits in the data's `photos/index.csv`). Because of BSDS500's terms, treat these "
-    "weights as for research and education."
+    "BSDS500 photos, distributed by UC Berkeley for research and education, and (where the Training section says "
+    "so) the 66 photos of photos/train (Public Domain, CC0, CC-BY, CC-BY-SA, GPL and LGPL photos from Debian "
+    "packages; per-photo credits in the data's `photos/index.csv`). Because of BSDS500's terms, treat these weights "
+    "as for research and education."
 )
 # training data and its terms, by model family (the data's README gives sources and licenses in full)
 DATA_TERMS = {

@@ -52,9 +52,10 @@ def _inputs(paths: list[str]) -> list[tuple[Path, str]]:
         else:
             raise CLIError(f"{p}: no such file or folder")
     seen, unique = set(), []
-    for f, name in out:  # the same file named twice (or through its folder) is processed once
-        if f.resolve() not in seen:
-            seen.add(f.resolve())
+    for f, name in out:  # the same path named twice (or through its folder) is processed once; links are their own
+        key = os.path.abspath(f)
+        if key not in seen:
+            seen.add(key)
             unique.append((f, name))
     return unique
 
@@ -188,6 +189,7 @@ def cmd_translate(args) -> None:
 
 def cmd_denoise(args) -> None:
     from . import denoise, load_model
+    from .hub import ModelLoadError
     from .pipelines import looks_gray
 
     sigma = None if args.sigma is None or args.sigma.strip().lower() == "auto" else _float(args.sigma, "--sigma")
@@ -200,12 +202,22 @@ def cmd_denoise(args) -> None:
         model = load_model(args.model, device=args.device)
         _map_images(args, lambda p: report(p, args.model, denoise(model, p, sigma=sigma, ensemble=args.ensemble)))
         return
-    models = {}  # no --model: the gray model for gray pictures (a color model loses 0.4-5 dB on them), loaded once
+    # no --model: the gray model for gray pictures (a color model loses 0.4-5 dB on them). Both are loaded before
+    # anything is written; one that cannot be loaded leaves its pictures to the other, with a warning.
+    models, failed = {}, {}
+    for name in ("denoise.color", "denoise.gray"):
+        try:
+            models[name] = load_model(name, device=args.device)
+        except ModelLoadError as e:
+            failed[name] = e
+    if not models:
+        raise failed["denoise.color"]
+    for name, e in failed.items():
+        log.warning("%s is not available (%s); its pictures go to the other model", name, str(e)[:200])
 
     def run(p):
-        name = "denoise.gray" if looks_gray(p) else "denoise.color"
-        if name not in models:
-            models[name] = load_model(name, device=args.device)
+        wanted = "denoise.gray" if looks_gray(p) else "denoise.color"
+        name = wanted if wanted in models else next(iter(models))
         return report(p, name, denoise(models[name], p, sigma=sigma, ensemble=args.ensemble))
 
     _map_images(args, run)
@@ -243,8 +255,8 @@ def cmd_push(args) -> None:
         if not (folder / f).is_file():
             raise CLIError(f"{folder}: missing {f}; push needs a full model folder")
     api = HfApi()
-    # huggingface_hub's client waits forever by default: a Hub (or proxy) that accepts the connection and never
-    # answers hung `push`. The limit is per read or write, so a large file that keeps moving is not cut off.
+    # huggingface_hub's (httpx) client waits forever by default: a Hub (or proxy) that accepts the connection and
+    # never answers hung `push`. The limit is per read or write, so a large file that keeps moving is not cut off.
     get_session().timeout = args.timeout
     try:
         api.create_repo(args.repo_id, exist_ok=True, private=args.private)
@@ -436,7 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         type=positive,
         default=120.0,
-        help="seconds to wait on a silent connection to the Hub before giving up (default 120)",
+        help="seconds to wait on a silent connection to the Hub API before giving up (default 120; hf_xet's "
+        "large-file transfers keep their own timeouts)",
     )
     s.set_defaults(fn=cmd_push)
 

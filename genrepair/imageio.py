@@ -82,6 +82,7 @@ def open_image(src) -> Image.Image:
     if img.tell() != 0:  # an animation the caller left on a later frame: its first frame, as for a file
         frame = img.tell()
         img.seek(0)
+        _check_pixels(img, "image")  # frame 0 may be larger (a pyramidal TIFF left on a thumbnail page)
         first = img.copy()
         img.seek(frame)  # the caller's image stays where it was
         img = first

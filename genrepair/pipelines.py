@@ -469,8 +469,8 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
             raise ValueError(f"sigma must be a number (0-255 scale) or 'auto', got {sigma!r}") from None
         if not math.isfinite(used) or not 0 <= used <= sigma_max:
             raise ValueError(f"sigma must be between 0 and {sigma_max:g} (0-255 scale), got {sigma}")
-    if getattr(model, "blind", False) and sigma is not None and not isinstance(sigma, str):
-        log.warning("%s takes no noise level (a blind denoiser): sigma %s is ignored", type(model).__name__, sigma)
+        if getattr(model, "blind", False):
+            log.warning("%s takes no noise level (a blind denoiser): sigma %g is ignored", type(model).__name__, used)
     in_nc = getattr(model, "in_nc", 3)
     px = d.pixels
     stored_as_rgb = is_gray(px) and px.shape[2] == 3

@@ -511,3 +511,25 @@ def test_denoise_upload_picks_the_denoiser_for_the_picture(tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
     assert app.match_denoiser("denoise.color", str(broken)).value is None  # the run reports it
+
+
+def test_only_an_rgba_background_png_counts_as_the_browser_canvas(tmp_path):
+    """The editor's canvas export (background.png, 8-bit RGBA) is converted like any canvas image; a user's own
+    16-bit file of that name is the upload itself and keeps its depth."""
+    from types import SimpleNamespace
+
+    folder = tmp_path / "a"
+    folder.mkdir()
+    Image.new("RGBA", (4, 4)).save(folder / "background.png")
+    deep = tmp_path / "b"
+    deep.mkdir()
+    Image.fromarray(np.full((4, 4), 40000, np.uint16)).save(deep / "background.png")
+    other = tmp_path / "c.png"
+    Image.new("RGBA", (4, 4)).save(other)
+
+    def data(path):
+        return SimpleNamespace(path=str(path), orig_name=Path(path).name)
+
+    assert app._canvas_export(data(folder / "background.png"))
+    assert not app._canvas_export(data(deep / "background.png"))
+    assert not app._canvas_export(data(other))

@@ -194,11 +194,21 @@ def test_translate_example(page):
 def test_denoise_upload(page, tmp_path):
     needs("denoise.color")
     panel = open_tab(page, "Denoise")
+    model = panel.get_by_role("combobox", name="Model")
+    if app.has_weights("denoise.gray"):  # a gray picture switches to the gray model, a color one back
+        Image.open(scene_png(tmp_path / "g.png", 40, 30)).convert("L").save(tmp_path / "g.png")
+        upload(panel, str(tmp_path / "g.png"))
+        page.wait_for_function("el => el.value === 'denoise.gray'", arg=model.element_handle())
     upload(panel, scene_png(tmp_path / "odd.png", 75, 52))
+    page.wait_for_function("el => el.value === 'denoise.color'", arg=model.element_handle())
     loaded_sizes(block(panel, "Noisy image"), "img", 1)
     run(panel, "Denoise")
     assert slider_sizes(panel) == [(75, 52)] * 2
-    assert "estimated from the image" in panel.get_by_text("Noise level used").inner_text()
+    note = panel.get_by_text("noise level used").inner_text()
+    assert "estimated from the image" in note
+    estimate = round(float(re.search(r"σ = ([\d.]+)", note).group(1)))
+    shown = panel.get_by_label("number input for Noise level σ (0-255)")
+    page.wait_for_function("([el, v]) => Number(el.value) === v", arg=[shown.element_handle(), estimate])
 
 
 def test_inpaint_mask_painted_with_the_mouse(page, tmp_path):

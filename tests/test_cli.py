@@ -506,9 +506,9 @@ def test_eval_refuses_wrong_models_and_unwritable_json_before_measuring(
         assert message in one_error_line(capsys.readouterr().err)
 
 
-def test_denoise_without_model_uses_the_gray_model_for_gray_pictures(tmp_path: Path, monkeypatch) -> None:
+def test_denoise_without_model_uses_the_gray_model_for_gray_pictures(tmp_path: Path, monkeypatch, caplog) -> None:
     """No --model: denoise.gray for gray pictures (also gray stored as RGB), denoise.color for color ones; each
-    model is loaded once."""
+    model is loaded once, before anything is written."""
     import genrepair
     from genrepair.hub import weights_dir
 
@@ -523,8 +523,12 @@ def test_denoise_without_model_uses_the_gray_model_for_gray_pictures(tmp_path: P
     photo(20, 12).convert("L").save(folder / "b_gray.png")
     photo(20, 12).convert("L").convert("RGB").save(folder / "c_gray_as_rgb.png")
     photo(20, 12, seed=1).save(folder / "d_color.png")
-    assert cli("denoise", folder, "-o", tmp_path / "out", "--sigma", "10") == 0
+    with caplog.at_level("INFO", logger="genrepair"):
+        assert cli("denoise", folder, "-o", tmp_path / "out", "--sigma", "10") == 0
     assert loaded == ["denoise.color", "denoise.gray"]
+    used = dict(re.findall(r"(\w+)\.png: (denoise\.\w+), sigma", caplog.text))
+    assert used == {"a_color": "denoise.color", "b_gray": "denoise.gray", "c_gray_as_rgb": "denoise.gray",
+                    "d_color": "denoise.color"}  # fmt: skip
     assert Image.open(tmp_path / "out" / "b_gray.png").mode == "L"
     assert Image.open(tmp_path / "out" / "c_gray_as_rgb.png").mode == "RGB"
     loaded.clear()
@@ -555,8 +559,9 @@ def test_inputs_named_twice_run_once_and_write_errors_name_the_output(model_dirs
     photo(10, 8).save(src)
     model = model_dirs["denoise"]
     out = tmp_path / "out"
+    (tmp_path / "link.png").symlink_to(src)  # a link is an input of its own
     assert cli("denoise", src, src, tmp_path, "-m", model, "--sigma", "5", "-o", out) == 0  # in.png three times
-    assert sorted(p.name for p in out.iterdir()) == ["in.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["in.png", "link.png"]
     capsys.readouterr()
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "a.png").write_bytes(b"no image")
@@ -584,3 +589,18 @@ def test_version_and_no_command(capsys) -> None:
     assert capsys.readouterr().out.strip() == f"genrepair {__version__}"
     assert cli() == 0  # no command: the overview
     assert "usage: genrepair" in capsys.readouterr().out
+
+
+def test_denoise_without_the_gray_model_gives_its_pictures_to_the_color_one(tmp_path: Path, caplog) -> None:
+    from genrepair.hub import weights_dir
+
+    save_model(tiny("NoiseCondUNet", in_nc=3), weights_dir() / "denoise.color")  # no denoise.gray, offline
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo(20, 12).save(folder / "a.png")
+    photo(20, 12).convert("L").save(folder / "b.png")
+    photo(20, 12, seed=1).save(folder / "c.png")
+    with caplog.at_level("WARNING", logger="genrepair"):
+        assert cli("denoise", folder, "-o", tmp_path / "out", "--sigma", "10") == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png", "c.png"]
+    assert "denoise.gray is not available" in caplog.text

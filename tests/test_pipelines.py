@@ -864,5 +864,5 @@ def test_a_blind_denoiser_warns_that_it_ignores_sigma(caplog) -> None:
     with caplog.at_level("WARNING", logger="genrepair"):
         denoise(blind, photo(8, 8), sigma="auto")
         assert not caplog.records  # nothing was asked of it
-        denoise(blind, photo(8, 8), sigma=30)
+        denoise(blind, photo(8, 8), sigma="30")  # a number as text is a number
     assert "sigma 30 is ignored" in caplog.text
