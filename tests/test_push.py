@@ -93,6 +93,8 @@ def test_push_gives_up_on_a_hub_that_never_answers(model_dirs, monkeypatch, caps
     silent.listen(8)  # the kernel accepts connections; nobody ever reads or answers them
     monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
     monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token")
+    # online for this test, whatever an earlier import of huggingface_hub read from HF_HUB_OFFLINE
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     (model_dirs["denoise"] / "README.md").write_text("# card\n")
     start = time.monotonic()
     try:
