@@ -163,18 +163,21 @@ def cmd_generate(args) -> None:
     from .pipelines import MAX_SAMPLES
 
     out = Path(args.output)
-    if out.suffix.lower() == ".png" and not out.is_dir():
-        raise CLIError(f"{out}: generate writes several files; give a folder")
-    if out.exists() and not out.is_dir():
+    one_file = out.suffix.lower() == ".png" and not out.is_dir()
+    if one_file and args.n != 1:
+        raise CLIError(f"{out}: generate writes {args.n} files; give a folder (or --n 1)")
+    if not one_file and out.exists() and not out.is_dir():
         raise CLIError(f"{out}: exists and is not a folder")
     stem = Path(args.model).name  # a registry name, or the folder name of a model path
+    if args.label:  # a second category with the same seed must not clash with the first
+        stem += "_" + (re.sub(r"[^a-z0-9]+", "-", args.label.lower()).strip("-") or "label")
     if not 1 <= args.n <= MAX_SAMPLES:  # before listing the file names
         raise CLIError(f"n must be between 1 and {MAX_SAMPLES}, got {args.n}")
-    paths = [out / f"{stem}_seed{args.seed}_{i:03d}.png" for i in range(args.n)]
+    paths = [out] if one_file else [out / f"{stem}_seed{args.seed}_{i:03d}.png" for i in range(args.n)]
     _check_new(paths, args.overwrite)
     model = load_model(args.model, device=args.device)
     images = generate(model, args.n, args.seed, label=args.label, truncation=args.truncation)
-    out.mkdir(parents=True, exist_ok=True)
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
     for img, path in zip(images, paths, strict=True):
         _save_png(img, path)
         print(path)
@@ -483,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    if args.device:
+    if args.device and args.command != "eval":  # eval measures on the CPU and says so; --from-json measures nothing
         try:
             from .device import pick_device
 

@@ -85,8 +85,11 @@ def test_generate_from_a_model_folder(model_dirs, tmp_path: Path) -> None:
     before = snapshot(model_dirs["gan"])
     out = tmp_path / "samples"
     assert cli("generate", "--model", model_dirs["gan"], "--n", "2", "--label", "dog", "--output", out) == 0
-    assert sorted(f.name for f in out.iterdir()) == ["gan_seed0_000.png", "gan_seed0_001.png"]
-    assert Image.open(out / "gan_seed0_000.png").size == (32, 32)
+    assert sorted(f.name for f in out.iterdir()) == ["gan_dog_seed0_000.png", "gan_dog_seed0_001.png"]  # label named
+    assert Image.open(out / "gan_dog_seed0_000.png").size == (32, 32)
+    one = tmp_path / "one" / "sample.png"
+    assert cli("generate", "--model", model_dirs["gan"], "--n", "1", "--label", "dog", "--output", one) == 0
+    assert np.array_equal(np.asarray(Image.open(one)), np.asarray(Image.open(out / "gan_dog_seed0_000.png")))
     assert sorted(p.name for p in model_dirs["gan"].parent.iterdir() if p.is_file()) == [], "wrote beside the model"
     assert_unchanged(before)
 
@@ -349,7 +352,7 @@ CASES = {
     ),
     "generate into a .png": (
         lambda b, o: ["generate", "--model", b["gan"], "--n", "2", "--output", o.with_suffix(".png")],
-        r"out\.png: generate writes several files; give a folder",
+        r"out\.png: generate writes 2 files; give a folder \(or --n 1\)",
     ),
     "config not an object": (
         lambda b, o: ["denoise", b["good"], "--model", b["listconfig"], "--output", o],
@@ -604,3 +607,13 @@ def test_denoise_without_the_gray_model_gives_its_pictures_to_the_color_one(tmp_
         assert cli("denoise", folder, "-o", tmp_path / "out", "--sigma", "10") == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png", "c.png"]
     assert "denoise.gray is not available" in caplog.text
+
+
+def test_eval_from_json_does_not_need_the_device_named(tmp_path: Path, capsys) -> None:
+    """`--device cuda` on a CPU-only machine: eval ignores --device (it measures on the CPU), so it is no error."""
+    import json
+
+    stored = tmp_path / "translate.json"
+    stored.write_text(json.dumps({"table": "THE TABLE", "timing": {}}))
+    assert cli("eval", "translate", "--from-json", stored, "--device", "cuda") == 0
+    assert "THE TABLE" in capsys.readouterr().out
