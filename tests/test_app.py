@@ -533,3 +533,16 @@ def test_only_an_rgba_background_png_counts_as_the_browser_canvas(tmp_path):
     assert app._canvas_export(data(folder / "background.png"))
     assert not app._canvas_export(data(deep / "background.png"))
     assert not app._canvas_export(data(other))
+
+
+def test_clear_mask_empties_the_mask_layer_and_keeps_the_sketch(tmp_path):
+    bg = Image.fromarray(scene(20))
+    mask = Image.new("RGBA", (20, 20), (255, 0, 0, 255))
+    sketch = Image.new("RGBA", (20, 20), (0, 0, 255, 0))
+    sketch.putpixel((3, 4), (0, 0, 255, 255))
+    value, uploaded = app.clear_mask({"background": bg, "layers": [mask, sketch], "composite": None})
+    assert uploaded is None  # an uploaded mask file is dropped too
+    assert np.asarray(value["layers"][0])[..., 3].max() == 0  # the mask layer is empty
+    assert np.array_equal(np.asarray(value["layers"][1]), np.asarray(sketch))  # the sketch stays
+    assert np.array_equal(np.asarray(value["background"].convert("RGB")), np.asarray(bg))
+    assert app.clear_mask(None) == (None, None)
