@@ -92,10 +92,15 @@ def model_names(task: str) -> list[str]:
     return [s.name for s in genrepair.list_models(task)] + [n for n, t in EXTRAS.items() if t == task]
 
 
+def is_classic(name: str) -> bool:
+    """A procedural baseline generator: no weights, no latent vector."""
+    spec = genrepair.REGISTRY.get(name)
+    return spec is not None and spec.cls == "classic"
+
+
 def has_weights(name: str) -> bool:
     """True for classic generators and for models whose weights are in ``weights/<name>/``."""
-    spec = genrepair.REGISTRY.get(name)
-    return (spec is not None and spec.cls == "classic") or (weights_dir() / name / "model.safetensors").is_file()
+    return is_classic(name) or (weights_dir() / name / "model.safetensors").is_file()
 
 
 def default_model(task: str) -> str:
@@ -424,11 +429,6 @@ def run_interpolate(model_name, seed_a, seed_b, steps, label, truncation, progre
     strip = grid(images, columns=min(len(images), STRIP_COLUMNS))
     path = save_png(strip, f"{model_name}-{seed_a}-to-{seed_b}")
     return path, path
-
-
-def is_classic(name: str) -> bool:
-    spec = genrepair.REGISTRY.get(name)
-    return spec is not None and spec.cls == "classic"
 
 
 def on_generator_change(model_name):
@@ -785,8 +785,7 @@ def clear_mask(editor: dict | None):
     sketch = [open_image(x).convert("RGBA").resize(bg.size) for x in (editor.get("layers") or [])[1:2] if x is not None]
     layers = [Image.new("RGBA", bg.size, (0, 0, 0, 0)), *sketch]
     composite = Image.alpha_composite(bg, sketch[0]) if sketch else bg
-    value = {"background": bg, "layers": layers, "composite": composite}
-    return value, None
+    return {"background": bg, "layers": layers, "composite": composite}, None
 
 
 def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
