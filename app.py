@@ -47,7 +47,17 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 import genrepair
 from genrepair.device import is_out_of_memory
 from genrepair.hub import local_models, weights_dir
-from genrepair.imageio import check_file, composite_on, decode, encode, env_int, max_bytes, max_pixels, open_image
+from genrepair.imageio import (
+    check_file,
+    composite_on,
+    decode,
+    encode,
+    env_int,
+    max_bytes,
+    max_pixels,
+    open_image,
+    write_png,
+)
 from genrepair.pipelines import is_gray, read_mask
 
 try:
@@ -273,7 +283,7 @@ def save_png(img: Image.Image, stem: str) -> str:
                 if old.stat().st_mtime < now - KEEP_OUTPUTS_S:
                     shutil.rmtree(old, ignore_errors=True)
     path = Path(tempfile.mkdtemp(dir=OUT_DIR)) / f"{stem}.png"
-    img.save(path, format="PNG")
+    write_png(img, path)  # a 16-bit input's result at 16 bits
     return str(path)
 
 

@@ -109,9 +109,11 @@ def _same_file(a: Path, b: Path) -> bool:
 def _save_png(img, dst: Path) -> None:
     """Write next to ``dst`` and rename over it: an interrupted run never leaves half a PNG, and a file
     that ``dst`` was a hard link to keeps its content."""
+    from .imageio import write_png
+
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
     try:
-        img.save(tmp, format="PNG")
+        write_png(img, tmp)  # 16 bits a channel where the input had them
         os.replace(tmp, dst)
     except OSError as e:  # a read-only or full disk: name the output, not the temporary file
         raise CLIError(f"cannot write {dst}: {e.strerror or e}") from e

@@ -3,9 +3,12 @@
 Conversions (documented): EXIF orientation is applied; CMYK and YCbCr become RGB; palette images
 become RGB or RGBA (if they carry transparency); 1-bit becomes L; 16-bit and 32-bit gray are scaled
 to [0, 1] from their full range (65535, or 2**31 - 1 when values pass 16 bits), float gray from 0-1
-(or 0-255, see ``_peak``; NaN and infinity are refused), and all come back as 16-bit gray; 16-bit
-RGB(A) PNGs are read by Pillow as 8-bit (their high byte) and come back as 8-bit; animated images use
-their first frame.
+(or 0-255, see ``_peak``; NaN and infinity are refused), and all come back as 16-bit gray; animated
+images use their first frame.
+16-bit color: Pillow holds 8 bits a channel, so a 16-bit RGB(A) PNG or TIFF (or a uint16 HxWx3/4 array)
+opens as an 8-bit PIL image (the high bytes, as Pillow shows it) that carries the full pixels, read by
+OpenCV, in ``info[RGB16]``; :func:`decode` uses them and :func:`encode` makes such an image again, which
+:func:`write_png` saves as a 16-bit PNG. Gray + alpha at 16 bits still comes back as 8-bit.
 Sizes are checked from the header before any pixel is decoded (``GENREPAIR_MAX_PIXELS``,
 ``GENREPAIR_MAX_UPLOAD_BYTES``).
 """
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+RGB16 = "genrepair.rgb16"  # PIL ``info`` key: the uint16 HxWx3/4 pixels behind an 8-bit RGB(A) image
 
 
 class ImageInputError(ValueError):
@@ -56,9 +62,9 @@ def open_image(src) -> Image.Image:
     """An image from a path, a PIL image, a numpy array, bytes or a binary file object, with the size
     limits checked before any pixel is decoded.
 
-    Arrays: HxW (gray) or HxWx3/HxWx4 (RGB/RGBA); uint8 and uint16 (gray) as PIL has them; floats in
-    0-1 or 0-255 (decided as for float files, ``_peak``), gray kept at float precision, color as 8 bits;
-    booleans as black and white.
+    Arrays: HxW (gray) or HxWx3/HxWx4 (RGB/RGBA); uint8 as PIL has them, uint16 at 16 bits (color in
+    ``info[RGB16]``); floats in 0-1 or 0-255 (decided as for float files, ``_peak``), gray kept at float
+    precision, color as 8 bits; booleans as black and white.
     """
     max_pixels(), max_bytes()  # a malformed setting is its own error, not blamed on the image below
     if isinstance(src, Image.Image):
@@ -119,7 +125,11 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
             img = Image.open(f)
             _check_pixels(img, name)  # from the header, before any pixel is decoded
+            wide = img.mode in ("RGB", "RGBA") and ";16" in _rawmode(img) and "transparency" not in img.info
             img.load()  # the first frame of an animation; the file can be closed after this
+            if wide:  # 16 bits a channel, which Pillow reads as 8: OpenCV reads them all
+                f.seek(0)
+                _attach_rgb16(img, f.read())
     except ImageInputError:
         raise
     except Image.DecompressionBombError as e:
@@ -131,6 +141,59 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
     return img
 
 
+def _rawmode(img: Image.Image) -> str:
+    """How the file stores its first tile's pixels ("RGB;16B" for a 16-bit PNG), or "" when unknown."""
+    try:
+        args = img.tile[0][3]
+    except (IndexError, TypeError, AttributeError):
+        return ""
+    raw = args[0] if isinstance(args, tuple) and args else args
+    return raw if isinstance(raw, str) else ""
+
+
+def _attach_rgb16(img: Image.Image, data: bytes) -> None:
+    """Put the file's 16-bit pixels in ``img.info[RGB16]``, if OpenCV reads the same picture from ``data``."""
+    import cv2
+
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)  # as stored: no EXIF rotation
+    if arr is None or arr.dtype != np.uint16 or arr.ndim != 3 or arr.shape[2] != len(img.mode):
+        return
+    img.info[RGB16] = arr[..., [2, 1, 0, 3][: arr.shape[2]]]  # OpenCV's BGR(A) -> RGB(A)
+    if rgb16(img) is None:  # not the picture Pillow decoded (another page of a TIFF, say): keep 8 bits
+        del img.info[RGB16]
+
+
+def rgb16(img: Image.Image) -> np.ndarray | None:
+    """The uint16 RGB(A) pixels an image carries in ``info[RGB16]``, when they are still its pixels: their
+    high bytes equal the image's, so an image edited or resized since (which copies ``info``) has none."""
+    arr = img.info.get(RGB16)
+    if not isinstance(arr, np.ndarray) or arr.dtype != np.uint16 or img.mode not in ("RGB", "RGBA"):
+        return None
+    if arr.shape != (img.height, img.width, len(img.mode)) or not np.array_equal(arr >> 8, np.asarray(img)):
+        return None
+    return arr
+
+
+def _wide_image(arr: np.ndarray) -> Image.Image:
+    """uint16 HxWx3/4 -> 8-bit RGB(A) PIL image (the high bytes) carrying ``arr`` in ``info[RGB16]``."""
+    arr = np.ascontiguousarray(arr)
+    img = Image.fromarray((arr >> 8).astype(np.uint8))
+    img.info[RGB16] = arr
+    return img
+
+
+# EXIF orientation -> the same transposition of an HxWxC array (as ImageOps.exif_transpose does to the image)
+_ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1],
+    8: lambda a: np.rot90(a, 1),
+}
+
+
 def _from_array(a: np.ndarray) -> Image.Image:
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
@@ -138,6 +201,8 @@ def _from_array(a: np.ndarray) -> Image.Image:
         raise ImageInputError(f"an image array is HxW, HxWx3 or HxWx4; got shape {a.shape}")
     if a.ndim == 2 and a.dtype == np.uint16:
         return Image.fromarray(np.ascontiguousarray(a))
+    if a.dtype == np.uint16:
+        return _wide_image(a.copy())  # the caller's array stays theirs
     if a.dtype == bool:
         a = a.astype(np.uint8) * 255
     elif a.dtype.kind == "f":
@@ -146,7 +211,7 @@ def _from_array(a: np.ndarray) -> Image.Image:
             return Image.fromarray(a.astype(np.float32))  # mode F, read back as 0-1
         a = (a * 255 + 0.5).astype(np.uint8)
     elif a.dtype != np.uint8:
-        raise ImageInputError(f"image arrays are uint8, uint16 (gray), bool or float in [0, 1]; got {a.dtype}")
+        raise ImageInputError(f"image arrays are uint8, uint16, bool or float in [0, 1]; got {a.dtype}")
     return Image.fromarray(np.ascontiguousarray(a))
 
 
@@ -166,7 +231,7 @@ class Decoded:
 
     pixels: np.ndarray
     alpha: np.ndarray | None
-    high_bit: bool  # came from a 16/32-bit gray image
+    high_bit: bool  # came from a 16/32-bit gray or 16-bit color image
     icc: bytes | None = None  # the file's ICC colour profile, when it describes these pixels (RGB or gray)
 
     @property
@@ -185,9 +250,18 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
 
     The values are kept as stored, in the file's colour space: an ICC profile (a phone's Display P3, Adobe RGB)
     is carried in ``icc`` and :func:`encode` attaches it to the result, so colours look the same after."""
+    wide = rgb16(img)
     if exif:
-        img = ImageOps.exif_transpose(img) or img
+        turned = ImageOps.exif_transpose(img) or img
+        if wide is not None and turned is not img:  # the same turn for the 16-bit pixels (a copy holds them)
+            turned.info[RGB16] = _ORIENT.get(img.getexif().get(0x0112, 1), lambda a: a)(wide)
+            wide = rgb16(turned)
+        img = turned
     icc = img.info.get("icc_profile")
+    if wide is not None:
+        px = wide.astype(np.float32) / 65535.0
+        alpha = px[..., 3] if px.shape[2] == 4 else None
+        return Decoded(np.ascontiguousarray(px[..., :3]), alpha, True, _icc_for(icc, 3))
     mode = img.mode
     alpha = None
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
@@ -235,13 +309,17 @@ def _peak(arr: np.ndarray, mode: str) -> float:
 def encode(
     pixels: np.ndarray, alpha: np.ndarray | None = None, high_bit: bool = False, icc: bytes | None = None
 ) -> Image.Image:
-    """float HxWxC in [0, 1] (+ alpha) -> PIL (L, LA, RGB, RGBA, or 16-bit gray for high-bit input).
+    """float HxWxC in [0, 1] (+ alpha) -> PIL (L, LA, RGB, RGBA; high-bit input: 16-bit gray, or RGB(A)
+    carrying 16-bit pixels in ``info[RGB16]``, see the module doc).
 
     ``icc`` (a :class:`Decoded`'s) goes into ``info["icc_profile"]`` when it fits the channels; PNG saving
     writes it."""
     pixels = np.clip(pixels, 0, 1)
     if pixels.shape[2] == 1 and high_bit and alpha is None:
         img = Image.fromarray((pixels[..., 0] * 65535 + 0.5).astype(np.uint16))
+    elif pixels.shape[2] == 3 and high_bit:
+        planes = pixels if alpha is None else np.concatenate([pixels, np.clip(alpha, 0, 1)[..., None]], 2)
+        img = _wide_image((planes * 65535 + 0.5).astype(np.uint16))
     else:
         u8 = (pixels * 255 + 0.5).astype(np.uint8)
         img = Image.fromarray(u8[..., 0] if u8.shape[2] == 1 else u8)
@@ -250,6 +328,32 @@ def encode(
     if profile := _icc_for(icc, pixels.shape[2]):
         img.info["icc_profile"] = profile
     return img
+
+
+def write_png(img: Image.Image, dst) -> None:
+    """Save ``img`` as PNG to a path or binary file: at 16 bits a channel when it carries them (:func:`rgb16`;
+    ``img.save`` would write the 8-bit preview), with its ICC profile either way."""
+    wide = rgb16(img)
+    if wide is None:
+        img.save(dst, format="PNG")
+        return
+    import cv2
+
+    ok, buf = cv2.imencode(".png", wide[..., [2, 1, 0, 3][: wide.shape[2]]], [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise OSError("OpenCV could not encode the 16-bit PNG")
+    data = buf.tobytes()
+    if profile := _icc_for(img.info.get("icc_profile"), 3):  # OpenCV writes none: an iCCP chunk after IHDR
+        assert data[12:16] == b"IHDR", "a PNG starts with its IHDR chunk"
+        data = data[:33] + _png_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(profile)) + data[33:]
+    if hasattr(dst, "write"):
+        dst.write(data)
+    else:
+        Path(dst).write_bytes(data)
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def to_rgb(d: Decoded) -> np.ndarray:

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .imageio import Decoded, ImageInputError, composite_on, decode, encode, env_int, open_image
+from .imageio import RGB16, Decoded, ImageInputError, composite_on, decode, encode, env_int, open_image, rgb16
 from .models import TASK_OF_CLASS
 from .noise import estimate_noise_level, jpeg_source
 
@@ -597,11 +597,13 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
     out_px = d.pixels.copy()
     region = out_px[top : top + bh, left : left + bw]
     region[m[..., 0] > 0] = fill[m[..., 0] > 0]
-    filled = np.asarray(encode(out_px, d.alpha, d.high_bit))
-    kept = np.asarray(original)
-    keep = ~hole if filled.ndim == 2 else ~hole[..., None]
-    result = Image.fromarray(np.where(keep, kept, filled))
+    filled = encode(out_px, d.alpha, d.high_bit)
+    kept, new = np.asarray(original), np.asarray(filled)
+    keep = ~hole if new.ndim == 2 else ~hole[..., None]
+    result = Image.fromarray(np.where(keep, kept, new))
     result.info.update(original.info)  # the ICC profile, if any
+    if (wide := rgb16(original)) is not None:  # 16-bit color: the same merge at 16 bits
+        result.info[RGB16] = np.where(keep, wide, rgb16(filled))
     return result
 
 

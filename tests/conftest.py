@@ -106,22 +106,37 @@ def photo(w: int, h: int, seed: int = 0, mode: str = "RGB") -> Image.Image:
     return img if mode == "RGB" else img.convert(mode)
 
 
-def png_bytes(width: int, height: int, bit_depth: int, color_type: int, raw_rows: bytes | None = None) -> bytes:
-    """A PNG written by hand (filter 0 rows), for headers Pillow would not write (16-bit RGB, bombs)."""
+def png_bytes(
+    width: int, height: int, bit_depth: int, color_type: int, raw_rows: bytes | None = None, extra: bytes = b""
+) -> bytes:
+    """A PNG written by hand (filter 0 rows), for headers Pillow would not write (16-bit RGB, bombs);
+    ``extra`` holds chunks (made with ``png_chunk``) to put before the pixels."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
     idat = zlib.compress(raw_rows if raw_rows is not None else b"\x00" * 16)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-def png16_rgb(path: Path, arr: np.ndarray) -> Path:
-    """Write an HxWx3 uint16 array as a 16-bit RGB PNG."""
-    h, w, _ = arr.shape
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png16_rgb(path: Path, arr: np.ndarray, orientation: int = 1, icc: bytes | None = None) -> Path:
+    """Write an HxWx3 (RGB) or HxWx4 (RGBA) uint16 array as a 16-bit PNG, with an EXIF orientation and an
+    ICC profile if given."""
+    h, w, c = arr.shape
     rows = b"".join(b"\x00" + arr[y].astype(">u2").tobytes() for y in range(h))
-    path.write_bytes(png_bytes(w, h, 16, 2, rows))
+    extra = b""
+    if icc is not None:
+        extra += png_chunk(b"iCCP", b"profile\0\0" + zlib.compress(icc))
+    if orientation != 1:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        extra += png_chunk(b"eXIf", exif.tobytes()[6:])  # without the "Exif\0\0" of JPEG's APP1
+    path.write_bytes(png_bytes(w, h, 16, {3: 2, 4: 6}[c], rows, extra))
     return path
 
 

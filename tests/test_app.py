@@ -18,7 +18,7 @@ from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
 from app_server import app, needs, running_app  # noqa: E402
-from conftest import exif_rotated_jpeg, icc_profile  # noqa: E402
+from conftest import exif_rotated_jpeg, icc_profile, png16_rgb  # noqa: E402
 
 AppError = gradio_client.exceptions.AppError
 handle_file = gradio_client.handle_file
@@ -284,6 +284,20 @@ def test_denoise_adds_then_removes_noise(client, tmp_path):
     assert 18 < used < 32, note  # the automatic estimate finds the added sigma 25
     assert slider == round(used)  # the greyed slider shows the estimate, not its old value
     assert "denoise.color" in note  # the result names its model
+
+
+def test_denoise_download_of_a_16_bit_rgb_png_is_16_bit(client, tmp_path):
+    """The upload reaches the server as the file itself and the full-resolution download keeps its 16 bits."""
+    import cv2
+
+    needs("denoise.color")
+    arr = (scene(40).astype(np.uint16) * 257 + np.arange(40, dtype=np.uint16)[:, None, None]).astype(np.uint16)
+    src = png16_rgb(tmp_path / "scan16.png", arr)
+    _, _, out_file, note, _ = client.predict(
+        "denoise.color", handle_file(str(src)), 10, False, 0, 0, False, api_name="/denoise"
+    )
+    out = cv2.imread(out_file, cv2.IMREAD_UNCHANGED)
+    assert out is not None and out.dtype == np.uint16 and out.shape == (40, 40, 3), note
 
 
 def test_denoise_manual_sigma(client, tmp_path):

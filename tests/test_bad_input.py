@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from conftest import (
@@ -19,10 +20,10 @@ from conftest import (
     snapshot,
     tiny,
 )
-from PIL import Image
+from PIL import Image, ImageOps
 
 from genrepair import ImageInputError, ModelLoadError, denoise, inpaint, load_model, translate
-from genrepair.imageio import decode, open_image
+from genrepair.imageio import RGB16, decode, open_image, rgb16, write_png
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
@@ -118,13 +119,78 @@ def test_float_tiff_scale_ignores_a_few_outliers_and_refuses_nan(identity, tmp_p
             denoise(identity, tmp_path / "bad.tif")
 
 
-def test_16_bit_rgb_png_is_read_as_8_bit(identity, tmp_path: Path) -> None:
-    """Pillow reads 16-bit RGB PNGs as 8-bit RGB (the high byte); the pipeline documents that."""
+def _read16(path: Path) -> np.ndarray:
+    """A 16-bit PNG/TIFF's pixels as RGB(A), read by OpenCV (Pillow would give 8 bits)."""
+    arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    assert arr is not None and arr.dtype == np.uint16, f"{path.name} is not a 16-bit image"
+    return arr[..., [2, 1, 0, 3][: arr.shape[2]]]
+
+
+def test_16_bit_rgb_png_keeps_16_bits(identity, tmp_path: Path) -> None:
+    """Pillow reads 16-bit RGB PNGs as 8 bits (the high byte); the pipelines read all 16, carry them with the
+    8-bit image (which stays what Pillow shows) and ``write_png`` saves them."""
     arr = np.random.default_rng(0).integers(0, 65536, (10, 12, 3), dtype=np.uint16)
     src = png16_rgb(tmp_path / "rgb16.png", arr)
     out = through(identity, src)
     assert out.mode == "RGB" and out.size == (12, 10)
-    assert np.array_equal(np.asarray(out), (arr >> 8).astype(np.uint8))
+    assert np.array_equal(np.asarray(out), (arr >> 8).astype(np.uint8))  # what img.save would write
+    assert np.array_equal(rgb16(out), arr)
+    write_png(out, tmp_path / "out.png")
+    assert np.array_equal(_read16(tmp_path / "out.png"), arr)
+    d = decode(open_image(tmp_path / "out.png"))  # and it reads back at 16 bits
+    assert d.high_bit and np.array_equal(np.round(d.pixels * 65535).astype(np.uint16), arr)
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 7, 8])
+def test_16_bit_rgba_png_is_turned_upright_with_its_16_bits(identity, tmp_path: Path, orientation: int) -> None:
+    arr = np.random.default_rng(orientation).integers(0, 65536, (6, 10, 4), dtype=np.uint16)
+    icc = icc_profile()
+    src = png16_rgb(tmp_path / "rgba16.png", arr, orientation=orientation, icc=icc)
+    out = through(identity, src)
+    with Image.open(src) as img:  # Pillow's 8-bit reading, turned upright, is the reference for the turn
+        upright = np.asarray(ImageOps.exif_transpose(img))
+    assert out.mode == "RGBA" and np.array_equal(np.asarray(out), upright)
+    wide = rgb16(out)
+    assert wide is not None and np.array_equal(wide >> 8, upright)
+    assert sorted(np.unique(wide)) == sorted(np.unique(arr))  # the low bytes came along
+    write_png(out, tmp_path / "out.png")
+    assert np.array_equal(_read16(tmp_path / "out.png"), wide)
+    with Image.open(tmp_path / "out.png") as back:
+        assert back.info.get("icc_profile") == icc  # OpenCV writes no profile: ours is put in
+
+
+def test_16_bit_rgb_tiff_and_arrays_keep_16_bits(identity, tmp_path: Path) -> None:
+    arr = np.random.default_rng(1).integers(0, 65536, (9, 7, 3), dtype=np.uint16)
+    cv2.imwrite(str(tmp_path / "rgb16.tif"), arr[..., ::-1])
+    assert np.array_equal(rgb16(through(identity, tmp_path / "rgb16.tif")), arr)
+    held = arr.copy()
+    assert np.array_equal(rgb16(denoise(identity, held, sigma=0)), arr)  # a uint16 array, as OpenCV users hold
+    assert np.array_equal(held, arr)
+
+
+def test_an_edited_16_bit_image_does_not_use_its_stale_16_bits(identity, tmp_path: Path) -> None:
+    """Pillow copies ``info`` into resized or edited images: the 16-bit pixels must no longer apply."""
+    arr = np.random.default_rng(2).integers(0, 65536, (10, 12, 3), dtype=np.uint16)
+    img = open_image(png16_rgb(tmp_path / "rgb16.png", arr))
+    assert rgb16(img) is not None
+    small = img.resize((6, 5))
+    assert RGB16 in small.info and rgb16(small) is None
+    out = denoise(identity, small, sigma=0)
+    assert rgb16(out) is None and np.array_equal(np.asarray(out), np.asarray(small))
+    img.paste((1, 2, 3), (0, 0, 4, 4))  # edited in place: same size, other pixels
+    assert rgb16(img) is None and not decode(img).high_bit
+
+
+def test_inpainting_a_16_bit_rgb_png_keeps_the_rest_bit_for_bit(inpainter, tmp_path: Path) -> None:
+    arr = np.random.default_rng(3).integers(0, 65536, (16, 24, 3), dtype=np.uint16)
+    src = png16_rgb(tmp_path / "rgb16.png", arr)
+    hole = np.zeros((16, 24), bool)
+    hole[4:10, 6:14] = True
+    out = inpaint(inpainter, src, hole)
+    wide = rgb16(out)
+    assert wide is not None and np.array_equal(wide[~hole], arr[~hole])
+    assert not np.array_equal(wide[hole], arr[hole])
+    assert np.array_equal(np.asarray(out), wide >> 8)
 
 
 def test_palette_png_with_transparency_becomes_rgba(identity, tmp_path: Path) -> None:

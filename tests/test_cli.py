@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import assert_unchanged, exif_rotated_jpeg, photo, snapshot, tiny
+from conftest import assert_unchanged, exif_rotated_jpeg, photo, png16_rgb, snapshot, tiny
 from PIL import Image, features
 
 from genrepair import REGISTRY, save_model
@@ -113,6 +113,17 @@ def test_denoise_folder_to_folder(model_dirs, inputs: Path, tmp_path: Path, caps
     assert cli(*args, "--output", eight) == 0
     with Image.open(one) as a, Image.open(eight) as b:
         assert a.size == b.size and np.asarray(a).tobytes() != np.asarray(b).tobytes()
+
+
+def test_denoise_writes_a_16_bit_rgb_png_at_16_bits(model_dirs, tmp_path: Path) -> None:
+    import cv2
+
+    arr = np.random.default_rng(0).integers(0, 65536, (12, 16, 3), dtype=np.uint16)
+    src = png16_rgb(tmp_path / "scan16.png", arr)
+    assert cli("denoise", src, "--model", model_dirs["denoise"], "--sigma", "10", "--output", tmp_path / "out.png") == 0
+    out = cv2.imread(str(tmp_path / "out.png"), cv2.IMREAD_UNCHANGED)
+    assert out is not None and out.dtype == np.uint16 and out.shape == (12, 16, 3)
+    assert len(np.unique(out & 255)) > 16  # the low bytes are computed, not zero or copied from the high ones
 
 
 def test_translate_file_to_file(model_dirs, tmp_path: Path) -> None:
