@@ -9,7 +9,7 @@ PyPI package (GPL-3, benchmark-only), BM3D (`bm3d`, benchmark-only), scikit-imag
 OpenCV fastNlMeans (which needs 8-bit input, so it gets the clipped, rounded noisy image).
 
 Also, beyond the protocol: robustness (what real photos do: noise clipped to 8 bits, JPEG-compressed
-noisy input at qualities 50-90, clean JPEG files, 16-bit gray input), run through the user-facing
+noisy input at qualities 50-90, clean JPEG files, 16-bit gray and color input), run through the user-facing
 pipeline in automatic mode, and one 24-megapixel photo denoised with tiling (peak memory of a fresh
 process, seam check against an untiled run).
 
@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..imageio import open_image, rgb16
 from .common import CpuTimer, data_root, print_table, psnr_u8, set_threads, ssim_u8, to_u8
 
 SETS = {"Set12": "gray", "BSD68": "gray", "CBSD68": "color", "Kodak24": "color", "McMaster": "color"}
@@ -277,9 +278,10 @@ def robustness(root: Path, ours_color, ours_gray, quick: bool) -> tuple[dict, st
         ("clean + JPEG q90", 0): jpeg(90, 0),
         ("clean + JPEG q50", 0): jpeg(50, 0),
         ("16-bit gray (Set12)", 25): [(g, _u16(noisy_version(g, 25, 99 + i))) for i, g in enumerate(gray)],
+        ("16-bit color", 25): [(c, _u16(noisy_version(c, 25, 77 + i))) for i, c in enumerate(color)],
     }
     for (case, sigma), pairs in cases.items():
-        is_gray = case.startswith("16-bit")
+        is_gray = case.startswith("16-bit gray")
         model, ffd = (ours_gray, ffd_g) if is_gray else (ours_color, ffd_c)
         ps = {"input": [], "ours auto (pipeline)": [], "ours true sigma (pipeline)": [], "FFDNet true sigma": [],
               "FFDNet auto sigma": []}  # fmt: skip
@@ -287,8 +289,9 @@ def robustness(root: Path, ours_color, ours_gray, quick: bool) -> tuple[dict, st
             if "JPEG" in case:  # the JPEG file as a user would upload it
                 pil = Image.open(io.BytesIO(noisy.tobytes()))
                 arr = np.asarray(pil.convert("RGB"), np.float32) / 255.0
-            elif noisy.dtype == np.uint16:
-                pil, arr = Image.fromarray(noisy), noisy.astype(np.float32)[..., None] / 65535.0
+            elif noisy.dtype == np.uint16:  # as a 16-bit PNG/TIFF opens (color: 16 bits carried by the 8-bit image)
+                pil, arr = open_image(noisy), noisy.astype(np.float32) / 65535.0
+                arr = arr if arr.ndim == 3 else arr[..., None]
             else:
                 pil, arr = Image.fromarray(noisy), noisy.astype(np.float32) / 255.0
             est = estimate_noise_level(arr, jpeg=jpeg_source(pil))  # the JPEG cases' pil is a JPEG file
@@ -314,12 +317,17 @@ def _jpeg(u8: np.ndarray, quality: int) -> np.ndarray:
 
 
 def _u16(x: np.ndarray) -> np.ndarray:
-    return (np.clip(x[..., 0], 0, 1) * 65535 + 0.5).astype(np.uint16)
+    """A float image as 16-bit: HxW for gray (one channel), HxWx3 for color."""
+    x = x[..., 0] if x.shape[2] == 1 else x
+    return (np.clip(x, 0, 1) * 65535 + 0.5).astype(np.uint16)
 
 
 def _pil_u8(img: Image.Image) -> np.ndarray:
+    """A result rounded to 8 bits, as the protocol scores it (a 16-bit one from all its bits)."""
     arr = np.asarray(img)
-    if arr.dtype == np.uint16 or img.mode.startswith("I"):
+    if (wide := rgb16(img)) is not None:
+        arr = to_u8(wide[..., :3].astype(np.float32) / 65535.0)
+    elif arr.dtype == np.uint16 or img.mode.startswith("I"):
         arr = to_u8(np.asarray(img, np.float32) / 65535.0)
     return arr if arr.ndim == 3 else arr[..., None]
 
@@ -418,7 +426,8 @@ def card_sections(results: dict) -> dict[str, tuple[list[str], list[dict], str]]
                 f" {c['ours_achieved_gflops']:.1f} GFLOP/s achieved = {c['fraction_of_peak']:.0%} of the measured matmul peak"
                 f" ({c['machine_peak_gflops']:.0f} GFLOP/s, {results['threads']} threads)."
             )  # fmt: skip
-        rob = [(k, v) for k, v in results.get("robustness", {}).items() if k.startswith("16-bit") == (kind == "gray")]
+        robust = results.get("robustness", {})
+        rob = [(k, v) for k, v in robust.items() if k.startswith("16-bit gray") == (kind == "gray")]
         if rob:
             lines += ["", "Robustness (automatic mode through the pipeline, PSNR dB vs the clean image):", "",
                       "| input | noisy input | ours auto | ours true sigma | FFDNet true sigma | FFDNet auto sigma |",
