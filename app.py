@@ -42,7 +42,7 @@ from pathlib import Path
 import cv2
 import gradio as gr
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 import genrepair
 from genrepair.device import is_out_of_memory
@@ -56,6 +56,7 @@ from genrepair.imageio import (
     max_bytes,
     max_pixels,
     open_image,
+    upright,
     write_png,
 )
 from genrepair.pipelines import is_gray, read_mask
@@ -745,7 +746,7 @@ def editor_image(editor: dict | None) -> Image.Image:
     if not editor or editor.get("background") is None:
         raise gr.Error("Upload an image first.")
     img = open_image(editor["background"])
-    img = ImageOps.exif_transpose(img) or img  # as the pipeline will see it, so masks drawn for it fit
+    img = upright(img)  # as the pipeline will see it, so masks drawn for it fit
     if not isinstance(editor["background"], Image.Image):
         return img  # the uploaded file itself (original_background)
     if img.mode == "RGBA" and img.getextrema()[3][0] == 255:

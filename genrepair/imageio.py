@@ -245,18 +245,25 @@ def _icc_for(icc, channels: int) -> bytes | None:
     return icc if isinstance(icc, bytes) and len(icc) >= 128 and icc[16:20] == space else None
 
 
+def upright(img: Image.Image) -> Image.Image:
+    """``img`` turned as its EXIF orientation says (``ImageOps.exif_transpose``), its 16-bit pixels too."""
+    wide = rgb16(img)
+    turned = ImageOps.exif_transpose(img) or img
+    if wide is not None and turned is not img:  # a copy holds the unturned 16 bits: turn them the same way
+        turned.info[RGB16] = _ORIENT.get(img.getexif().get(0x0112, 1), lambda a: a)(wide)
+        if rgb16(turned) is None:
+            del turned.info[RGB16]
+    return turned
+
+
 def decode(img: Image.Image, exif: bool = True) -> Decoded:
     """Pixels as float in [0, 1], upright per the EXIF orientation (``exif=False``: as stored in the file).
 
     The values are kept as stored, in the file's colour space: an ICC profile (a phone's Display P3, Adobe RGB)
     is carried in ``icc`` and :func:`encode` attaches it to the result, so colours look the same after."""
-    wide = rgb16(img)
     if exif:
-        turned = ImageOps.exif_transpose(img) or img
-        if wide is not None and turned is not img:  # the same turn for the 16-bit pixels (a copy holds them)
-            turned.info[RGB16] = _ORIENT.get(img.getexif().get(0x0112, 1), lambda a: a)(wide)
-            wide = rgb16(turned)
-        img = turned
+        img = upright(img)
+    wide = rgb16(img)
     icc = img.info.get("icc_profile")
     if wide is not None:
         px = wide.astype(np.float32) / 65535.0

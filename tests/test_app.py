@@ -415,7 +415,8 @@ def test_icc_profile_survives_the_app(client, tmp_path):
 
 def test_inpaint_keeps_16_bit_and_gray_alpha_uploads(client, tmp_path):
     """The editor converts its background to 8-bit RGBA; an uploaded file is used as it is (as in the
-    other tabs): 16-bit gray stays 16-bit and gray with alpha keeps its alpha, untouched outside the hole."""
+    other tabs): 16-bit gray and color stay 16-bit (color turned upright by its EXIF orientation) and gray
+    with alpha keeps its alpha, untouched outside the hole."""
     needs("inpaint.photo")
     hole = np.zeros((48, 64), bool)
     hole[10:30, 20:40] = True
@@ -432,6 +433,13 @@ def test_inpaint_keeps_16_bit_and_gray_alpha_uploads(client, tmp_path):
                                        api_name="/inpaint")  # fmt: skip
     out = Image.open(out_file)
     assert out.mode == "LA" and np.array_equal(np.asarray(out)[~hole], la[~hole])
+    import cv2
+
+    stored = np.random.default_rng(0).integers(0, 65536, (64, 48, 3), dtype=np.uint16)  # turned upright by EXIF
+    src = png16_rgb(tmp_path / "rgb16.png", stored, orientation=6)
+    _, _, out_file, _ = client.predict("inpaint.photo", editor(str(src)), mask, False, False, api_name="/inpaint")
+    out = cv2.imread(out_file, cv2.IMREAD_UNCHANGED)
+    assert out.dtype == np.uint16 and np.array_equal(out[..., ::-1][~hole], np.rot90(stored, -1)[~hole])
 
 
 def test_inpaint_checks_the_pixel_limit_before_decoding(client, tmp_path, monkeypatch):
