@@ -8,7 +8,8 @@ images use their first frame.
 16-bit color: Pillow holds 8 bits a channel, so a 16-bit RGB(A) PNG or TIFF (or a uint16 HxWx3/4 array)
 opens as an 8-bit PIL image (the high bytes, as Pillow shows it) that carries the full pixels, read by
 OpenCV, in ``info[RGB16]``; :func:`decode` uses them and :func:`encode` makes such an image again, which
-:func:`write_png` saves as a 16-bit PNG. Gray + alpha at 16 bits still comes back as 8-bit.
+:func:`write_png` saves as a 16-bit PNG. 16-bit gray with alpha (an alpha channel, which Pillow opens as
+RGBA, or a tRNS colour key) comes back as 16-bit RGBA; a 16-bit tRNS key is compared at 16 bits.
 Sizes are checked from the header before any pixel is decoded (``GENREPAIR_MAX_PIXELS``,
 ``GENREPAIR_MAX_UPLOAD_BYTES``).
 """
@@ -125,7 +126,7 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
             img = Image.open(f)
             _check_pixels(img, name)  # from the header, before any pixel is decoded
-            wide = img.mode in ("RGB", "RGBA") and ";16" in _rawmode(img) and "transparency" not in img.info
+            wide = img.mode in ("RGB", "RGBA") and ";16" in _rawmode(img)  # 16-bit gray + alpha opens as RGBA
             img.load()  # the first frame of an animation; the file can be closed after this
             if wide:  # 16 bits a channel, which Pillow reads as 8: OpenCV reads them all
                 f.seek(0)
@@ -156,6 +157,8 @@ def _attach_rgb16(img: Image.Image, data: bytes) -> None:
     import cv2
 
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)  # as stored: no EXIF rotation
+    if arr is not None and arr.ndim == 3 and arr.shape[2] == 4 and img.mode == "RGB":
+        arr = arr[..., :3]  # OpenCV's alpha from a tRNS colour key: decode makes it from the key itself
     if arr is None or arr.dtype != np.uint16 or arr.ndim != 3 or arr.shape[2] != len(img.mode):
         return
     img.info[RGB16] = arr[..., [2, 1, 0, 3][: arr.shape[2]]]  # OpenCV's BGR(A) -> RGB(A)
@@ -265,16 +268,21 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
         img = upright(img)
     wide = rgb16(img)
     icc = img.info.get("icc_profile")
+    key = img.info.get("transparency")  # a PNG tRNS colour key: pixels of exactly that value are clear
     if wide is not None:
         px = wide.astype(np.float32) / 65535.0
         alpha = px[..., 3] if px.shape[2] == 4 else None
+        if alpha is None and isinstance(key, tuple) and len(key) == 3:  # a 16-bit key (Pillow compares 8 bits)
+            alpha = (wide != np.array(key, np.uint16)).any(2).astype(np.float32)
         return Decoded(np.ascontiguousarray(px[..., :3]), alpha, True, _icc_for(icc, 3))
     mode = img.mode
     alpha = None
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
+        if isinstance(key, int) and mode.startswith("I;16"):
+            alpha = (arr != key).astype(np.float32)
         return Decoded(
-            np.clip(arr / _peak(arr, mode), 0, 1).astype(np.float32)[..., None], None, True, _icc_for(icc, 1)
+            np.clip(arr / _peak(arr, mode), 0, 1).astype(np.float32)[..., None], alpha, True, _icc_for(icc, 1)
         )
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
@@ -317,22 +325,23 @@ def encode(
     pixels: np.ndarray, alpha: np.ndarray | None = None, high_bit: bool = False, icc: bytes | None = None
 ) -> Image.Image:
     """float HxWxC in [0, 1] (+ alpha) -> PIL (L, LA, RGB, RGBA; high-bit input: 16-bit gray, or RGB(A)
-    carrying 16-bit pixels in ``info[RGB16]``, see the module doc).
+    carrying 16-bit pixels in ``info[RGB16]``, gray + alpha included; see the module doc).
 
     ``icc`` (a :class:`Decoded`'s) goes into ``info["icc_profile"]`` when it fits the channels; PNG saving
     writes it."""
     pixels = np.clip(pixels, 0, 1)
     if pixels.shape[2] == 1 and high_bit and alpha is None:
         img = Image.fromarray((pixels[..., 0] * 65535 + 0.5).astype(np.uint16))
-    elif pixels.shape[2] == 3 and high_bit:
-        planes = pixels if alpha is None else np.concatenate([pixels, np.clip(alpha, 0, 1)[..., None]], 2)
+    elif high_bit and (pixels.shape[2] == 3 or alpha is not None):  # 16-bit gray + alpha too, as RGBA (as Pillow)
+        planes = np.repeat(pixels, 3, 2) if pixels.shape[2] == 1 else pixels
+        planes = planes if alpha is None else np.concatenate([planes, np.clip(alpha, 0, 1)[..., None]], 2)
         img = _wide_image((planes * 65535 + 0.5).astype(np.uint16))
     else:
         u8 = (pixels * 255 + 0.5).astype(np.uint8)
         img = Image.fromarray(u8[..., 0] if u8.shape[2] == 1 else u8)
         if alpha is not None:
             img.putalpha(Image.fromarray((np.clip(alpha, 0, 1) * 255 + 0.5).astype(np.uint8)))
-    if profile := _icc_for(icc, pixels.shape[2]):
+    if profile := _icc_for(icc, 3 if img.mode in ("RGB", "RGBA") else 1):  # a gray one is dropped if it became RGBA
         img.info["icc_profile"] = profile
     return img
 

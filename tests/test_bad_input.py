@@ -3,6 +3,7 @@ with a specific error. Input files are never modified."""
 
 from __future__ import annotations
 
+import struct
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from conftest import (
     photo,
     png16_rgb,
     png_bytes,
+    png_chunk,
     snapshot,
     tiny,
 )
@@ -166,6 +168,37 @@ def test_16_bit_rgb_tiff_and_arrays_keep_16_bits(identity, tmp_path: Path) -> No
     held = arr.copy()
     assert np.array_equal(rgb16(denoise(identity, held, sigma=0)), arr)  # a uint16 array, as OpenCV users hold
     assert np.array_equal(held, arr)
+
+
+def _png16(path: Path, arr: np.ndarray, color_type: int, extra: bytes = b"") -> Path:
+    h, w = arr.shape[:2]
+    rows = b"".join(b"\x00" + arr[y].astype(">u2").tobytes() for y in range(h))
+    path.write_bytes(png_bytes(w, h, 16, color_type, rows, extra))
+    return path
+
+
+def test_16_bit_transparency_keeps_16_bits(identity, tmp_path: Path) -> None:
+    """A 16-bit tRNS colour key holds 16-bit values (Pillow compares 8-bit pixels with it and finds none, and
+    drops it for gray); gray + alpha at 16 bits opens as RGBA in Pillow: all three come back as 16-bit RGBA."""
+    rng = np.random.default_rng(4)
+    rgb = rng.integers(0, 65536, (5, 6, 3), dtype=np.uint16)
+    rgb[0, 0] = rgb[2, 3] = (1000, 2000, 3000)
+    key = png_chunk(b"tRNS", struct.pack(">HHH", 1000, 2000, 3000))
+    gray = rng.integers(0, 65536, (5, 6), dtype=np.uint16)
+    gray[1, 1] = 777
+    gray_key = png_chunk(b"tRNS", struct.pack(">H", 777))
+    alpha = rng.integers(0, 65536, (5, 6), dtype=np.uint16)
+    cases = {
+        "rgb_key": (_png16(tmp_path / "rgb_key.png", rgb, 2, key), rgb, (rgb != (1000, 2000, 3000)).any(2) * 65535),
+        "gray_key": (_png16(tmp_path / "gray_key.png", gray, 0, gray_key), gray[..., None], (gray != 777) * 65535),
+        "gray_alpha": (_png16(tmp_path / "gray_alpha.png", np.dstack([gray, alpha]), 4), gray[..., None], alpha),
+    }
+    for name, (src, color, clear) in cases.items():
+        out = through(identity, src)
+        expected = np.dstack([np.broadcast_to(color, (5, 6, 3)), clear]).astype(np.uint16)
+        assert out.mode == "RGBA" and np.array_equal(rgb16(out), expected), name
+        write_png(out, tmp_path / f"{name}_out.png")
+        assert np.array_equal(_read16(tmp_path / f"{name}_out.png"), expected), name
 
 
 def test_an_edited_16_bit_image_does_not_use_its_stale_16_bits(identity, tmp_path: Path) -> None:
