@@ -225,11 +225,51 @@ def auth() -> tuple[str, str] | None:
     return user, password
 
 
-def whole(value, what: str) -> int:
-    """A number box's value as an int; an emptied box arrives as None."""
+def number(value, what: str) -> float:
+    """A slider's or number box's value as a finite float. An emptied box arrives as None, and API callers
+    can send anything (a string, True): each gets a message that names the setting."""
+    if value is None:
+        raise gr.Error(f"Enter a {what}: a number.")
+    try:
+        x = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        x = math.nan
+    if not math.isfinite(x):
+        raise gr.Error(f"The {what} must be a number, got {value!r}.")
+    return x
+
+
+def whole(value, what: str, minimum: int | None = None) -> int:
+    """A number box's value as an int (see :func:`number`); ``minimum`` is said in the message."""
     if value is None:
         raise gr.Error(f"Enter a {what}: a whole number.")
-    return int(value)
+    x = number(value, what)
+    if x != int(x) or (minimum is not None and x < minimum):
+        raise gr.Error(
+            f"The {what} must be a whole number{'' if minimum is None else f' from {minimum}'}, got {value!r}."
+        )
+    return int(x)
+
+
+def numeric(component, what: str, optional: bool = False):
+    """``component`` (a slider or number box) with what an API caller sends checked first, with messages that
+    name the setting: Gradio compares a string with the bounds (a bare "Error") and says "Value -3 is less
+    than minimum value 0" without saying which value. None (an emptied number box, or any ``optional`` one)
+    goes to the handler, which asks for it where it is needed."""
+    inner = component.preprocess
+
+    def preprocess(payload):
+        if payload is None and (optional or isinstance(component, gr.Number)):
+            return None
+        x = number(payload, what)
+        low, high = component.minimum, component.maximum
+        if (low is not None and x < low) or (high is not None and x > high):
+            span = f"from {low:g}" + ("" if high is None else f" to {high:g}")
+            raise gr.Error(f"The {what} must be {span}, got {x:g}.")
+        return inner(x)
+
+    component.preprocess = preprocess
+    return component
 
 
 def readable(component):
@@ -360,8 +400,10 @@ def label_arg(label: str | None) -> str | None:
     return None if label in (None, "", "random") else label
 
 
-def truncation_arg(truncation: float) -> float:
-    return float(truncation) if truncation and truncation > 0 else 1e9
+def truncation_arg(truncation) -> float:
+    """The truncation slider: 0 (or left out) is off."""
+    value = 0.0 if truncation is None else number(truncation, "truncation")
+    return value if value > 0 else 1e9
 
 
 def add_noise(img: Image.Image, sigma: float, seed: int) -> Image.Image:
@@ -386,12 +428,20 @@ def opencv_inpaint(img: Image.Image, hole: np.ndarray) -> Image.Image:
     return from_pixels8(cv2.inpaint(pixels8(img), hole.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA))
 
 
-def strokes(layer, size: tuple[int, int]) -> np.ndarray:
-    """Where an editor layer is painted (alpha > 0), as bool HxW at the image's size."""
-    layer = open_image(layer).convert("RGBA")
-    if layer.size != size:
-        layer = layer.resize(size, Image.NEAREST)
-    return np.asarray(layer.getchannel("A")) > 0
+def strokes(layer, size: tuple[int, int], name: str = "Mask") -> np.ndarray:
+    """Where an editor layer is painted, as bool HxW at the image's size: alpha > 0 (brush strokes on a clear
+    layer). A layer with no transparency (an API caller's black-and-white mask image) is read as mask files
+    are (white = painted), not as painted all over. A layer of the image's shape at another scale is scaled
+    to it; one of another shape cannot be placed and is refused."""
+    img = open_image(layer)
+    d = decode(img, exif=False)
+    painted = d.alpha > 0 if d.alpha is not None and d.alpha.min() < 1 else read_mask(img, f"{name} layer")
+    h, w = painted.shape
+    if (w, h) != size:
+        if abs(w * size[1] - h * size[0]) > w + h:  # not the image's aspect ratio, to a pixel
+            raise gr.Error(f"The {name} layer is {w}x{h} but the image is {size[0]}x{size[1]}; they must match.")
+        painted = cv2.resize(painted.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    return painted
 
 
 def uploaded_mask(mask) -> np.ndarray:
@@ -460,22 +510,26 @@ def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
         with gr.Column(scale=1):
             model = gr.Dropdown(model_names("generate"), value=model0, label="Model")
             note = gr.Markdown()  # filled on each page load (weights may appear) and on a model change
-            n = gr.Slider(1, 64, value=16, step=1, label="Number of images")
+            n = numeric(gr.Slider(1, 64, value=16, step=1, label="Number of images"), "number of images")
             with gr.Row():
-                seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed", scale=3)
+                seed = numeric(gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed", scale=3), "seed")
                 dice = gr.Button("🎲 Random seed", scale=1)
             names = class_names(model0)
             label = gr.Dropdown(
                 ["random", *names], value="random", label="Category", visible=bool(names), allow_custom_value=True
             )
-            truncation = gr.Slider(
-                0,
-                3,
-                value=0,
-                step=0.05,
-                label="Truncation",
-                info="Limit |z| for cleaner, less varied samples; 0 = off",
-                visible=not is_classic(model0),
+            truncation = numeric(
+                gr.Slider(
+                    0,
+                    3,
+                    value=0,
+                    step=0.05,
+                    label="Truncation",
+                    info="Limit |z| for cleaner, less varied samples; 0 = off",
+                    visible=not is_classic(model0),
+                ),
+                "truncation",
+                optional=True,  # 0 or left out: off
             )
             go = gr.Button("Generate", variant="primary")
         with gr.Column(scale=2):
@@ -488,8 +542,10 @@ def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
             with gr.Accordion("Interpolate between two seeds", open=False):
                 gr.Markdown("Walks from the seed above to a second seed (learned models only).")
                 with gr.Row():
-                    seed_b = gr.Number(1, precision=0, minimum=0, maximum=2**31 - 1, label="Second seed")
-                    steps = gr.Slider(2, 32, value=8, step=1, label="Steps")
+                    seed_b = numeric(
+                        gr.Number(1, precision=0, minimum=0, maximum=2**31 - 1, label="Second seed"), "second seed"
+                    )
+                    steps = numeric(gr.Slider(2, 32, value=8, step=1, label="Steps"), "number of steps")
                 go_lerp = gr.Button("Interpolate")
                 strip = gr.Image(label="Interpolation", type="pil", format="png", interactive=False)
                 strip_file = gr.File(label="Strip as PNG", interactive=False)
@@ -574,12 +630,17 @@ def run_denoise(
     model_name, image, sigma, auto, add_noise_sigma, noise_seed, compare_opencv, best=False, progress=gr.Progress()
 ):
     noisy = require_image(image)
-    if add_noise_sigma and add_noise_sigma > 0:
-        noisy = add_noise(noisy, float(add_noise_sigma), int(noise_seed or 0))
+    if not auto and sigma is None:
+        raise gr.Error("Set the noise level σ, or tick Auto.")
+    sigma = None if auto else number(sigma, "noise level σ")
+    add_noise_sigma = 0.0 if add_noise_sigma is None else number(add_noise_sigma, "synthetic noise σ")
+    if add_noise_sigma > 0:
+        noise_seed = whole(0 if noise_seed is None else noise_seed, "noise seed", minimum=0)
+        noisy = add_noise(noisy, add_noise_sigma, noise_seed)
     progress(0.1, desc=f"Loading {model_name}")
     model = get_model(model_name)
     progress(0.3, desc="Denoising")
-    out = genrepair.denoise(model, noisy, sigma=None if auto else float(sigma), ensemble=8 if best else 1)
+    out = genrepair.denoise(model, noisy, sigma=sigma, ensemble=8 if best else 1)
     used = out.info["genrepair_sigma"]
     how = "estimated from the image" if auto else "set by hand"
     if getattr(model, "blind", False):
@@ -587,8 +648,8 @@ def run_denoise(
     note = f"Denoised by **{model_name}**; noise level used: **σ = {used:.1f}** ({how})"
     if best:
         note += "; average of 8 flipped/rotated passes"
-    if add_noise_sigma and add_noise_sigma > 0:
-        note += f". Synthetic noise added first: σ = {float(add_noise_sigma):g}, seed {int(noise_seed or 0)}"
+    if add_noise_sigma > 0:
+        note += f". Synthetic noise added first: σ = {add_noise_sigma:g}, seed {noise_seed}"
     baseline = None
     if compare_opencv:
         progress(0.7, desc="OpenCV non-local means")
@@ -646,10 +707,16 @@ def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
             )
             with gr.Row():
                 auto = gr.Checkbox(True, label="Auto noise level")
-                sigma = gr.Slider(0, 75, value=25, step=1, label="Noise level σ (0-255)", interactive=False)
+                sigma = numeric(
+                    gr.Slider(0, 75, value=25, step=1, label="Noise level σ (0-255)", interactive=False),
+                    "noise level σ",
+                    optional=True,  # not needed with Auto
+                )
             with gr.Accordion("Add synthetic noise to a clean image first", open=False):
-                add_sigma = gr.Slider(0, 75, value=0, step=1, label="Gaussian noise σ to add (0 = none)")
-                noise_seed = gr.Number(0, precision=0, minimum=0, label="Noise seed")
+                add_sigma = numeric(
+                    gr.Slider(0, 75, value=0, step=1, label="Gaussian noise σ to add (0 = none)"), "synthetic noise σ"
+                )
+                noise_seed = numeric(gr.Number(0, precision=0, minimum=0, label="Noise seed"), "noise seed")
             best = gr.Checkbox(False, label="Best quality: average 8 flipped/rotated passes (8x the time)")
             compare_opencv = gr.Checkbox(False, label="Also run OpenCV non-local means (slow on big images)")
             go = gr.Button("Denoise", variant="primary")
@@ -763,7 +830,8 @@ def editor_image(editor: dict | None) -> Image.Image:
 @friendly
 def run_inpaint(model_name, editor, mask=None, invert_mask=False, compare_opencv=False, progress=gr.Progress()):
     img = editor_image(editor)
-    layers = [strokes(layer, img.size) for layer in (editor.get("layers") or []) if layer is not None]
+    given = [layer for layer in (editor.get("layers") or []) if layer is not None][:2]  # others are not used
+    layers = [strokes(layer, img.size, name) for layer, name in zip(given, ("Mask", "Sketch"), strict=False)]
     if mask is not None:
         hole = uploaded_mask(mask)
         if hole.shape != (img.height, img.width):

@@ -136,8 +136,10 @@ def _map_images(args, fn, protect: list[Path] = ()) -> None:
         try:
             img = fn(src)
         except ImageInputError as e:
+            if not str(e).startswith(src.name):  # a fault found in the pixels (NaN, say): name the file
+                e = ImageInputError(f"{src.name}: {e}")
             if not many:
-                raise
+                raise e from None
             tqdm.write(f"genrepair: skipped: {e}", file=sys.stderr)
             skipped += 1
             continue
@@ -165,7 +167,10 @@ def cmd_generate(args) -> None:
     from .pipelines import MAX_SAMPLES
 
     out = Path(args.output)
-    one_file = out.suffix.lower() == ".png" and not out.is_dir()
+    # as for the other commands: a name with a suffix is a file (a PNG), unless it is a folder or ends in a slash
+    one_file = bool(out.suffix) and not out.is_dir() and not str(args.output).endswith(("/", os.sep))
+    if one_file and out.suffix.lower() != ".png":
+        raise CLIError(f"{out}: outputs are PNG; give a .png file name or a folder")
     if one_file and args.n != 1:
         raise CLIError(f"{out}: generate writes {args.n} files; give a folder (or --n 1)")
     if not one_file and out.exists() and not out.is_dir():

@@ -7,7 +7,8 @@ to [0, 1] from their full range (65535, or 2**31 - 1 when values pass 16 bits), 
 images use their first frame.
 16-bit color: Pillow holds 8 bits a channel, so a 16-bit RGB(A) PNG or TIFF (or a uint16 HxWx3/4 array)
 opens as an 8-bit PIL image (the high bytes, as Pillow shows it) that carries the full pixels, read by
-OpenCV, in ``info[RGB16]``; :func:`decode` uses them and :func:`encode` makes such an image again, which
+OpenCV (an uncompressed TIFF stored plane by plane: from its planes; a PPM with a maxval over 255: scaled
+to 65535), in ``info[RGB16]``; :func:`decode` uses them and :func:`encode` makes such an image again, which
 :func:`write_png` saves as a 16-bit PNG. 16-bit gray with alpha (an alpha channel, which Pillow opens as
 RGBA, or a tRNS colour key) comes back as 16-bit RGBA; a 16-bit tRNS key is compared at 16 bits.
 Sizes are checked from the header before any pixel is decoded (``GENREPAIR_MAX_PIXELS``,
@@ -77,6 +78,8 @@ def open_image(src) -> Image.Image:
         img = _decode_file(io.BytesIO(data), len(data), getattr(src, "name", None) or "image")
     elif isinstance(src, (str, os.PathLike)):
         path = Path(src)
+        if path.is_dir():
+            raise ImageInputError(f"{path}: is a folder, not an image file")
         if not path.is_file():
             raise ImageInputError(f"{path}: no such file")
         with open(path, "rb") as f:
@@ -127,15 +130,29 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             img = Image.open(f)
             _check_pixels(img, name)  # from the header, before any pixel is decoded
             wide = img.mode in ("RGB", "RGBA") and ";16" in _rawmode(img)  # 16-bit gray + alpha opens as RGBA
+            planar = _planar16(img, name)
+            maxval = _ppm_maxval(img)
             img.load()  # the first frame of an animation; the file can be closed after this
-            if wide:  # 16 bits a channel, which Pillow reads as 8: OpenCV reads them all
+            if wide or planar or maxval:
                 f.seek(0)
-                _attach_rgb16(img, f.read())
+                data = f.read()
+            if wide:  # 16 bits a channel, which Pillow reads as 8: OpenCV reads them all
+                _attach_rgb16(img, data)
+            elif planar:  # Pillow read each 16-bit plane as 8-bit stripes: put the right pixels in its place
+                _put_rgb16(img, _read_planes(img, planar, data))
+            elif maxval and (arr := _read_ppm16(img, maxval, data)) is not None:
+                _put_rgb16(img, arr)
     except ImageInputError:
         raise
     except Image.DecompressionBombError as e:
         raise ImageInputError(f"{name}: over the pixel limit of {max_pixels()} ({e})") from e
     except UnidentifiedImageError as e:
+        f.seek(0)
+        if f.read(4) in (b"II*\0", b"MM\0*"):  # a TIFF in a pixel format Pillow has no mode for
+            raise ImageInputError(
+                f"{name}: a TIFF whose pixel format cannot be read (32-bit float colour, say); "
+                "save it as an 8- or 16-bit TIFF or PNG"
+            ) from e
         raise ImageInputError(f"{name}: not a recognised image file") from e
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageInputError(f"{name}: the image is damaged or truncated ({e})") from e
@@ -150,6 +167,68 @@ def _rawmode(img: Image.Image) -> str:
         return ""
     raw = args[0] if isinstance(args, tuple) and args else args
     return raw if isinstance(raw, str) else ""
+
+
+def _planar16(img: Image.Image, name: str) -> list | None:
+    """The tiles of an uncompressed 16-bit RGB(A) TIFF stored plane by plane (PlanarConfiguration 2), which
+    Pillow reads at 8 bits a sample (stripes of garbage; OpenCV misreads them too); None for any other file.
+    Compressed ones go through libtiff, which reads them right (at 8 bits)."""
+    tags = getattr(img, "tag_v2", None)
+    if img.format != "TIFF" or tags is None or tags.get(284) != 2 or img.mode not in ("RGB", "RGBA"):
+        return None
+    bits = tags.get(258)
+    if set(bits if isinstance(bits, tuple) else (bits,)) != {16}:
+        return None
+    tiles = [tuple(t) for t in img.tile]
+    if not tiles or any(t[0] != "raw" for t in tiles):
+        return None
+    if any(not isinstance(t[3], tuple) or t[3][0] not in img.mode or t[3][2:] != (1,) for t in tiles):
+        layout = [t[3] for t in tiles]
+        raise ImageInputError(f"{name}: this 16-bit TIFF layout (planes {layout}) is not supported; save it as PNG")
+    return tiles
+
+
+def _read_planes(img: Image.Image, tiles: list, data: bytes) -> np.ndarray:
+    """uint16 HxWxC pixels from a planar TIFF's raw tiles (from :func:`_planar16`) in the file's byte order."""
+    dtype = np.dtype("<u2" if data[:2] == b"II" else ">u2")
+    arr = np.zeros((img.height, img.width, len(img.mode)), np.uint16)
+    for _, (x0, y0, x1, y1), offset, (plane, stride, _) in tiles:
+        row = stride // 2 or x1 - x0  # samples from one row of a tile to the next (tiles are padded at the edges)
+        count = row * (y1 - y0)
+        if offset + 2 * count > len(data):
+            raise ValueError(f"a {plane} plane ends past the end of the file")
+        values = np.frombuffer(data, dtype, count, offset).reshape(y1 - y0, row)
+        arr[y0:y1, x0:x1, img.mode.index(plane)] = values[:, : x1 - x0]
+    return arr
+
+
+def _ppm_maxval(img: Image.Image) -> int | None:
+    """A color PPM's maxval when it is over 255 (16-bit samples, as ``dcraw -4`` writes), else None."""
+    if img.format != "PPM" or img.mode != "RGB" or not img.tile:
+        return None
+    args = tuple(img.tile[0])[3]
+    maxval = args[1] if isinstance(args, tuple) and len(args) > 1 else None
+    return maxval if isinstance(maxval, int) and maxval > 255 else None
+
+
+def _read_ppm16(img: Image.Image, maxval: int, data: bytes) -> np.ndarray | None:
+    """A 16-bit PPM's pixels scaled to 0-65535 (Pillow scales them to 8 bits), read by OpenCV; None if
+    OpenCV does not read the picture Pillow did."""
+    import cv2
+
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16 or arr.shape != (img.height, img.width, 3):
+        return None
+    scaled = np.minimum(np.round(arr[..., ::-1].astype(np.float32) * np.float32(65535 / maxval)), 65535)
+    if np.abs(scaled / 257 - np.asarray(img, np.float32)).max() > 1:  # Pillow's own 8-bit scaling, to a level
+        return None
+    return scaled.astype(np.uint16)
+
+
+def _put_rgb16(img: Image.Image, arr: np.ndarray) -> None:
+    """Make ``img`` (loaded, RGB(A)) show ``arr``'s high bytes and carry ``arr`` in ``info[RGB16]``."""
+    img.paste(Image.fromarray((arr >> 8).astype(np.uint8)))
+    img.info[RGB16] = arr
 
 
 def _attach_rgb16(img: Image.Image, data: bytes) -> None:

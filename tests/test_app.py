@@ -197,6 +197,27 @@ def test_an_emptied_seed_box_is_a_clear_error(client):
         client.predict("gan.emoji", 3, None, 4, "random", 0, api_name="/interpolate")
 
 
+def test_settings_sent_through_the_api_are_checked(client, tmp_path):
+    """An API caller can send anything in a slider or number box: each gets a message naming the setting."""
+    needs("gan.emoji")
+    needs("denoise.color")
+    with pytest.raises(AppError, match="The truncation must be a number, got 'abc'"):
+        client.predict("gan.emoji", 2, 1, "random", "abc", api_name="/generate")
+    with pytest.raises(AppError, match="The number of images must be from 1 to 64, got 100"):
+        client.predict("gan.emoji", 100, 1, "random", 0, api_name="/generate")
+    with pytest.raises(AppError, match="The seed must be a number, got 'x'"):
+        client.predict("gan.emoji", 2, "x", "random", 0, api_name="/generate")
+    good = handle_file(png(tmp_path, "good.png", scene(32)))
+    with pytest.raises(AppError, match="Set the noise level σ, or tick Auto"):
+        client.predict("denoise.color", good, None, False, 0, 0, False, api_name="/denoise")
+    with pytest.raises(AppError, match="The noise level σ must be a number, got True"):
+        client.predict("denoise.color", good, True, False, 0, 0, False, api_name="/denoise")
+    with pytest.raises(AppError, match="The noise seed must be from 0, got -3"):
+        client.predict("denoise.color", good, 25, True, 10, -3, False, api_name="/denoise")
+    *_, note, used = client.predict("denoise.color", good, "15", False, "10", "4", False, api_name="/denoise")
+    assert used == 15 and "σ = 10, seed 4" in note  # numbers as strings are numbers
+
+
 def test_generate_rejects_unknown_category(client):
     needs("gan.emoji")
     with pytest.raises(AppError, match="unknown label"):
@@ -357,6 +378,16 @@ def test_inpaint_mask_upload_and_editor_layer_agree(client, tmp_path):
         "inpaint.photo", editor(src, [layer_path]), None, False, False, api_name="/inpaint"
     )
     assert np.array_equal(pixels(layer_file), out)
+    opaque = png(tmp_path, "opaque_layer.png", np.repeat((hole * 255).astype(np.uint8)[..., None], 3, 2))
+    double = png(tmp_path, "double_layer.png", np.kron(layer, np.ones((2, 2, 1), np.uint8)))  # the canvas at 2x
+    for other in (opaque, double):  # an opaque layer is read as a mask file (it was a hole over the whole image)
+        _, _, other_file, _ = client.predict(
+            "inpaint.photo", editor(src, [other]), None, False, False, api_name="/inpaint"
+        )
+        assert np.array_equal(pixels(other_file), out), other
+    with pytest.raises(AppError, match="The Mask layer is 64x32 but the image is 64x64; they must match"):
+        client.predict("inpaint.photo", editor(src, [png(tmp_path, "wide.png", layer[::2])]), None, False, False,
+                       api_name="/inpaint")  # fmt: skip
 
     with pytest.raises(AppError, match="The upload is not an image file that can be read"):
         text = tmp_path / "notes.png"

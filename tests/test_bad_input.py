@@ -170,6 +170,45 @@ def test_16_bit_rgb_tiff_and_arrays_keep_16_bits(identity, tmp_path: Path) -> No
     assert np.array_equal(held, arr)
 
 
+@pytest.mark.parametrize(
+    "layout",
+    [{}, {"byteorder": ">"}, {"rowsperstrip": 3}, {"tile": (16, 16)}, {"extrasamples": ["unassalpha"]}],
+    ids=["strip", "big-endian", "strips", "tiles", "rgba"],
+)
+def test_16_bit_planar_tiff_is_read_plane_by_plane(identity, tmp_path: Path, layout: dict) -> None:
+    """An uncompressed 16-bit TIFF stored plane by plane (PlanarConfiguration 2): Pillow reads each plane as
+    8-bit samples (stripes) and OpenCV misreads it too; the planes are read from the file instead."""
+    tifffile = pytest.importorskip("tifffile")
+    channels = 4 if "extrasamples" in layout else 3
+    arr = np.random.default_rng(5).integers(0, 65536, (20, 30, channels), dtype=np.uint16)
+    src = tmp_path / "planar.tif"
+    tifffile.imwrite(src, np.moveaxis(arr, 2, 0), planarconfig="separate", photometric="rgb", **layout)
+    out = through(identity, src)
+    assert out.mode == ("RGB", "RGBA")[channels - 3] and np.array_equal(rgb16(out), arr)
+    assert np.array_equal(np.asarray(out), arr >> 8)
+    compressed = tmp_path / "planar_zlib.tif"  # read by libtiff, right at 8 bits
+    tifffile.imwrite(compressed, np.moveaxis(arr, 2, 0), planarconfig="separate", photometric="rgb",
+                     compression="zlib", **layout)  # fmt: skip
+    assert np.array_equal(np.asarray(through(identity, compressed)), arr >> 8)
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size * 2 // 3])
+    with pytest.raises(ImageInputError, match="cut.tif: the image is damaged or truncated"):
+        open_image(cut)
+
+
+@pytest.mark.parametrize("maxval", [65535, 4095, 1023])
+def test_16_bit_ppm_keeps_16_bits(identity, tmp_path: Path, maxval: int) -> None:
+    """A color PPM with a maxval over 255 (``dcraw -4`` writes 16-bit ones): Pillow scales it to 8 bits; its
+    samples are scaled to 0-65535 instead."""
+    arr = np.random.default_rng(maxval).integers(0, maxval + 1, (6, 7, 3), dtype=np.uint16)
+    src = tmp_path / "raw.ppm"
+    src.write_bytes(b"P6\n7 6\n%d\n" % maxval + arr.astype(">u2").tobytes())
+    out = through(identity, src)
+    assert out.mode == "RGB" and np.array_equal(rgb16(out), np.round(arr * (65535 / maxval)).astype(np.uint16))
+    with Image.open(src) as img:  # the 8-bit view stays Pillow's, to a level
+        assert np.abs(np.asarray(out, int) - np.asarray(img, int)).max() <= 1
+
+
 def _png16(path: Path, arr: np.ndarray, color_type: int, extra: bytes = b"") -> Path:
     h, w = arr.shape[:2]
     rows = b"".join(b"\x00" + arr[y].astype(">u2").tobytes() for y in range(h))
@@ -367,8 +406,15 @@ def test_text_file_named_png(tmp_path: Path) -> None:
 def test_missing_file_and_folder(tmp_path: Path) -> None:
     with pytest.raises(ImageInputError, match=r"nope\.png: no such file"):
         open_image(tmp_path / "nope.png")
-    with pytest.raises(ImageInputError, match="no such file"):
+    with pytest.raises(ImageInputError, match="is a folder, not an image file"):
         open_image(tmp_path)
+
+
+def test_float_colour_tiff_is_named_as_such(tmp_path: Path) -> None:
+    """Pillow has no mode for 32-bit float RGB: the message says what kind of file could not be read."""
+    cv2.imwrite(str(tmp_path / "hdr.tif"), np.random.default_rng(0).random((4, 5, 3)).astype(np.float32))
+    with pytest.raises(ImageInputError, match=r"hdr\.tif: a TIFF whose pixel format cannot be read"):
+        open_image(tmp_path / "hdr.tif")
 
 
 def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:

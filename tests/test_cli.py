@@ -231,10 +231,12 @@ def test_a_batch_skips_unreadable_and_hidden_files(model_dirs, tmp_path: Path, c
     (folder / "._a.png").write_bytes(b"\0\5\x16\7 macOS metadata")  # sorts first; never an input
     (folder / "b.png").write_bytes(b"")
     photo(12, 10, seed=3).save(folder / "c.jpg")
+    Image.fromarray(np.full((6, 6), np.nan, np.float32)).save(folder / "d.tif")  # refused when its pixels are read
     assert cli("denoise", folder, "--model", model_dirs["denoise"], "--sigma", "5", "-o", out) == 2
     err = capsys.readouterr().err
     assert "skipped: b.png: the file is empty" in err and "._a" not in err
-    assert "1 of 3 inputs skipped (listed above); the others were written" in err.splitlines()[-1]
+    assert "skipped: d.tif: the image has 36 NaN or infinite pixel values" in err
+    assert "2 of 4 inputs skipped (listed above); the others were written" in err.splitlines()[-1]
     assert sorted(f.name for f in out.iterdir()) == ["a.png", "c.png"]
 
 
@@ -364,6 +366,10 @@ CASES = {
     "generate into a .png": (
         lambda b, o: ["generate", "--model", b["gan"], "--n", "2", "--output", o.with_suffix(".png")],
         r"out\.png: generate writes 2 files; give a folder \(or --n 1\)",
+    ),
+    "generate into a .jpg": (
+        lambda b, o: ["generate", "--model", b["gan"], "--n", "1", "--output", o.with_suffix(".jpg")],
+        r"out\.jpg: outputs are PNG; give a \.png file name or a folder",
     ),
     "config not an object": (
         lambda b, o: ["denoise", b["good"], "--model", b["listconfig"], "--output", o],
