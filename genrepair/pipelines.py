@@ -557,13 +557,52 @@ def _crop_box(hole: np.ndarray, work: int) -> tuple[int, int, int, int]:
     return top, left, bh, bw
 
 
+def _hole_parts(hole: np.ndarray, work: int, most: int = 16) -> list[np.ndarray]:
+    """The hole as parts that are each filled in a window of their own. One part when a single window around
+    the whole hole fits ``work`` pixels (no downscaling); otherwise the groups of hole pixels that lie within
+    an eighth of ``work`` of each other (a gap doubled until there are at most ``most`` groups), so two small
+    holes at opposite corners of a big photo are filled at full resolution, not in one downscaled window."""
+    _, _, bh, bw = _crop_box(hole, work)
+    if max(bh, bw) <= work:
+        return [hole]
+    import cv2
+
+    gap = max(work // 8, 8)
+    while True:
+        near = cv2.dilate(hole.astype(np.uint8), np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
+        count, labels = cv2.connectedComponents(near, connectivity=8)
+        if count - 1 <= most:
+            break
+        gap *= 2
+    return [hole & (labels == i) for i in range(1, count)] if count > 2 else [hole]
+
+
+def _fill_window(model, px: np.ndarray, hole: np.ndarray, strokes: np.ndarray, work: int) -> np.ndarray:
+    """The model's fill of one window (float HxWx3): at native resolution when it fits ``work``, otherwise
+    downscaled to it (area) and the fill upscaled back (bicubic)."""
+    bh, bw = hole.shape
+    rgb = np.repeat(px, 3, 2) if px.shape[2] == 1 else px
+    x = _tensor(rgb, model)
+    mt, st = (_tensor(a.astype(np.float32)[..., None], model) for a in (hole, strokes))
+    scale = min(1.0, work / max(bh, bw))
+    if scale < 1.0:
+        size = (max(8, round(bh * scale)), max(8, round(bw * scale)))
+        x, mt, st = (_area_resize(t, size) for t in (x, mt, st))
+        mt, st = (mt > 0).to(x.dtype), (st > 0).to(x.dtype)
+    fill = _pad_run(lambda t: model(t, _pad_like(mt, t), _pad_like(st, t)), x, getattr(model, "pad_multiple", 8))
+    if scale < 1.0:
+        fill = F.interpolate(fill.float(), size=(bh, bw), mode="bicubic", align_corners=False)
+    return _array(fill)
+
+
 @torch.inference_mode()
 def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Image:
     """Fill the mask's holes. Outside the hole the result equals the input bit for bit.
 
     Works on a window around the hole: at native resolution when it fits ``work_size``, otherwise
-    downscaled to it and the fill upscaled back, so big photos with small masks stay fast and sharp.
-    """
+    downscaled to it and the fill upscaled back, so big photos with small masks stay fast and sharp. Parts
+    of the hole far apart on a big photo are filled one window each (:func:`_hole_parts`), each seeing the
+    parts filled before it."""
     if not _whole(work_size) or work_size < 64:
         raise ValueError(f"work_size must be a whole number of pixels, at least 64, got {work_size!r}")
     model = _prepare(model, "inpaint")
@@ -575,28 +614,16 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
     original = encode(d.pixels, d.alpha, d.high_bit, d.icc)
     if not hole.any():
         return original
-    strokes = _binary(sketch, "sketch", (w, h)) if sketch is not None else None
-    top, left, bh, bw = _crop_box(hole, work_size)
-    rgb = np.repeat(d.pixels, 3, 2) if d.gray else d.pixels
-    crop = rgb[top : top + bh, left : left + bw]
-    m = hole[top : top + bh, left : left + bw].astype(np.float32)[..., None]
-    s = strokes[top : top + bh, left : left + bw] if strokes is not None else np.zeros_like(m[..., 0])
-    s = s.astype(np.float32)[..., None]
-    scale = min(1.0, work_size / max(bh, bw))
-    x, mt, st = _tensor(crop, model), _tensor(m, model), _tensor(s, model)
-    if scale < 1.0:
-        size = (max(8, round(bh * scale)), max(8, round(bw * scale)))
-        x, mt, st = (_area_resize(t, size) for t in (x, mt, st))
-        mt, st = (mt > 0).to(x.dtype), (st > 0).to(x.dtype)
-    fill = _pad_run(lambda t: model(t, _pad_like(mt, t), _pad_like(st, t)), x, getattr(model, "pad_multiple", 8))
-    if scale < 1.0:
-        fill = F.interpolate(fill.float(), size=(bh, bw), mode="bicubic", align_corners=False)
-    fill = _array(fill)
-    if d.gray:
-        fill = fill.mean(2, keepdims=True)
+    strokes = _binary(sketch, "sketch", (w, h)) if sketch is not None else np.zeros_like(hole)
     out_px = d.pixels.copy()
-    region = out_px[top : top + bh, left : left + bw]
-    region[m[..., 0] > 0] = fill[m[..., 0] > 0]
+    todo = hole.copy()  # hole pixels not filled yet: unknown to every window
+    for part in _hole_parts(hole, work_size):
+        top, left, bh, bw = _crop_box(part, work_size)
+        win = (slice(top, top + bh), slice(left, left + bw))
+        fill = _fill_window(model, out_px[win], todo[win], strokes[win], work_size)
+        write = part[win]
+        out_px[win][write] = fill.mean(2, keepdims=True)[write] if d.gray else fill[write]
+        todo &= ~part
     filled = encode(out_px, d.alpha, d.high_bit)
     kept, new = np.asarray(original), np.asarray(filled)
     keep = ~hole if new.ndim == 2 else ~hole[..., None]

@@ -35,7 +35,7 @@ from genrepair.noise import (
     jpeg_sigma,
     jpeg_table_sigma,
 )
-from genrepair.pipelines import _image_norm_stats, _pad_run, _spans, read_mask, run_tiled, self_ensemble
+from genrepair.pipelines import _hole_parts, _image_norm_stats, _pad_run, _spans, read_mask, run_tiled, self_ensemble
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
@@ -377,6 +377,41 @@ def test_inpaint_large_image_small_mask_uses_a_crop(inpainter) -> None:
     assert seen == [(512, 512)], "a native-resolution window around the hole, not the whole photo"
     keep = np.asarray(mask) == 0
     assert np.array_equal(np.asarray(out)[keep], np.asarray(img)[keep])
+
+
+def test_inpaint_holes_far_apart_are_filled_at_full_resolution_one_window_each(inpainter) -> None:
+    """Two small holes at opposite corners of a big photo: one window around both would be the whole photo,
+    downscaled (a blurred fill). Each is filled in its own native-resolution window, exactly as alone."""
+    img = photo(1500, 1000)
+    a, b = (60, 50, 100, 90), (1400, 900, 1440, 940)
+    both = hole(1500, 1000, a)
+    both.paste(255, b)
+    seen = []
+    handle = inpainter.register_forward_pre_hook(lambda _, args: seen.append(tuple(args[0].shape[-2:])))
+    try:
+        out = np.asarray(inpaint(inpainter, img, both))
+    finally:
+        handle.remove()
+    assert seen == [(512, 512), (512, 512)]
+    for box in (a, b):
+        alone = np.asarray(inpaint(inpainter, img, hole(1500, 1000, box)))
+        assert np.array_equal(out, np.where(np.asarray(hole(1500, 1000, box))[..., None] > 0, alone, out))
+    keep = np.asarray(both) == 0
+    assert np.array_equal(out[keep], np.asarray(img)[keep])
+    near = hole(1500, 1000, (700, 400, 740, 430))  # two holes closer than work_size / 8: one window
+    near.paste(255, (760, 440, 780, 460))
+    seen.clear()
+    handle = inpainter.register_forward_pre_hook(lambda _, args: seen.append(tuple(args[0].shape[-2:])))
+    try:
+        inpaint(inpainter, img, near)
+    finally:
+        handle.remove()
+    assert seen == [(512, 512)]
+    specks = np.zeros((1000, 1500), bool)  # dust all over: the gap grows until there are at most 16 windows
+    specks[50:1000:120, 40:1500:150] = True
+    parts = _hole_parts(specks, 512)
+    assert 1 < len(parts) <= 16 and np.array_equal(np.logical_or.reduce(parts), specks)
+    assert not np.logical_and(parts[0], parts[1]).any()
 
 
 def test_inpaint_large_mask_downscales_and_keeps_outside(inpainter) -> None:
