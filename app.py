@@ -251,6 +251,11 @@ def whole(value, what: str, minimum: int | None = None) -> int:
     return int(x)
 
 
+def _plain(x: float) -> str:
+    """A number as people write it: 2147483647, not 2.14748e+09; 0.05 as is."""
+    return str(int(x)) if x == int(x) else f"{x:g}"
+
+
 def numeric(component, what: str, optional: bool = False):
     """``component`` (a slider or number box) with what an API caller sends checked first, with messages that
     name the setting: Gradio compares a string with the bounds (a bare "Error") and says "Value -3 is less
@@ -264,10 +269,16 @@ def numeric(component, what: str, optional: bool = False):
         x = number(payload, what)
         low, high = component.minimum, component.maximum
         if (low is not None and x < low) or (high is not None and x > high):
-            span = f"from {low:g}" + ("" if high is None else f" to {high:g}")
-            raise gr.Error(f"The {what} must be {span}, got {x:g}.")
+            if low is not None and high is not None:
+                span = f"from {_plain(low)} to {_plain(high)}"
+            else:
+                span = f"at least {_plain(low)}" if high is None else f"at most {_plain(high)}"
+            raise gr.Error(f"The {what} must be {span}, got {_plain(x)}.")
         return inner(x)
 
+    # A session whose event updated the component (the Auto box greys the sigma slider, a model change hides
+    # Truncation) gets a copy built by Gradio without this wrapper: Gradio's own checks apply there. The
+    # browser sends valid numbers either way; the handlers check again (number, whole).
     component.preprocess = preprocess
     return component
 
@@ -434,8 +445,8 @@ def strokes(layer, size: tuple[int, int], name: str = "Mask") -> np.ndarray:
     are (white = painted), not as painted all over. A layer of the image's shape at another scale is scaled
     to it; one of another shape cannot be placed and is refused."""
     img = open_image(layer)
-    d = decode(img, exif=False)
-    painted = d.alpha > 0 if d.alpha is not None and d.alpha.min() < 1 else read_mask(img, f"{name} layer")
+    alpha = np.asarray(img.convert("RGBA").getchannel("A")) if img.mode in ("RGBA", "LA", "PA", "P") else None
+    painted = alpha > 0 if alpha is not None and alpha.min() < 255 else read_mask(img, f"{name} layer")
     h, w = painted.shape
     if (w, h) != size:
         if abs(w * size[1] - h * size[0]) > w + h:  # not the image's aspect ratio, to a pixel
@@ -830,20 +841,22 @@ def editor_image(editor: dict | None) -> Image.Image:
 @friendly
 def run_inpaint(model_name, editor, mask=None, invert_mask=False, compare_opencv=False, progress=gr.Progress()):
     img = editor_image(editor)
-    given = [layer for layer in (editor.get("layers") or []) if layer is not None][:2]  # others are not used
-    layers = [strokes(layer, img.size, name) for layer, name in zip(given, ("Mask", "Sketch"), strict=False)]
+    given = (editor.get("layers") or [])[:2]  # the Mask and Sketch layers, by position; others are not used
+    layers = [
+        None if x is None else strokes(x, img.size, name) for x, name in zip(given, ("Mask", "Sketch"), strict=False)
+    ]
     if mask is not None:
         hole = uploaded_mask(mask)
         if hole.shape != (img.height, img.width):
             raise gr.Error(f"The mask is {hole.shape[1]}x{hole.shape[0]} but the image is {img.width}x{img.height}.")
-    elif layers:
+    elif layers and layers[0] is not None:
         hole = layers[0]
     else:
         hole = np.zeros((img.height, img.width), bool)
     hole = ~hole if invert_mask else hole
     if not hole.any():
         raise gr.Error("The mask is empty: paint the area to fill on the Mask layer, or upload a mask (white = hole).")
-    sketch = layers[1] if len(layers) > 1 and (layers[1] & hole).any() else None  # strokes count inside the hole
+    sketch = layers[1] if len(layers) > 1 and layers[1] is not None and (layers[1] & hole).any() else None
     progress(0.1, desc=f"Loading {model_name}")
     model = get_model(model_name)
     progress(0.3, desc="Filling the hole")

@@ -136,7 +136,7 @@ def _map_images(args, fn, protect: list[Path] = ()) -> None:
         try:
             img = fn(src)
         except ImageInputError as e:
-            if not str(e).startswith(src.name):  # a fault found in the pixels (NaN, say): name the file
+            if not str(e).startswith(f"{src.name}:"):  # a fault found in the pixels (NaN, say): name the file
                 e = ImageInputError(f"{src.name}: {e}")
             if not many:
                 raise e from None

@@ -24,6 +24,7 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -118,7 +119,20 @@ def check_file(path: str | os.PathLike) -> None:
     except Image.DecompressionBombError as e:
         raise ImageInputError(f"{path.name}: over the pixel limit of {max_pixels()} ({e})") from e
     except UnidentifiedImageError as e:
-        raise ImageInputError(f"{path.name}: not a recognised image file") from e
+        with open(path, "rb") as f:
+            _refuse_unidentified(path.name, f.read(4), e)
+
+
+def _refuse_unidentified(name: str, head: bytes, e: UnidentifiedImageError) -> NoReturn:
+    """Pillow did not recognise the file. A TIFF (by its first bytes) is one in a pixel format Pillow has no mode
+    for: its own message, raised with no cause (the app shows a cause-less message; one caused by Pillow's
+    not recognising the file gets the app's general "not an image file" message)."""
+    if head in (b"II*\0", b"MM\0*"):
+        raise ImageInputError(
+            f"{name}: a TIFF whose pixel format cannot be read (32-bit float colour, say); "
+            "save it as an 8- or 16-bit TIFF or PNG"
+        ) from None
+    raise ImageInputError(f"{name}: not a recognised image file") from e
 
 
 def _decode_file(f, size: int, name: str) -> Image.Image:
@@ -132,6 +146,10 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             wide = img.mode in ("RGB", "RGBA") and ";16" in _rawmode(img)  # 16-bit gray + alpha opens as RGBA
             planar = _planar16(img, name)
             maxval = _ppm_maxval(img)
+            # Pillow turns a TIFF upright as it loads it (its size is the upright one already): planes read as
+            # stored are turned the same way (OpenCV turns TIFFs itself)
+            orientation = img.tag_v2.get(274, 1) if planar else 1
+            w, h = img.size if orientation < 5 else img.size[::-1]
             img.load()  # the first frame of an animation; the file can be closed after this
             if wide or planar or maxval:
                 f.seek(0)
@@ -139,7 +157,8 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             if wide:  # 16 bits a channel, which Pillow reads as 8: OpenCV reads them all
                 _attach_rgb16(img, data)
             elif planar:  # Pillow read each 16-bit plane as 8-bit stripes: put the right pixels in its place
-                _put_rgb16(img, _read_planes(img, planar, data))
+                arr = _read_planes((h, w, len(img.mode)), img.mode, planar, data)
+                _put_rgb16(img, _ORIENT.get(orientation, _as_is)(arr))
             elif maxval and (arr := _read_ppm16(img, maxval, data)) is not None:
                 _put_rgb16(img, arr)
     except ImageInputError:
@@ -148,12 +167,7 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
         raise ImageInputError(f"{name}: over the pixel limit of {max_pixels()} ({e})") from e
     except UnidentifiedImageError as e:
         f.seek(0)
-        if f.read(4) in (b"II*\0", b"MM\0*"):  # a TIFF in a pixel format Pillow has no mode for
-            raise ImageInputError(
-                f"{name}: a TIFF whose pixel format cannot be read (32-bit float colour, say); "
-                "save it as an 8- or 16-bit TIFF or PNG"
-            ) from e
-        raise ImageInputError(f"{name}: not a recognised image file") from e
+        _refuse_unidentified(name, f.read(4), e)
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageInputError(f"{name}: the image is damaged or truncated ({e})") from e
     return img
@@ -183,22 +197,26 @@ def _planar16(img: Image.Image, name: str) -> list | None:
     if not tiles or any(t[0] != "raw" for t in tiles):
         return None
     if any(not isinstance(t[3], tuple) or t[3][0] not in img.mode or t[3][2:] != (1,) for t in tiles):
-        layout = [t[3] for t in tiles]
-        raise ImageInputError(f"{name}: this 16-bit TIFF layout (planes {layout}) is not supported; save it as PNG")
+        planes = "".join(sorted({str(t[3][0]) for t in tiles}))
+        raise ImageInputError(
+            f"{name}: a 16-bit TIFF stored plane by plane with planes {planes!r} (premultiplied alpha or extra "
+            "channels) cannot be read; save it as an RGB(A) PNG or a TIFF stored pixel by pixel"
+        )
     return tiles
 
 
-def _read_planes(img: Image.Image, tiles: list, data: bytes) -> np.ndarray:
-    """uint16 HxWxC pixels from a planar TIFF's raw tiles (from :func:`_planar16`) in the file's byte order."""
+def _read_planes(shape: tuple[int, int, int], mode: str, tiles: list, data: bytes) -> np.ndarray:
+    """uint16 HxWxC pixels, as stored, from a planar TIFF's raw tiles (from :func:`_planar16`) in the file's
+    byte order."""
     dtype = np.dtype("<u2" if data[:2] == b"II" else ">u2")
-    arr = np.zeros((img.height, img.width, len(img.mode)), np.uint16)
+    arr = np.zeros(shape, np.uint16)
     for _, (x0, y0, x1, y1), offset, (plane, stride, _) in tiles:
         row = stride // 2 or x1 - x0  # samples from one row of a tile to the next (tiles are padded at the edges)
         count = row * (y1 - y0)
         if offset + 2 * count > len(data):
             raise ValueError(f"a {plane} plane ends past the end of the file")
         values = np.frombuffer(data, dtype, count, offset).reshape(y1 - y0, row)
-        arr[y0:y1, x0:x1, img.mode.index(plane)] = values[:, : x1 - x0]
+        arr[y0:y1, x0:x1, mode.index(plane)] = values[:, : x1 - x0]
     return arr
 
 
@@ -219,14 +237,16 @@ def _read_ppm16(img: Image.Image, maxval: int, data: bytes) -> np.ndarray | None
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype != np.uint16 or arr.shape != (img.height, img.width, 3):
         return None
-    scaled = np.minimum(np.round(arr[..., ::-1].astype(np.float32) * np.float32(65535 / maxval)), 65535)
-    if np.abs(scaled / 257 - np.asarray(img, np.float32)).max() > 1:  # Pillow's own 8-bit scaling, to a level
+    samples = np.minimum(arr[..., ::-1].astype(np.uint32), maxval)  # values over maxval are clipped, as by Pillow
+    scaled = ((samples * 65535 + maxval // 2) // maxval).astype(np.uint16)  # rounded, in whole numbers
+    if np.abs(scaled / np.float32(257) - np.asarray(img, np.float32)).max() > 1:  # Pillow's own 8-bit scaling
         return None
-    return scaled.astype(np.uint16)
+    return scaled
 
 
 def _put_rgb16(img: Image.Image, arr: np.ndarray) -> None:
     """Make ``img`` (loaded, RGB(A)) show ``arr``'s high bytes and carry ``arr`` in ``info[RGB16]``."""
+    arr = np.ascontiguousarray(arr)
     img.paste(Image.fromarray((arr >> 8).astype(np.uint8)))
     img.info[RGB16] = arr
 
@@ -235,7 +255,8 @@ def _attach_rgb16(img: Image.Image, data: bytes) -> None:
     """Put the file's 16-bit pixels in ``img.info[RGB16]``, if OpenCV reads the same picture from ``data``."""
     import cv2
 
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)  # as stored: no EXIF rotation
+    # as stored (no EXIF turn) for a PNG, as Pillow is; a TIFF turned by its orientation tag, as Pillow does on load
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is not None and arr.ndim == 3 and arr.shape[2] == 4 and img.mode == "RGB":
         arr = arr[..., :3]  # OpenCV's alpha from a tRNS colour key: decode makes it from the key itself
     if arr is None or arr.dtype != np.uint16 or arr.ndim != 3 or arr.shape[2] != len(img.mode):
@@ -262,6 +283,10 @@ def _wide_image(arr: np.ndarray) -> Image.Image:
     img = Image.fromarray((arr >> 8).astype(np.uint8))
     img.info[RGB16] = arr
     return img
+
+
+def _as_is(a: np.ndarray) -> np.ndarray:
+    return a
 
 
 # EXIF orientation -> the same transposition of an HxWxC array (as ImageOps.exif_transpose does to the image)

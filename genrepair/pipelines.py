@@ -543,11 +543,17 @@ def read_mask(img, label: str = "mask") -> np.ndarray:
     return v > 0.5
 
 
-def _crop_box(hole: np.ndarray, work: int) -> tuple[int, int, int, int]:
-    """A square-ish window around the hole with context on every side (clamped to the image)."""
-    h, w = hole.shape
+def _bounds(hole: np.ndarray) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1): the smallest box holding every True pixel of ``hole``."""
     ys, xs = np.nonzero(hole)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    return int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+
+
+def _crop_box(box: tuple[int, int, int, int], shape: tuple[int, int], work: int) -> tuple[int, int, int, int]:
+    """A square-ish window (top, left, height, width) around a hole's ``box`` (from :func:`_bounds`) with context
+    on every side, clamped to an image of ``shape``; it always holds the box."""
+    h, w = shape
+    y0, y1, x0, x1 = box
     side = max(y1 - y0, x1 - x0)
     side = int(max(side * 2, min(work, max(h, w)), 64))
     cy, cx = (y0 + y1) // 2, (x0 + x1) // 2
@@ -557,24 +563,37 @@ def _crop_box(hole: np.ndarray, work: int) -> tuple[int, int, int, int]:
     return top, left, bh, bw
 
 
-def _hole_parts(hole: np.ndarray, work: int, most: int = 16) -> list[np.ndarray]:
+Part = tuple[tuple[int, int, int, int], np.ndarray]  # a part of a hole: its box and its pixels inside that box
+
+
+def _hole_parts(hole: np.ndarray, work: int, most: int = 16) -> list[Part]:
     """The hole as parts that are each filled in a window of their own. One part when a single window around
-    the whole hole fits ``work`` pixels (no downscaling); otherwise the groups of hole pixels that lie within
-    an eighth of ``work`` of each other (a gap doubled until there are at most ``most`` groups), so two small
-    holes at opposite corners of a big photo are filled at full resolution, not in one downscaled window."""
-    _, _, bh, bw = _crop_box(hole, work)
+    the whole hole fits ``work`` pixels (no downscaling). Otherwise the groups of hole pixels with at most
+    ``work // 4`` pixels between them (128 at 512; the distance doubles until there are at most ``most``
+    groups), so two small holes at opposite corners of a big photo are filled at full resolution, not in one
+    downscaled window. Evenly spread specks, more than ``most`` of them, can come out as one part again: the
+    doubled distance joins all neighbours at once."""
+    box = _bounds(hole)
+    _, _, bh, bw = _crop_box(box, hole.shape, work)
     if max(bh, bw) <= work:
-        return [hole]
+        return [(box, hole[box[0] : box[1], box[2] : box[3]])]
     import cv2
 
-    gap = max(work // 8, 8)
+    gap = max(work // 8, 8)  # each hole grows by gap: those within 2 * gap of each other touch
     while True:
         near = cv2.dilate(hole.astype(np.uint8), np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
-        count, labels = cv2.connectedComponents(near, connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=8)
         if count - 1 <= most:
             break
         gap *= 2
-    return [hole & (labels == i) for i in range(1, count)] if count > 2 else [hole]
+    del near
+    parts = []
+    for i in range(1, count):  # the hole's pixels of each group, found inside the group's (grown) box
+        x, y, gw, gh = (int(v) for v in stats[i, :4])
+        pixels = hole[y : y + gh, x : x + gw] & (labels[y : y + gh, x : x + gw] == i)
+        y0, y1, x0, x1 = _bounds(pixels)
+        parts.append(((y + y0, y + y1, x + x0, x + x1), pixels[y0:y1, x0:x1]))
+    return parts
 
 
 def _fill_window(model, px: np.ndarray, hole: np.ndarray, strokes: np.ndarray, work: int) -> np.ndarray:
@@ -617,13 +636,14 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
     strokes = _binary(sketch, "sketch", (w, h)) if sketch is not None else np.zeros_like(hole)
     out_px = d.pixels.copy()
     todo = hole.copy()  # hole pixels not filled yet: unknown to every window
-    for part in _hole_parts(hole, work_size):
-        top, left, bh, bw = _crop_box(part, work_size)
+    for (y0, y1, x0, x1), part in _hole_parts(hole, work_size):
+        top, left, bh, bw = _crop_box((y0, y1, x0, x1), (h, w), work_size)
         win = (slice(top, top + bh), slice(left, left + bw))
         fill = _fill_window(model, out_px[win], todo[win], strokes[win], work_size)
-        write = part[win]
+        write = np.zeros((bh, bw), bool)
+        write[y0 - top : y1 - top, x0 - left : x1 - left] = part
         out_px[win][write] = fill.mean(2, keepdims=True)[write] if d.gray else fill[write]
-        todo &= ~part
+        todo[y0:y1, x0:x1] &= ~part
     filled = encode(out_px, d.alpha, d.high_bit)
     kept, new = np.asarray(original), np.asarray(filled)
     keep = ~hole if new.ndim == 2 else ~hole[..., None]

@@ -212,7 +212,7 @@ def test_settings_sent_through_the_api_are_checked(client, tmp_path):
         client.predict("denoise.color", good, None, False, 0, 0, False, api_name="/denoise")
     with pytest.raises(AppError, match="The noise level σ must be a number, got True"):
         client.predict("denoise.color", good, True, False, 0, 0, False, api_name="/denoise")
-    with pytest.raises(AppError, match="The noise seed must be from 0, got -3"):
+    with pytest.raises(AppError, match="The noise seed must be at least 0, got -3"):
         client.predict("denoise.color", good, 25, True, 10, -3, False, api_name="/denoise")
     *_, note, used = client.predict("denoise.color", good, "15", False, "10", "4", False, api_name="/denoise")
     assert used == 15 and "σ = 10, seed 4" in note  # numbers as strings are numbers

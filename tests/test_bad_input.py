@@ -172,8 +172,15 @@ def test_16_bit_rgb_tiff_and_arrays_keep_16_bits(identity, tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     "layout",
-    [{}, {"byteorder": ">"}, {"rowsperstrip": 3}, {"tile": (16, 16)}, {"extrasamples": ["unassalpha"]}],
-    ids=["strip", "big-endian", "strips", "tiles", "rgba"],
+    [
+        {},
+        {"byteorder": ">"},
+        {"rowsperstrip": 3},
+        {"tile": (16, 16)},
+        {"extrasamples": ["unassalpha"]},
+        {"extratags": [(274, "H", 1, 6, True)]},  # EXIF-style orientation: Pillow turns TIFFs as it loads them
+    ],
+    ids=["strip", "big-endian", "strips", "tiles", "rgba", "turned"],
 )
 def test_16_bit_planar_tiff_is_read_plane_by_plane(identity, tmp_path: Path, layout: dict) -> None:
     """An uncompressed 16-bit TIFF stored plane by plane (PlanarConfiguration 2): Pillow reads each plane as
@@ -184,25 +191,31 @@ def test_16_bit_planar_tiff_is_read_plane_by_plane(identity, tmp_path: Path, lay
     src = tmp_path / "planar.tif"
     tifffile.imwrite(src, np.moveaxis(arr, 2, 0), planarconfig="separate", photometric="rgb", **layout)
     out = through(identity, src)
-    assert out.mode == ("RGB", "RGBA")[channels - 3] and np.array_equal(rgb16(out), arr)
-    assert np.array_equal(np.asarray(out), arr >> 8)
+    upright = np.rot90(arr, -1) if "extratags" in layout else arr
+    assert out.mode == ("RGB", "RGBA")[channels - 3] and np.array_equal(rgb16(out), upright)
+    assert np.array_equal(np.asarray(out), upright >> 8)
     compressed = tmp_path / "planar_zlib.tif"  # read by libtiff, right at 8 bits
     tifffile.imwrite(compressed, np.moveaxis(arr, 2, 0), planarconfig="separate", photometric="rgb",
                      compression="zlib", **layout)  # fmt: skip
-    assert np.array_equal(np.asarray(through(identity, compressed)), arr >> 8)
-    cut = tmp_path / "cut.tif"
-    cut.write_bytes(src.read_bytes()[: src.stat().st_size * 2 // 3])
-    with pytest.raises(ImageInputError, match="cut.tif: the image is damaged or truncated"):
-        open_image(cut)
+    assert np.array_equal(np.asarray(through(identity, compressed)), upright >> 8)
+    ends = "plane ends past the end" if not layout else ""  # one strip a plane: Pillow reads the cut plane as 8 bits
+    for keep, why in ((src.stat().st_size * 2 // 3, ""), (-100, ends)):
+        if keep == -100 and "tile" in layout:
+            continue  # the last tile's padding is what is cut: its pixels are all there
+        cut = tmp_path / "cut.tif"
+        cut.write_bytes(src.read_bytes()[:keep])
+        with pytest.raises(ImageInputError, match=f"cut.tif: the image is damaged or truncated.*{why}"):
+            open_image(cut)
 
 
 @pytest.mark.parametrize("maxval", [65535, 4095, 1023])
 def test_16_bit_ppm_keeps_16_bits(identity, tmp_path: Path, maxval: int) -> None:
     """A color PPM with a maxval over 255 (``dcraw -4`` writes 16-bit ones): Pillow scales it to 8 bits; its
     samples are scaled to 0-65535 instead."""
-    arr = np.random.default_rng(maxval).integers(0, maxval + 1, (6, 7, 3), dtype=np.uint16)
+    arr = np.arange(maxval + 1, dtype=np.uint16)  # every sample value
+    arr = np.pad(arr, (0, -arr.size % 96)).reshape(-1, 32, 3)
     src = tmp_path / "raw.ppm"
-    src.write_bytes(b"P6\n7 6\n%d\n" % maxval + arr.astype(">u2").tobytes())
+    src.write_bytes(b"P6\n32 %d\n%d\n" % (arr.shape[0], maxval) + arr.astype(">u2").tobytes())
     out = through(identity, src)
     assert out.mode == "RGB" and np.array_equal(rgb16(out), np.round(arr * (65535 / maxval)).astype(np.uint16))
     with Image.open(src) as img:  # the 8-bit view stays Pillow's, to a level

@@ -398,20 +398,37 @@ def test_inpaint_holes_far_apart_are_filled_at_full_resolution_one_window_each(i
         assert np.array_equal(out, np.where(np.asarray(hole(1500, 1000, box))[..., None] > 0, alone, out))
     keep = np.asarray(both) == 0
     assert np.array_equal(out[keep], np.asarray(img)[keep])
-    near = hole(1500, 1000, (700, 400, 740, 430))  # two holes closer than work_size / 8: one window
-    near.paste(255, (760, 440, 780, 460))
-    seen.clear()
-    handle = inpainter.register_forward_pre_hook(lambda _, args: seen.append(tuple(args[0].shape[-2:])))
-    try:
-        inpaint(inpainter, img, near)
-    finally:
-        handle.remove()
-    assert seen == [(512, 512)]
-    specks = np.zeros((1000, 1500), bool)  # dust all over: the gap grows until there are at most 16 windows
-    specks[50:1000:120, 40:1500:150] = True
-    parts = _hole_parts(specks, 512)
-    assert 1 < len(parts) <= 16 and np.array_equal(np.logical_or.reduce(parts), specks)
-    assert not np.logical_and(parts[0], parts[1]).any()
+
+
+def _full(parts, shape) -> list[np.ndarray]:
+    """Each part of ``_hole_parts`` as a full-size mask."""
+    out = []
+    for (y0, y1, x0, x1), pixels in parts:
+        m = np.zeros(shape, bool)
+        m[y0:y1, x0:x1] = pixels
+        out.append(m)
+    return out
+
+
+def test_hole_parts_join_holes_up_to_a_quarter_of_the_work_size_apart() -> None:
+    holes = np.zeros((1000, 1500), bool)
+    holes[400:430, 700:740] = True
+    holes[400:430, 868:900] = True  # 128 pixels from the first: the same part
+    holes[400:430, 1029:1060] = True  # 129 pixels from the second: a part of its own
+    holes[900:940, 60:100] = True  # far away: the single window around all would be downscaled
+    parts = _full(_hole_parts(holes, 512), holes.shape)
+    assert [int(p.sum()) for p in parts] == [30 * 40 + 30 * 32, 30 * 31, 40 * 40]
+    assert np.array_equal(np.logical_or.reduce(parts), holes)
+    specks = np.zeros((1000, 1500), bool)  # 36 specks 139 px apart in four corners: the distance doubles once
+    for top, left in ((50, 40), (50, 1100), (650, 40), (650, 1100)):
+        specks[top : top + 281 : 140, left : left + 281 : 140] = True
+    parts = _full(_hole_parts(specks, 512), specks.shape)
+    assert int(specks.sum()) == 36 and [int(p.sum()) for p in parts] == [9, 9, 9, 9]
+    assert np.array_equal(np.logical_or.reduce(parts), specks) and int(sum(p.sum() for p in parts)) == specks.sum()
+    one = np.zeros((1000, 1500), bool)
+    one[100:120, 100:130] = True
+    one[200:220, 300:330] = True  # 170 px apart, but one 512-pixel window holds both: a single part
+    assert len(_hole_parts(one, 512)) == 1
 
 
 def test_inpaint_large_mask_downscales_and_keeps_outside(inpainter) -> None:
