@@ -199,11 +199,16 @@ def estimate_noise_level(
     max_patches: int = 60_000,
     seed: int = 0,
     jpeg: bool | float = False,
+    valid: np.ndarray | None = None,
 ) -> float:
     """sigma (0-255 scale) of additive white Gaussian noise in an HxWxC float image in [0, 1].
 
     ``jpeg`` for pixels decoded from a JPEG file: its quality (``jpeg_quality``), or True when unknown
-    (see the module docstring). Integer arrays (uint8, uint16) are scaled by their type's white."""
+    (see the module docstring). Integer arrays (uint8, uint16) are scaled by their type's white.
+    Patches that hold no noise to measure are left out: those with a pixel outside ``valid`` (HxW bool, say
+    the opaque part of a cut-out) and those of one exact value (letterbox bars, clipped highlights, a
+    transparent background's colour), which would pull the estimate down; when fewer than enough patches
+    remain, all are used."""
     if np.issubdtype(np.asarray(pixels).dtype, np.integer):
         pixels = np.asarray(pixels) / float(np.iinfo(np.asarray(pixels).dtype).max)
     img = np.asarray(pixels, dtype=np.float64)
@@ -216,7 +221,7 @@ def estimate_noise_level(
             corrected = jpeg_sigma(binned, quality)
         else:
             corrected = jpeg_file_sigma(jpeg_table_sigma(binned, block_ac_level(img), quality), binned, quality)
-        return max(estimate_noise_level(img, patch, max_patches, seed), corrected)
+        return max(estimate_noise_level(img, patch, max_patches, seed, valid=valid), corrected)
     if img.ndim == 2:
         img = img[..., None]
     h, w, c = img.shape
@@ -224,7 +229,11 @@ def estimate_noise_level(
         return 0.0
     win = sliding_window_view(img, (patch, patch), axis=(0, 1))  # h', w', c, p, p (a view, no copy)
     n = win.shape[0] * win.shape[1]
-    if n > max_patches:  # pick patches before copying: a 12 MP photo would otherwise need ~14 GB
+    usable = _usable_patches(img, patch, valid)
+    if usable is not None and usable.size >= 4 * c * patch * patch:  # enough for the covariance
+        pick = usable if usable.size <= max_patches else np.random.default_rng(seed).choice(usable, max_patches, False)
+        win = win[np.divmod(np.sort(pick), win.shape[1])]
+    elif n > max_patches:  # pick patches before copying: a 12 MP photo would otherwise need ~14 GB
         ys, xs = np.divmod(np.random.default_rng(seed).choice(n, max_patches, replace=False), win.shape[1])
         win = win[ys, xs]
     win = win.reshape(-1, c * patch * patch)
@@ -236,6 +245,24 @@ def estimate_noise_level(
         if tail.mean() <= np.median(tail):
             return float(np.sqrt(tail.mean()) * 255.0)
     return float(np.sqrt(eig[0]) * 255.0)
+
+
+def _usable_patches(img: np.ndarray, patch: int, valid: np.ndarray | None) -> np.ndarray | None:
+    """Flat indices (into the top-left corners of ``sliding_window_view``) of the patches that lie inside
+    ``valid`` and are not of one exact value; None when every patch is usable (the plain sampling applies)."""
+    import cv2
+
+    kernel = np.ones((patch, patch), np.uint8)
+    flat = np.ones(img.shape[:2], bool)
+    for ch in range(img.shape[2]):
+        plane = np.ascontiguousarray(img[..., ch], np.float32)
+        flat &= cv2.dilate(plane, kernel) == cv2.erode(plane, kernel)  # max == min over the patch around it
+    good = ~flat
+    if valid is not None:
+        good &= cv2.erode(valid.astype(np.uint8), kernel, borderValue=0).astype(bool)
+    r = patch // 2  # cv2's windows are centred; sliding_window_view's start at the top-left corner
+    good = good[r : r + img.shape[0] - patch + 1, r : r + img.shape[1] - patch + 1]
+    return None if good.all() else np.flatnonzero(good)
 
 
 def _same_channels(img: np.ndarray) -> bool:

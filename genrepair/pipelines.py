@@ -431,15 +431,36 @@ def translate(model, image, tile: int = 2048, ensemble: int = 1) -> Image.Image:
             self_ensemble(model, ensemble), x, tile, overlap=64, multiple=mult, min_side=min_side, balanced=True
         )
     out = _array(y * 0.5 + 0.5)
-    if d.gray and out.shape[2] == 3:
-        out = out.mean(2, keepdims=True)
-    return encode(out, d.alpha, d.high_bit, d.icc)  # a gray model's output is gray; encode drops an RGB profile
+    # what the model makes, in colour even from a gray picture (line art is stored gray; sketch -> colour and
+    # photo -> painting models colour it); a gray model's output is gray. encode drops a profile that no longer fits
+    return encode(out, d.alpha, d.high_bit, d.icc)
 
 
 # ---------------------------------------------------------------- denoise
 
 
 @torch.inference_mode()
+def _spread_visible(px: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``px`` with the pixels outside ``known`` replaced by a smooth spread of the known ones (push-pull: a pyramid
+    of weighted averages, filled back from coarse to fine), as a denoiser should see the hidden colours of a
+    transparent background: close to the visible edge they meet."""
+    import cv2
+
+    def half(a: np.ndarray) -> np.ndarray:
+        size = (max(1, (a.shape[1] + 1) // 2), max(1, (a.shape[0] + 1) // 2))
+        return cv2.resize(a, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+
+    levels = [(px * known[..., None], known[..., None].astype(np.float32))]
+    while max(levels[-1][1].shape[:2]) > 1 and (levels[-1][1] == 0).any():
+        levels.append((half(levels[-1][0]), half(levels[-1][1])))
+    color, weight = levels[-1]
+    filled = np.where(weight > 0, color / np.maximum(weight, 1e-12), px[known].mean(0) if known.any() else 0.5)
+    for color, weight in reversed(levels[:-1]):  # premultiplied average + the coarser level where weight is missing
+        up = cv2.resize(filled, (color.shape[1], color.shape[0]), interpolation=cv2.INTER_LINEAR)
+        filled = color + (1 - weight) * up.reshape(color.shape)
+    return np.where(known[..., None], px, filled).astype(px.dtype)
+
+
 def denoise(model, image, sigma: float | str | None = None, tile: int | None = None, ensemble: int = 1) -> Image.Image:
     """Denoise; ``sigma`` (0-255 scale) or None/"auto" to estimate it. The used sigma is in ``.info``.
 
@@ -461,7 +482,8 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
         # the stored top-left corner, which an EXIF rotation moves)
         jpeg = jpeg_source(src)
         px = d.pixels if not jpeg or src.getexif().get(0x0112, 1) == 1 else decode(src, exif=False).pixels
-        used = min(estimate_noise_level(px, jpeg=jpeg), sigma_max)
+        opaque = None if d.alpha is None else d.alpha >= 1  # what shows of a cut-out: its background holds no noise
+        used = min(estimate_noise_level(px, jpeg=jpeg, valid=opaque), sigma_max)
     else:
         try:
             used = float(sigma)
@@ -473,6 +495,9 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
             log.warning("%s takes no noise level (a blind denoiser): sigma %g is ignored", type(model).__name__, used)
     in_nc = getattr(model, "in_nc", 3)
     px = d.pixels
+    clear = None if d.alpha is None else d.alpha <= 0
+    if clear is not None and clear.any():  # hidden colours would bleed into the edges: the visible ones, spread
+        px = _spread_visible(px, ~clear)
     stored_as_rgb = is_gray(px) and px.shape[2] == 3
     if stored_as_rgb:  # a gray picture in an RGB file: its noise is the same in all three channels
         px = px[..., :1]
@@ -494,6 +519,8 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
         )
     if stored_as_rgb:
         out = np.repeat(out, 3, 2)
+    if clear is not None and clear.any():
+        out[clear] = d.pixels[clear]  # what the file holds under full transparency is kept as it was
     img = encode(out, d.alpha, d.high_bit, d.icc)
     img.info["genrepair_sigma"] = used
     return img
@@ -549,13 +576,16 @@ def _bounds(hole: np.ndarray) -> tuple[int, int, int, int]:
     return int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
 
 
-def _crop_box(box: tuple[int, int, int, int], shape: tuple[int, int], work: int) -> tuple[int, int, int, int]:
+def _crop_box(
+    box: tuple[int, int, int, int], shape: tuple[int, int], work: int, least: int | None = None
+) -> tuple[int, int, int, int]:
     """A square-ish window (top, left, height, width) around a hole's ``box`` (from :func:`_bounds`) with context
-    on every side, clamped to an image of ``shape``; it always holds the box."""
+    on every side: twice the box, at least ``least`` (``work`` by default) and 64 pixels, clamped to an image of
+    ``shape``; it always holds the box."""
     h, w = shape
     y0, y1, x0, x1 = box
     side = max(y1 - y0, x1 - x0)
-    side = int(max(side * 2, min(work, max(h, w)), 64))
+    side = int(max(side * 2, min(work if least is None else least, max(h, w)), 64))
     cy, cx = (y0 + y1) // 2, (x0 + x1) // 2
     bh, bw = min(side, h), min(side, w)
     top = int(np.clip(cy - bh // 2, 0, h - bh))
@@ -566,33 +596,56 @@ def _crop_box(box: tuple[int, int, int, int], shape: tuple[int, int], work: int)
 Part = tuple[tuple[int, int, int, int], np.ndarray]  # a part of a hole: its box and its pixels inside that box
 
 
-def _hole_parts(hole: np.ndarray, work: int, most: int = 16) -> list[Part]:
-    """The hole as parts that are each filled in a window of their own. One part when a single window around
-    the whole hole fits ``work`` pixels (no downscaling). Otherwise the groups of hole pixels with at most
-    ``work // 4`` pixels between them (128 at 512; the distance doubles until there are at most ``most``
-    groups), so two small holes at opposite corners of a big photo are filled at full resolution, not in one
-    downscaled window. Evenly spread specks, more than ``most`` of them, can come out as one part again: the
-    doubled distance joins all neighbours at once."""
+def _hole_parts(hole: np.ndarray, work: int, most: int = 48) -> list[Part]:
+    """The hole as parts that are each filled in a window of their own, so small holes spread over a big photo
+    (dust, scratches, two objects in opposite corners) are filled at full resolution, not in one window around
+    all of them downscaled to ``work`` pixels.
+
+    One part when a single window around the whole hole fits ``work`` (nothing to gain). Otherwise the image is
+    cut into square cells of ``work // 2`` pixels, so that a window (twice a part's size, ``_crop_box``) fits
+    ``work``: each connected piece of the hole belongs to the cell of its centre, and a thin piece longer than a
+    cell (a scratch: no point farther than ``work // 16`` pixels from its edge) is cut along the cells, since
+    its surroundings are what fills it. A thick one stays whole (a downscaled window sees all of it). The cells
+    double in size while there are more than ``most`` parts (the windows are then downscaled at most 2x, 4x...)."""
     box = _bounds(hole)
     _, _, bh, bw = _crop_box(box, hole.shape, work)
     if max(bh, bw) <= work:
         return [(box, hole[box[0] : box[1], box[2] : box[3]])]
     import cv2
 
-    gap = max(work // 8, 8)  # each hole grows by gap: those within 2 * gap of each other touch
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
+    thin = np.zeros(count, bool)
+    for i in range(1, count):
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        if max(w, h) > work // 2:
+            piece = (labels[y : y + h, x : x + w] == i).astype(np.uint8)
+            thin[i] = cv2.distanceTransform(np.pad(piece, 1), cv2.DIST_L2, 3).max() <= work / 16
+    cell = work // 2
     while True:
-        near = cv2.dilate(hole.astype(np.uint8), np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=8)
-        if count - 1 <= most:
+        groups: dict[tuple[int, int], list[tuple[int, int, int, int, int]]] = {}
+        for i in range(1, count):
+            x, y, w, h = (int(v) for v in stats[i, :4])
+            if thin[i]:  # cut along the cells
+                for cy in range(y // cell, (y + h - 1) // cell + 1):
+                    for cx in range(x // cell, (x + w - 1) // cell + 1):
+                        y0, x0 = max(y, cy * cell), max(x, cx * cell)
+                        y1, x1 = min(y + h, (cy + 1) * cell), min(x + w, (cx + 1) * cell)
+                        groups.setdefault((cy, cx), []).append((i, y0, y1, x0, x1))
+            else:
+                groups.setdefault(((y + h // 2) // cell, (x + w // 2) // cell), []).append((i, y, y + h, x, x + w))
+        if len(groups) <= most:
             break
-        gap *= 2
-    del near
+        cell *= 2
     parts = []
-    for i in range(1, count):  # the hole's pixels of each group, found inside the group's (grown) box
-        x, y, gw, gh = (int(v) for v in stats[i, :4])
-        pixels = hole[y : y + gh, x : x + gw] & (labels[y : y + gh, x : x + gw] == i)
-        y0, y1, x0, x1 = _bounds(pixels)
-        parts.append(((y + y0, y + y1, x + x0, x + x1), pixels[y0:y1, x0:x1]))
+    for pieces in groups.values():
+        y0, x0 = min(p[1] for p in pieces), min(p[3] for p in pieces)
+        y1, x1 = max(p[2] for p in pieces), max(p[4] for p in pieces)
+        pixels = np.zeros((y1 - y0, x1 - x0), bool)
+        for i, a, b, c, d in pieces:
+            pixels[a - y0 : b - y0, c - x0 : d - x0] |= labels[a:b, c:d] == i
+        if pixels.any():  # a cell that a diagonal scratch's box crosses but the scratch does not
+            py0, py1, px0, px1 = _bounds(pixels)
+            parts.append(((y0 + py0, y0 + py1, x0 + px0, x0 + px1), pixels[py0:py1, px0:px1]))
     return parts
 
 
@@ -633,16 +686,25 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
     original = encode(d.pixels, d.alpha, d.high_bit, d.icc)
     if not hole.any():
         return original
+    if hole.all():  # the model would make a picture from nothing (all black): say so instead
+        raise ImageInputError(
+            "the mask covers the whole image: nothing is left to fill from; leave some of it unmasked"
+        )
     strokes = _binary(sketch, "sketch", (w, h)) if sketch is not None else np.zeros_like(hole)
     out_px = d.pixels.copy()
+    gray = is_gray(d.pixels)
     todo = hole.copy()  # hole pixels not filled yet: unknown to every window
-    for (y0, y1, x0, x1), part in _hole_parts(hole, work_size):
-        top, left, bh, bw = _crop_box((y0, y1, x0, x1), (h, w), work_size)
+    parts = _hole_parts(hole, work_size)
+    least = work_size if len(parts) == 1 else work_size // 2  # small parts: half the context, a quarter of the time
+    for (y0, y1, x0, x1), part in parts:
+        top, left, bh, bw = _crop_box((y0, y1, x0, x1), (h, w), work_size, least)
         win = (slice(top, top + bh), slice(left, left + bw))
         fill = _fill_window(model, out_px[win], todo[win], strokes[win], work_size)
         write = np.zeros((bh, bw), bool)
         write[y0 - top : y1 - top, x0 - left : x1 - left] = part
-        out_px[win][write] = fill.mean(2, keepdims=True)[write] if d.gray else fill[write]
+        if gray:  # a gray picture (one channel, or three equal ones) gets a gray fill
+            fill = np.repeat(fill.mean(2, keepdims=True), out_px.shape[2], 2)
+        out_px[win][write] = fill[write]
         todo[y0:y1, x0:x1] &= ~part
     filled = encode(out_px, d.alpha, d.high_bit)
     kept, new = np.asarray(original), np.asarray(filled)

@@ -35,7 +35,16 @@ from genrepair.noise import (
     jpeg_sigma,
     jpeg_table_sigma,
 )
-from genrepair.pipelines import _hole_parts, _image_norm_stats, _pad_run, _spans, read_mask, run_tiled, self_ensemble
+from genrepair.pipelines import (
+    _crop_box,
+    _hole_parts,
+    _image_norm_stats,
+    _pad_run,
+    _spans,
+    read_mask,
+    run_tiled,
+    self_ensemble,
+)
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
@@ -72,7 +81,11 @@ def test_size_is_kept(size, cyclegan, denoiser, inpainter) -> None:
     img = photo(*size)
     assert translate(cyclegan, img).size == size
     assert denoise(denoiser, img, sigma=25).size == size
-    assert inpaint(inpainter, img, hole(*size, (0, 0, 1, 1))).size == size
+    if size[0] * size[1] == 1:  # a hole over the whole picture: nothing to fill from
+        with pytest.raises(ImageInputError, match="the mask covers the whole image"):
+            inpaint(inpainter, img, hole(*size, (0, 0, 1, 1)))
+    else:
+        assert inpaint(inpainter, img, hole(*size, (0, 0, 1, 1))).size == size
 
 
 @pytest.mark.parametrize("size", [(37, 45), (3, 5)])
@@ -123,9 +136,20 @@ def test_mode_conversion(name: str, cyclegan, inpainter) -> None:
     out = denoise(identity_denoiser(), img, sigma=0)
     assert out.mode == out_mode
     assert np.array_equal(np.asarray(out), np.asarray(expected)), "identity model must give back the input"
-    assert translate(cyclegan, img).mode == out_mode
+    colour = {"L": "RGB", "1": "RGB", "LA": "RGBA", "I;16": "RGB"}  # a colour model colours gray pictures
+    assert translate(cyclegan, img).mode == colour.get(name, out_mode)
     filled = inpaint(inpainter, img, hole(13, 9, (2, 2, 6, 5)))
     assert filled.mode == out_mode and filled.size == img.size
+
+
+def test_a_gray_sketch_is_coloured_by_a_colour_model(cyclegan) -> None:
+    """Line art is often stored gray (or 1-bit): a sketch -> colour model's colours must survive; only a gray
+    model (input_nc 1 and output_nc 1) gives gray back."""
+    sketch = photo(24, 16).convert("L")
+    out = translate(cyclegan, sketch)
+    arr = np.asarray(out, np.int16)
+    assert out.mode == "RGB" and np.abs(arr[..., 0] - arr[..., 2]).max() > 0
+    assert np.array_equal(arr, np.asarray(translate(cyclegan, sketch.convert("RGB")), np.int16))
 
 
 def test_sixteen_bit_gray_keeps_its_precision() -> None:
@@ -392,10 +416,12 @@ def test_inpaint_holes_far_apart_are_filled_at_full_resolution_one_window_each(i
         out = np.asarray(inpaint(inpainter, img, both))
     finally:
         handle.remove()
-    assert seen == [(512, 512), (512, 512)]
-    for box in (a, b):
-        alone = np.asarray(inpaint(inpainter, img, hole(1500, 1000, box)))
-        assert np.array_equal(out, np.where(np.asarray(hole(1500, 1000, box))[..., None] > 0, alone, out))
+    assert seen == [(256, 256), (256, 256)]  # native resolution (a small part gets half the usual context)
+    for left, top, right, bottom in (a, b):  # each filled as in a picture of just its window
+        wt, wl, wh, ww = _crop_box((top, bottom, left, right), (1000, 1500), 512, 256)
+        window = img.crop((wl, wt, wl + ww, wt + wh))
+        alone = inpaint(inpainter, window, hole(ww, wh, (left - wl, top - wt, right - wl, bottom - wt)))
+        assert np.array_equal(out[wt : wt + wh, wl : wl + ww], np.asarray(alone))
     keep = np.asarray(both) == 0
     assert np.array_equal(out[keep], np.asarray(img)[keep])
 
@@ -410,25 +436,35 @@ def _full(parts, shape) -> list[np.ndarray]:
     return out
 
 
-def test_hole_parts_join_holes_up_to_a_quarter_of_the_work_size_apart() -> None:
-    holes = np.zeros((1000, 1500), bool)
-    holes[400:430, 700:740] = True
-    holes[400:430, 868:900] = True  # 128 pixels from the first: the same part
-    holes[400:430, 1029:1060] = True  # 129 pixels from the second: a part of its own
-    holes[900:940, 60:100] = True  # far away: the single window around all would be downscaled
-    parts = _full(_hole_parts(holes, 512), holes.shape)
-    assert [int(p.sum()) for p in parts] == [30 * 40 + 30 * 32, 30 * 31, 40 * 40]
-    assert np.array_equal(np.logical_or.reduce(parts), holes)
-    specks = np.zeros((1000, 1500), bool)  # 36 specks 139 px apart in four corners: the distance doubles once
-    for top, left in ((50, 40), (50, 1100), (650, 40), (650, 1100)):
-        specks[top : top + 281 : 140, left : left + 281 : 140] = True
-    parts = _full(_hole_parts(specks, 512), specks.shape)
-    assert int(specks.sum()) == 36 and [int(p.sum()) for p in parts] == [9, 9, 9, 9]
-    assert np.array_equal(np.logical_or.reduce(parts), specks) and int(sum(p.sum() for p in parts)) == specks.sum()
+def test_hole_parts_give_native_windows_to_dust_and_scratches_and_keep_blobs_whole() -> None:
+    def check(holes: np.ndarray, most: int = 48) -> list[np.ndarray]:
+        parts = _full(_hole_parts(holes, 512, most), holes.shape)
+        assert np.array_equal(np.logical_or.reduce(parts), holes) and sum(int(p.sum()) for p in parts) == holes.sum()
+        return parts
+
+    def extent(part: np.ndarray) -> int:
+        ys, xs = np.nonzero(part)
+        return max(ys.max() - ys.min(), xs.max() - xs.min()) + 1
+
+    dust = np.zeros((2000, 3000), bool)  # 300 specks over a scan: one window per 256-pixel cell with dust
+    dust[30:2000:100, 20:3000:200] = True
+    parts = check(dust)
+    assert len(parts) == 6 * 4  # 96 of the 256-pixel cells hold dust, over 48: the cells double once
+    assert all(extent(p) <= 512 for p in parts)  # windows of at most 1024 pixels: downscaled 2x at most
+    scratch = np.zeros((1000, 1500), bool)  # a 1-pixel diagonal scratch 900 pixels long: cut along the cells
+    idx = np.arange(50, 950)
+    scratch[idx, idx + 200] = True
+    parts = check(scratch)
+    assert len(parts) >= 4 and all(extent(p) <= 256 for p in parts)
+    blob = np.zeros((1000, 1500), bool)  # a thick hole stays whole; a far speck gets its own window
+    blob[100:500, 100:500] = True
+    blob[900, 1400] = True
+    assert sorted(int(p.sum()) for p in check(blob)) == [1, 400 * 400]
     one = np.zeros((1000, 1500), bool)
     one[100:120, 100:130] = True
-    one[200:220, 300:330] = True  # 170 px apart, but one 512-pixel window holds both: a single part
+    one[200:220, 300:330] = True  # one 512-pixel window holds both: a single part, as before parts existed
     assert len(_hole_parts(one, 512)) == 1
+    assert len(check(dust, most=10)) <= 10  # the cells grow until the parts are few enough
 
 
 def test_inpaint_large_mask_downscales_and_keeps_outside(inpainter) -> None:
@@ -445,11 +481,25 @@ def test_inpaint_empty_mask_returns_the_input(inpainter) -> None:
     assert np.array_equal(np.asarray(out), np.asarray(img))
 
 
-def test_inpaint_full_mask(inpainter) -> None:
+def test_inpaint_fills_a_gray_picture_stored_as_rgb_in_gray(inpainter) -> None:
+    img = photo(40, 30).convert("L").convert("RGB")
+    out = np.asarray(inpaint(inpainter, img, hole(40, 30, (10, 10, 25, 20))))
+    assert (
+        out.shape == (30, 40, 3)
+        and np.array_equal(out[..., 0], out[..., 1])
+        and np.array_equal(out[..., 1], out[..., 2])
+    )
+    assert not np.array_equal(out, np.asarray(img))
+
+
+def test_inpaint_full_mask_is_a_clear_error(inpainter) -> None:
     img = photo(40, 30)
-    out = inpaint(inpainter, img, Image.new("L", (40, 30), 255))
-    assert out.size == (40, 30) and out.mode == "RGB"
-    assert max_diff(out, img) > 0
+    with pytest.raises(ImageInputError, match="the mask covers the whole image: nothing is left to fill from"):
+        inpaint(inpainter, img, Image.new("L", (40, 30), 255))
+    almost = Image.new("L", (40, 30), 255)
+    almost.putpixel((0, 0), 0)
+    out = inpaint(inpainter, img, almost)
+    assert out.size == (40, 30) and out.mode == "RGB" and out.getpixel((0, 0)) == img.getpixel((0, 0))
 
 
 def test_inpaint_mask_from_alpha_and_sketch(inpainter) -> None:
@@ -508,6 +558,43 @@ def test_noise_level_estimate(sigma: int) -> None:
     noisy = clean + np.random.default_rng(sigma).normal(0, sigma / 255, clean.shape)
     assert abs(estimate_noise_level(noisy) - sigma) < 1.0
     assert estimate_noise_level(clean) < 1.0
+
+
+def test_noise_estimate_leaves_out_flat_and_invalid_patches() -> None:
+    """Letterbox bars, a transparent background's colour or clipped highlights hold no noise: they pulled the
+    estimate down (a cut-out on transparent black read 14 for sigma 25 noise); garbage outside ``valid`` pushed it
+    up (62 for random hidden colours)."""
+    clean = textured()
+    noisy = clean + np.random.default_rng(7).normal(0, 25 / 255, clean.shape)
+    bars = noisy.copy()
+    bars[:, :40] = bars[:, -40:] = 0.0  # 40% of the picture
+    assert abs(estimate_noise_level(bars) - 25) < 1.5
+    garbage = noisy.copy()
+    garbage[:, :60] = np.random.default_rng(8).random((garbage.shape[0], 60, 3))
+    valid = np.ones(garbage.shape[:2], bool)
+    valid[:, :60] = False
+    assert estimate_noise_level(garbage) > 40  # the check can tell
+    assert abs(estimate_noise_level(garbage, valid=valid) - 25) < 1.5
+    assert estimate_noise_level(np.zeros((40, 40, 3))) == 0.0  # all flat: all patches, as before
+
+
+def test_denoise_of_a_cut_out_ignores_the_hidden_colours(denoiser) -> None:
+    """Colours under full transparency are not part of the picture: they do not change the estimate or the
+    visible result (they bled into its edges), and they are written back as they were."""
+    clean = textured()
+    noisy = np.clip(clean + np.random.default_rng(3).normal(0, 25 / 255, clean.shape), 0, 1)
+    rgb = (noisy * 255 + 0.5).astype(np.uint8)
+    yy, xx = np.mgrid[: rgb.shape[0], : rgb.shape[1]]
+    shown = (yy - rgb.shape[0] / 2) ** 2 + (xx - rgb.shape[1] / 2) ** 2 < (rgb.shape[0] / 3) ** 2
+    outs = []
+    for hidden in ((0, 0, 0), (255, 0, 255)):
+        arr = np.dstack([np.where(shown[..., None], rgb, np.uint8(hidden)), shown * np.uint8(255)])
+        out = denoise(denoiser, Image.fromarray(arr))
+        assert abs(out.info["genrepair_sigma"] - 25) < 2.0
+        res = np.asarray(out)
+        assert np.array_equal(res[~shown], arr[~shown]) and np.array_equal(res[..., 3], arr[..., 3])
+        outs.append(res[shown])
+    assert np.array_equal(outs[0], outs[1])
 
 
 @pytest.mark.parametrize("sigma", [15, 25])
