@@ -200,6 +200,7 @@ def estimate_noise_level(
     seed: int = 0,
     jpeg: bool | float = False,
     valid: np.ndarray | None = None,
+    skip_flat: bool = True,
 ) -> float:
     """sigma (0-255 scale) of additive white Gaussian noise in an HxWxC float image in [0, 1].
 
@@ -207,12 +208,16 @@ def estimate_noise_level(
     (see the module docstring). Integer arrays (uint8, uint16) are scaled by their type's white.
     Patches that hold no noise to measure are left out: those with a pixel outside ``valid`` (HxW bool, say
     the opaque part of a cut-out) and those of one exact value (letterbox bars, clipped highlights, a
-    transparent background's colour), which would pull the estimate down; when fewer than enough patches
-    remain, all are used."""
+    transparent background's colour), which would pull the estimate down (``skip_flat``; the JPEG table and
+    curves were calibrated on the binned estimate without it, so that one keeps all patches); when fewer than
+    enough patches remain, the valid ones, flat or not, then all."""
     if np.issubdtype(np.asarray(pixels).dtype, np.integer):
         pixels = np.asarray(pixels) / float(np.iinfo(np.asarray(pixels).dtype).max)
     img = np.asarray(pixels, dtype=np.float64)
-    if img.ndim == 3 and img.shape[2] == 3 and _same_channels(img):
+    if valid is not None and valid.shape != img.shape[:2]:
+        raise ValueError(f"valid is {valid.shape} but the pixels are {img.shape[:2]}; they must match")
+    seen = img if valid is None or not valid.any() or img.ndim != 3 else img[valid][:, None]  # hidden ones aside
+    if img.ndim == 3 and img.shape[2] == 3 and _same_channels(seen):
         img = img[..., :1]  # gray content stored as RGB: three equal channels make the patch covariance singular
     if jpeg is not False and jpeg is not None and img.ndim == 3 and img.shape[2] == 3:
         quality = None if jpeg is True else float(jpeg)
@@ -229,8 +234,8 @@ def estimate_noise_level(
         return 0.0
     win = sliding_window_view(img, (patch, patch), axis=(0, 1))  # h', w', c, p, p (a view, no copy)
     n = win.shape[0] * win.shape[1]
-    usable = _usable_patches(img, patch, valid)
-    if usable is not None and usable.size >= 4 * c * patch * patch:  # enough for the covariance
+    usable = _usable_patches(img, patch, valid, skip_flat)
+    if usable is not None:
         pick = usable if usable.size <= max_patches else np.random.default_rng(seed).choice(usable, max_patches, False)
         win = win[np.divmod(np.sort(pick), win.shape[1])]
     elif n > max_patches:  # pick patches before copying: a 12 MP photo would otherwise need ~14 GB
@@ -247,22 +252,30 @@ def estimate_noise_level(
     return float(np.sqrt(eig[0]) * 255.0)
 
 
-def _usable_patches(img: np.ndarray, patch: int, valid: np.ndarray | None) -> np.ndarray | None:
-    """Flat indices (into the top-left corners of ``sliding_window_view``) of the patches that lie inside
-    ``valid`` and are not of one exact value; None when every patch is usable (the plain sampling applies)."""
+def _usable_patches(img: np.ndarray, patch: int, valid: np.ndarray | None, skip_flat: bool) -> np.ndarray | None:
+    """Flat indices (into the top-left corners of ``sliding_window_view``) of the patches to measure: inside
+    ``valid`` and not of one exact value; if too few (the covariance needs 4 per dimension), inside ``valid``; if
+    still too few, or if every patch qualifies, None (all patches, the plain sampling)."""
     import cv2
 
+    need = 4 * img.shape[2] * patch * patch
     kernel = np.ones((patch, patch), np.uint8)
-    flat = np.ones(img.shape[:2], bool)
-    for ch in range(img.shape[2]):
-        plane = np.ascontiguousarray(img[..., ch], np.float32)
-        flat &= cv2.dilate(plane, kernel) == cv2.erode(plane, kernel)  # max == min over the patch around it
-    good = ~flat
-    if valid is not None:
-        good &= cv2.erode(valid.astype(np.uint8), kernel, borderValue=0).astype(bool)
     r = patch // 2  # cv2's windows are centred; sliding_window_view's start at the top-left corner
-    good = good[r : r + img.shape[0] - patch + 1, r : r + img.shape[1] - patch + 1]
-    return None if good.all() else np.flatnonzero(good)
+    crop = (slice(r, r + img.shape[0] - patch + 1), slice(r, r + img.shape[1] - patch + 1))
+    inside = None
+    if valid is not None:
+        inside = cv2.erode(valid.astype(np.uint8), kernel, borderValue=0).astype(bool)[crop]
+    good = inside
+    if skip_flat:
+        flat = np.ones(img.shape[:2], bool)
+        for ch in range(img.shape[2]):
+            plane = np.ascontiguousarray(img[..., ch], np.float32)
+            flat &= cv2.dilate(plane, kernel) == cv2.erode(plane, kernel)  # max == min over the patch around it
+        good = ~flat[crop] if inside is None else inside & ~flat[crop]
+    for choice in (good, inside):
+        if choice is not None and int(choice.sum()) >= need:
+            return None if choice.all() else np.flatnonzero(choice)
+    return None
 
 
 def _same_channels(img: np.ndarray) -> bool:
@@ -274,7 +287,7 @@ def _same_channels(img: np.ndarray) -> bool:
 def binned_noise_level(pixels: np.ndarray, patch: int = 7) -> float:
     """The uncorrected estimate on the 4x4-binned image, times 4 (what survives JPEG; see the module docstring)."""
     img = np.asarray(pixels, dtype=np.float64)
-    return 4 * estimate_noise_level(_bin(img if img.ndim == 3 else img[..., None], 4), patch)
+    return 4 * estimate_noise_level(_bin(img if img.ndim == 3 else img[..., None], 4), patch, skip_flat=False)
 
 
 def _bin(img: np.ndarray, k: int) -> np.ndarray:

@@ -439,7 +439,6 @@ def translate(model, image, tile: int = 2048, ensemble: int = 1) -> Image.Image:
 # ---------------------------------------------------------------- denoise
 
 
-@torch.inference_mode()
 def _spread_visible(px: np.ndarray, known: np.ndarray) -> np.ndarray:
     """``px`` with the pixels outside ``known`` replaced by a smooth spread of the known ones (push-pull: a pyramid
     of weighted averages, filled back from coarse to fine), as a denoiser should see the hidden colours of a
@@ -450,17 +449,24 @@ def _spread_visible(px: np.ndarray, known: np.ndarray) -> np.ndarray:
         size = (max(1, (a.shape[1] + 1) // 2), max(1, (a.shape[0] + 1) // 2))
         return cv2.resize(a, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
 
-    levels = [(px * known[..., None], known[..., None].astype(np.float32))]
+    weight = known[..., None].astype(np.float32)
+    levels = [(px * weight, weight)]
     while max(levels[-1][1].shape[:2]) > 1 and (levels[-1][1] == 0).any():
         levels.append((half(levels[-1][0]), half(levels[-1][1])))
     color, weight = levels[-1]
-    filled = np.where(weight > 0, color / np.maximum(weight, 1e-12), px[known].mean(0) if known.any() else 0.5)
+    mean = color.sum((0, 1)) / max(float(weight.sum()), 1e-12) if weight.any() else 0.5  # all clear: mid-gray
+    filled = np.where(weight > 0, color / np.maximum(weight, 1e-12), mean).astype(np.float32)
     for color, weight in reversed(levels[:-1]):  # premultiplied average + the coarser level where weight is missing
         up = cv2.resize(filled, (color.shape[1], color.shape[0]), interpolation=cv2.INTER_LINEAR)
-        filled = color + (1 - weight) * up.reshape(color.shape)
-    return np.where(known[..., None], px, filled).astype(px.dtype)
+        up = up.reshape(color.shape)
+        up *= 1 - weight
+        up += color
+        filled = up
+    np.copyto(filled, px, where=known[..., None])
+    return filled.astype(px.dtype, copy=False)
 
 
+@torch.inference_mode()
 def denoise(model, image, sigma: float | str | None = None, tile: int | None = None, ensemble: int = 1) -> Image.Image:
     """Denoise; ``sigma`` (0-255 scale) or None/"auto" to estimate it. The used sigma is in ``.info``.
 
@@ -486,7 +492,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
         used = min(estimate_noise_level(px, jpeg=jpeg, valid=opaque), sigma_max)
     else:
         try:
-            used = float(sigma)
+            used = float(sigma) if not isinstance(sigma, bool) else math.nan  # True is not a noise level
         except (TypeError, ValueError):
             raise ValueError(f"sigma must be a number (0-255 scale) or 'auto', got {sigma!r}") from None
         if not math.isfinite(used) or not 0 <= used <= sigma_max:
@@ -604,7 +610,7 @@ def _hole_parts(hole: np.ndarray, work: int, most: int = 48) -> list[Part]:
     One part when a single window around the whole hole fits ``work`` (nothing to gain). Otherwise the image is
     cut into square cells of ``work // 2`` pixels, so that a window (twice a part's size, ``_crop_box``) fits
     ``work``: each connected piece of the hole belongs to the cell of its centre, and a thin piece longer than a
-    cell (a scratch: no point farther than ``work // 16`` pixels from its edge) is cut along the cells, since
+    cell (a scratch: no point farther than ``work / 16`` pixels from its edge) is cut along the cells, since
     its surroundings are what fills it. A thick one stays whole (a downscaled window sees all of it). The cells
     double in size while there are more than ``most`` parts (the windows are then downscaled at most 2x, 4x...)."""
     box = _bounds(hole)
@@ -614,23 +620,25 @@ def _hole_parts(hole: np.ndarray, work: int, most: int = 48) -> list[Part]:
     import cv2
 
     count, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
-    thin = np.zeros(count, bool)
+    thin: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # thin pieces longer than a cell: their pixels' positions
     for i in range(1, count):
         x, y, w, h = (int(v) for v in stats[i, :4])
         if max(w, h) > work // 2:
-            piece = (labels[y : y + h, x : x + w] == i).astype(np.uint8)
-            thin[i] = cv2.distanceTransform(np.pad(piece, 1), cv2.DIST_L2, 3).max() <= work / 16
+            piece = labels[y : y + h, x : x + w] == i
+            if cv2.distanceTransform(np.pad(piece, 1).astype(np.uint8), cv2.DIST_L2, 3).max() <= work / 16:
+                ys, xs = np.nonzero(piece)
+                thin[i] = (ys + y, xs + x)
     cell = work // 2
     while True:
         groups: dict[tuple[int, int], list[tuple[int, int, int, int, int]]] = {}
         for i in range(1, count):
             x, y, w, h = (int(v) for v in stats[i, :4])
-            if thin[i]:  # cut along the cells
-                for cy in range(y // cell, (y + h - 1) // cell + 1):
-                    for cx in range(x // cell, (x + w - 1) // cell + 1):
-                        y0, x0 = max(y, cy * cell), max(x, cx * cell)
-                        y1, x1 = min(y + h, (cy + 1) * cell), min(x + w, (cx + 1) * cell)
-                        groups.setdefault((cy, cx), []).append((i, y0, y1, x0, x1))
+            if i in thin:  # cut along the cells it passes through (not every cell its box crosses)
+                ys, xs = thin[i]
+                for cy, cx in np.unique(np.stack([ys // cell, xs // cell], 1), axis=0).tolist():
+                    y0, x0 = max(y, cy * cell), max(x, cx * cell)
+                    y1, x1 = min(y + h, (cy + 1) * cell), min(x + w, (cx + 1) * cell)
+                    groups.setdefault((cy, cx), []).append((i, y0, y1, x0, x1))
             else:
                 groups.setdefault(((y + h // 2) // cell, (x + w // 2) // cell), []).append((i, y, y + h, x, x + w))
         if len(groups) <= most:
@@ -643,9 +651,8 @@ def _hole_parts(hole: np.ndarray, work: int, most: int = 48) -> list[Part]:
         pixels = np.zeros((y1 - y0, x1 - x0), bool)
         for i, a, b, c, d in pieces:
             pixels[a - y0 : b - y0, c - x0 : d - x0] |= labels[a:b, c:d] == i
-        if pixels.any():  # a cell that a diagonal scratch's box crosses but the scratch does not
-            py0, py1, px0, px1 = _bounds(pixels)
-            parts.append(((y0 + py0, y0 + py1, x0 + px0, x0 + px1), pixels[py0:py1, px0:px1]))
+        py0, py1, px0, px1 = _bounds(pixels)  # every group holds pixels: its cells come from them
+        parts.append(((y0 + py0, y0 + py1, x0 + px0, x0 + px1), pixels[py0:py1, px0:px1]))
     return parts
 
 
@@ -692,7 +699,7 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
         )
     strokes = _binary(sketch, "sketch", (w, h)) if sketch is not None else np.zeros_like(hole)
     out_px = d.pixels.copy()
-    gray = is_gray(d.pixels)
+    gray = d.gray or is_gray(d.pixels[~hole][:, None])  # a pen mark to remove from a gray photo is in the hole
     todo = hole.copy()  # hole pixels not filled yet: unknown to every window
     parts = _hole_parts(hole, work_size)
     least = work_size if len(parts) == 1 else work_size // 2  # small parts: half the context, a quarter of the time

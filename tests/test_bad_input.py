@@ -557,7 +557,7 @@ def test_masks(inpainter, tmp_path: Path) -> None:
     assert_unchanged(before)
 
 
-@pytest.mark.parametrize("sigma", [-0.5, 76, 1e9, "-3", "lots"])
+@pytest.mark.parametrize("sigma", [-0.5, 76, 1e9, "-3", "lots", True, float("nan")])
 def test_sigma_out_of_range(sigma) -> None:
     with pytest.raises(ValueError, match=r"sigma must be (between 0 and 75|a number)"):
         denoise(tiny("NoiseCondUNet"), photo(8, 8), sigma=sigma)

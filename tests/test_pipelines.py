@@ -456,6 +456,11 @@ def test_hole_parts_give_native_windows_to_dust_and_scratches_and_keep_blobs_who
     scratch[idx, idx + 200] = True
     parts = check(scratch)
     assert len(parts) >= 4 and all(extent(p) <= 256 for p in parts)
+    long = np.zeros((3000, 4000), bool)  # its box crosses 64 cells, it passes through 16: no doubling needed
+    idx = np.arange(100, 1900)
+    long[idx, idx + 1000] = True
+    parts = check(long)
+    assert len(parts) <= 48 and all(extent(p) <= 256 for p in parts)
     blob = np.zeros((1000, 1500), bool)  # a thick hole stays whole; a far speck gets its own window
     blob[100:500, 100:500] = True
     blob[900, 1400] = True
@@ -483,6 +488,7 @@ def test_inpaint_empty_mask_returns_the_input(inpainter) -> None:
 
 def test_inpaint_fills_a_gray_picture_stored_as_rgb_in_gray(inpainter) -> None:
     img = photo(40, 30).convert("L").convert("RGB")
+    img.paste((255, 0, 0), (12, 12, 20, 18))  # a red pen mark, inside the hole: what is to be removed
     out = np.asarray(inpaint(inpainter, img, hole(40, 30, (10, 10, 25, 20))))
     assert (
         out.shape == (30, 40, 3)
@@ -576,25 +582,45 @@ def test_noise_estimate_leaves_out_flat_and_invalid_patches() -> None:
     assert estimate_noise_level(garbage) > 40  # the check can tell
     assert abs(estimate_noise_level(garbage, valid=valid) - 25) < 1.5
     assert estimate_noise_level(np.zeros((40, 40, 3))) == 0.0  # all flat: all patches, as before
+    with pytest.raises(ValueError, match=r"valid is \(3, 3\) but the pixels are"):
+        estimate_noise_level(noisy, valid=np.ones((3, 3), bool))
+    small = np.zeros_like(valid)  # a small visible part, mostly flat: the visible patches, flat or not, come
+    small[:40, 60:100] = True  # before all of them (the hidden garbage)
+    garbage[:40, 60:90] = 0.0
+    assert estimate_noise_level(garbage, valid=small) < 30
+
+
+def test_pipelines_take_a_module_that_still_has_gradients() -> None:
+    """A user's own module, straight from training (parameters that require grad): every pipeline runs under
+    inference mode, so none needs ``requires_grad_(False)`` first."""
+    img = photo(24, 16, mode="RGBA")
+    for name, run in {
+        "NoiseCondUNet": lambda m: denoise(m, img, sigma=15),
+        "ResnetGenerator": lambda m: translate(m, img),
+        "InpaintNet": lambda m: inpaint(m, img, hole(24, 16, (4, 4, 12, 12))),
+    }.items():
+        model = tiny(name).requires_grad_(True)
+        assert run(model).size == (24, 16), name
 
 
 def test_denoise_of_a_cut_out_ignores_the_hidden_colours(denoiser) -> None:
     """Colours under full transparency are not part of the picture: they do not change the estimate or the
     visible result (they bled into its edges), and they are written back as they were."""
-    clean = textured()
-    noisy = np.clip(clean + np.random.default_rng(3).normal(0, 25 / 255, clean.shape), 0, 1)
-    rgb = (noisy * 255 + 0.5).astype(np.uint8)
-    yy, xx = np.mgrid[: rgb.shape[0], : rgb.shape[1]]
-    shown = (yy - rgb.shape[0] / 2) ** 2 + (xx - rgb.shape[1] / 2) ** 2 < (rgb.shape[0] / 3) ** 2
-    outs = []
-    for hidden in ((0, 0, 0), (255, 0, 255)):
-        arr = np.dstack([np.where(shown[..., None], rgb, np.uint8(hidden)), shown * np.uint8(255)])
-        out = denoise(denoiser, Image.fromarray(arr))
-        assert abs(out.info["genrepair_sigma"] - 25) < 2.0
-        res = np.asarray(out)
-        assert np.array_equal(res[~shown], arr[~shown]) and np.array_equal(res[..., 3], arr[..., 3])
-        outs.append(res[shown])
-    assert np.array_equal(outs[0], outs[1])
+    for content in ("colour", "gray"):  # a gray picture's estimate once read 0 behind magenta
+        clean = textured() if content == "colour" else np.repeat(textured()[..., :1], 3, 2)
+        noise = np.random.default_rng(3).normal(0, 25 / 255, clean.shape[:2] + ((3,) if content == "colour" else (1,)))
+        rgb = (np.clip(clean + noise, 0, 1) * 255 + 0.5).astype(np.uint8)
+        yy, xx = np.mgrid[: rgb.shape[0], : rgb.shape[1]]
+        shown = (yy - rgb.shape[0] / 2) ** 2 + (xx - rgb.shape[1] / 2) ** 2 < (rgb.shape[0] / 3) ** 2
+        outs = []
+        for hidden in ((0, 0, 0), (255, 0, 255)):
+            arr = np.dstack([np.where(shown[..., None], rgb, np.uint8(hidden)), shown * np.uint8(255)])
+            out = denoise(denoiser, Image.fromarray(arr))
+            assert abs(out.info["genrepair_sigma"] - 25) < 2.0, (content, hidden)
+            res = np.asarray(out)
+            assert np.array_equal(res[~shown], arr[~shown]) and np.array_equal(res[..., 3], arr[..., 3])
+            outs.append(res[shown])
+        assert np.array_equal(outs[0], outs[1]), content
 
 
 @pytest.mark.parametrize("sigma", [15, 25])
