@@ -431,6 +431,11 @@ def translate(model, image, tile: int = 2048, ensemble: int = 1) -> Image.Image:
             self_ensemble(model, ensemble), x, tile, overlap=64, multiple=mult, min_side=min_side, balanced=True
         )
     out = _array(y * 0.5 + 0.5)
+    if d.alpha is not None:  # un-mix the background from the half-transparent edge: it showed as a light fringe
+        a = d.alpha[..., None]
+        edge = (a > 0) & (a < 1)
+        if edge.any():
+            out = np.where(edge, np.clip((out - (1 - a) * bg) / np.maximum(a, 1e-6), 0, 1), out)
     # what the model makes, in colour even from a gray picture (line art is stored gray; sketch -> colour and
     # photo -> painting models colour it); a gray model's output is gray. encode drops a profile that no longer fits
     return encode(out, d.alpha, d.high_bit, d.icc)
