@@ -829,10 +829,8 @@ def editor_image(editor: dict | None) -> Image.Image:
         return img  # the uploaded file itself (original_background)
     if img.mode == "RGBA" and img.getextrema()[3][0] == 255:
         img = img.convert("RGB")  # the editor hands every upload over as RGBA
-    if img.mode == "RGB":
-        a = np.asarray(img)
-        if (a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all():
-            img = img.convert("L")  # a gray upload comes back gray, as from the other tabs and the CLI
+    if img.mode == "RGB" and is_gray(np.asarray(img)):
+        img = img.convert("L")  # a gray upload comes back gray, as from the other tabs and the CLI
     return img
 
 

@@ -357,7 +357,7 @@ def upright(img: Image.Image) -> Image.Image:
     wide = rgb16(img)
     turned = ImageOps.exif_transpose(img) or img
     if wide is not None and turned is not img:  # a copy holds the unturned 16 bits: turn them the same way
-        turned.info[RGB16] = _ORIENT.get(img.getexif().get(0x0112, 1), lambda a: a)(wide)
+        turned.info[RGB16] = _ORIENT.get(img.getexif().get(0x0112, 1), _as_is)(wide)
         if rgb16(turned) is None:
             del turned.info[RGB16]
     return turned

@@ -216,8 +216,7 @@ def estimate_noise_level(
     img = np.asarray(pixels, dtype=np.float64)
     if valid is not None and valid.shape != img.shape[:2]:
         raise ValueError(f"valid is {valid.shape} but the pixels are {img.shape[:2]}; they must match")
-    seen = img if valid is None or not valid.any() or img.ndim != 3 else img[valid][:, None]  # hidden ones aside
-    if img.ndim == 3 and img.shape[2] == 3 and _same_channels(seen):
+    if img.ndim == 3 and img.shape[2] == 3 and _same_channels(img, valid):
         img = img[..., :1]  # gray content stored as RGB: three equal channels make the patch covariance singular
     if jpeg is not False and jpeg is not None and img.ndim == 3 and img.shape[2] == 3:
         quality = None if jpeg is True else float(jpeg)
@@ -278,10 +277,14 @@ def _usable_patches(img: np.ndarray, patch: int, valid: np.ndarray | None, skip_
     return None
 
 
-def _same_channels(img: np.ndarray) -> bool:
-    """True when the three channels agree to within rounding (a gray photo saved as RGB, or a JPEG of one)."""
-    step = img[:: max(1, img.shape[0] // 512), :: max(1, img.shape[1] // 512)]  # a subsample is enough to tell
-    return step.size > 0 and bool(np.abs(np.diff(step, axis=2)).max() < 1.5 / 255)
+def _same_channels(img: np.ndarray, valid: np.ndarray | None = None) -> bool:
+    """True when the three channels agree to within rounding (a gray photo saved as RGB, or a JPEG of one), on
+    the ``valid`` pixels when some are given (a cut-out's hidden colours aside)."""
+    sub = (slice(None, None, max(1, img.shape[0] // 512)), slice(None, None, max(1, img.shape[1] // 512)))
+    step = img[sub]  # a subsample is enough to tell
+    if valid is not None and valid[sub].any():
+        step = step[valid[sub]]
+    return step.size > 0 and bool(np.abs(np.diff(step, axis=-1)).max() < 1.5 / 255)
 
 
 def binned_noise_level(pixels: np.ndarray, patch: int = 7) -> float:

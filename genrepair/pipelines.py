@@ -506,8 +506,8 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
             log.warning("%s takes no noise level (a blind denoiser): sigma %g is ignored", type(model).__name__, used)
     in_nc = getattr(model, "in_nc", 3)
     px = d.pixels
-    clear = None if d.alpha is None else d.alpha <= 0
-    if clear is not None and clear.any():  # hidden colours would bleed into the edges: the visible ones, spread
+    clear = None if d.alpha is None or d.alpha.min() > 0 else d.alpha <= 0  # fully transparent pixels
+    if clear is not None:  # hidden colours would bleed into the edges: the visible ones, spread
         px = _spread_visible(px, ~clear)
     stored_as_rgb = is_gray(px) and px.shape[2] == 3
     if stored_as_rgb:  # a gray picture in an RGB file: its noise is the same in all three channels
@@ -530,20 +530,21 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
         )
     if stored_as_rgb:
         out = np.repeat(out, 3, 2)
-    if clear is not None and clear.any():
+    if clear is not None:
         out[clear] = d.pixels[clear]  # what the file holds under full transparency is kept as it was
     img = encode(out, d.alpha, d.high_bit, d.icc)
     img.info["genrepair_sigma"] = used
     return img
 
 
-def is_gray(pixels: np.ndarray) -> bool:
-    """One channel, or three equal ones (a gray picture stored as RGB)."""
+def is_gray(pixels: np.ndarray, ignore: np.ndarray | None = None) -> bool:
+    """One channel, or three equal ones (a gray picture stored as RGB), where ``ignore`` (HxW bool) is False."""
     if pixels.shape[2] == 1:
         return True
-    return pixels.shape[2] == 3 and bool(
-        (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all()
-    )
+    if pixels.shape[2] != 3:
+        return False
+    equal = (pixels[..., 0] == pixels[..., 1]) & (pixels[..., 1] == pixels[..., 2])
+    return bool(equal.all() if ignore is None else (equal | ignore).all())
 
 
 def looks_gray(image) -> bool:
@@ -704,7 +705,7 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512) -> Image.Imag
         )
     strokes = _binary(sketch, "sketch", (w, h)) if sketch is not None else np.zeros_like(hole)
     out_px = d.pixels.copy()
-    gray = d.gray or is_gray(d.pixels[~hole][:, None])  # a pen mark to remove from a gray photo is in the hole
+    gray = is_gray(d.pixels, ignore=hole)  # a pen mark to remove from a gray photo is in the hole
     todo = hole.copy()  # hole pixels not filled yet: unknown to every window
     parts = _hole_parts(hole, work_size)
     least = work_size if len(parts) == 1 else work_size // 2  # small parts: half the context, a quarter of the time
