@@ -9,7 +9,7 @@ can call it (positionally in this order, or by these keyword names; images as ``
                   -> ((input, output), round trip A->B->A or None, output PNG, note)
 - ``denoise``     (model_name, image, sigma, auto, add_noise_sigma, noise_seed, compare_opencv, best=False)
                   -> ((noisy, denoised), OpenCV result or None, denoised PNG, note, sigma used)
-- ``inpaint``     (model_name, editor, mask=None, invert_mask=False, compare_opencv=False)
+- ``inpaint``     (model_name, editor, mask=None, invert_mask=False, compare_opencv=False, best=False)
                   -> ((image with hole marked, filled), OpenCV result or None, filled PNG, note)
   ``editor`` is an ImageEditor value ``{"background": image, "layers": [mask, sketch], "composite": None}``;
   ``mask`` is an optional mask file (white = hole) used instead of the editor's mask layer.
@@ -837,7 +837,9 @@ def editor_image(editor: dict | None) -> Image.Image:
 @held_slot
 @gpu
 @friendly
-def run_inpaint(model_name, editor, mask=None, invert_mask=False, compare_opencv=False, progress=gr.Progress()):
+def run_inpaint(
+    model_name, editor, mask=None, invert_mask=False, compare_opencv=False, best=False, progress=gr.Progress()
+):
     img = editor_image(editor)
     given = (editor.get("layers") or [])[:2]  # the Mask and Sketch layers, by position; others are not used
     layers = [
@@ -858,9 +860,12 @@ def run_inpaint(model_name, editor, mask=None, invert_mask=False, compare_opencv
     progress(0.1, desc=f"Loading {model_name}")
     model = get_model(model_name)
     progress(0.3, desc="Filling the hole")
-    out = genrepair.inpaint(model, img, bool_image(hole), None if sketch is None else bool_image(sketch))
+    out = genrepair.inpaint(
+        model, img, bool_image(hole), None if sketch is None else bool_image(sketch), ensemble=8 if best else 1
+    )
     note = f"**{model_name}** filled {int(hole.sum())} pixels ({100 * hole.mean():.1f}% of the image)"
-    note += ", guided by the sketch layer." if sketch is not None else "."
+    note += ", guided by the sketch layer" if sketch is not None else ""
+    note += " (average of 8 flipped/rotated passes)." if best else "."
     baseline = opencv_inpaint(img, hole) if compare_opencv else None
     out_file = save_png(out, "inpainted")
     return (save_png(mark_hole(img, hole), "hole"), out_file), files_or_none(baseline, "opencv"), out_file, note
@@ -912,6 +917,7 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
             with gr.Row():
                 invert = gr.Checkbox(False, label="Invert mask")
                 compare_opencv = gr.Checkbox(False, label="Also run OpenCV Telea fill")
+            best = gr.Checkbox(False, label="Best quality: average 8 flipped/rotated fills (8x the time)")
             with gr.Row():
                 clear = gr.Button("Clear mask")
                 go = gr.Button("Inpaint", variant="primary")
@@ -935,7 +941,7 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     editor.upload(lambda: None, None, mask, **UI_ONLY)  # a new image drops an example's uploaded mask
     go.click(
         run_inpaint,
-        [model, editor, mask, invert, compare_opencv],
+        [model, editor, mask, invert, compare_opencv, best],
         [compare, baseline, out_file, info],
         api_name="inpaint",
     )

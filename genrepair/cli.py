@@ -239,7 +239,7 @@ def cmd_inpaint(args) -> None:
     model = load_model(args.model, device=args.device)
     args.inputs = [args.image]
     side_inputs = [Path(f) for f in (args.mask, args.sketch) if f is not None]
-    _map_images(args, lambda p: inpaint(model, p, args.mask, args.sketch), protect=side_inputs)
+    _map_images(args, lambda p: inpaint(model, p, args.mask, args.sketch, ensemble=args.ensemble), protect=side_inputs)
 
 
 def cmd_convert(args) -> None:
@@ -434,6 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     s.add_argument("-m", "--model", default="inpaint.photo", help=f"{MODEL_HELP} (default: inpaint.photo)")
     s.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
+    s.add_argument(
+        "--ensemble", type=int, default=1, choices=(1, 2, 4, 8),
+        help="average the fills of this many flipped/rotated passes (8: +0.1-0.2 dB in the hole for 8x the time)",
+    )  # fmt: skip
     s.set_defaults(fn=cmd_inpaint)
 
     s = sub.add_parser("convert", help="official CycleGAN / KAIR .pth -> weights folder", parents=[dev])

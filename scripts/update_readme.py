@@ -48,12 +48,13 @@ def denoise(r: dict) -> list[str]:
 
 def inpaint(r: dict) -> list[str]:
     out = ["**Inpainting** (`genrepair eval inpaint`, 256 px crops of CBSD68+Kodak24, NVIDIA masks, PSNR in the hole)", "",
-           "| hole | inpaint.photo | + oracle sketch | OpenCV Telea | OpenCV NS | biharmonic |", "|---|---|---|---|---|---|"]  # fmt: skip
+           "| hole | inpaint.photo | + oracle sketch | x8 | OpenCV Telea | OpenCV NS | biharmonic |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for b in ("0-10%", "10-20%", "20-30%", "30-40%", "40-50%", "50-60%"):
-        row = [r.get(f"256:{b}:{m}", {}).get("psnr_hole") for m in ("ours", "ours+sketch", "Telea", "NS", "biharmonic")]
+        methods = ("ours", "ours+sketch", "ours x8", "Telea", "NS", "biharmonic")
+        row = [r.get(f"256:{b}:{m}", {}).get("psnr_hole") for m in methods]
         if row[0] is not None:
-            out.append(f"| {b} | " + " | ".join(f"{v:.2f}" for v in row) + " |")
-    methods = ("ours", "ours+sketch", "Telea", "NS", "biharmonic")
+            out.append(f"| {b} | " + " | ".join("-" if v is None else f"{v:.2f}" for v in row) + " |")
+    methods = ("ours", "ours+sketch", "ours x8", "Telea", "NS", "biharmonic")
     for b in ("30-40%", "40-50%"):
         fids = {m: r[f"256:{b}:{m}"]["fid_el0"] for m in methods if f"256:{b}:{m}" in r}
         if fids:

@@ -170,7 +170,7 @@ def test_api_lists_the_five_endpoints_only(client):
     assert not api.get("unnamed_endpoints")
     names = {e: [p["parameter_name"] for p in api["named_endpoints"][e]["parameters"]] for e in api["named_endpoints"]}
     assert names["/translate"] == ["model_name", "image", "mirror"]  # as app.py's docstring lists them
-    assert names["/denoise"][-1] == "best" and names["/inpaint"][2:] == ["mask", "invert_mask", "compare_opencv"]
+    assert names["/denoise"][-1] == "best" and names["/inpaint"][2:] == ["mask", "invert_mask", "compare_opencv", "best"]
 
 
 # ---------------------------------------------------------------- generate
@@ -346,6 +346,20 @@ def test_denoise_best_quality_averages_eight_passes(client, tmp_path):
 
 
 # ---------------------------------------------------------------- inpaint
+
+
+def test_inpaint_best_quality_averages_eight_passes(client, tmp_path):
+    needs("inpaint.photo")
+    img, hole = scene(), np.zeros((64, 64), bool)
+    hole[10:30, 20:50] = True
+    src, mask = png(tmp_path, "img.png", img), png(tmp_path, "mask.png", (hole * 255).astype(np.uint8))
+    _, _, out_file, note = client.predict(
+        "inpaint.photo", editor(src), handle_file(mask), False, False, True, api_name="/inpaint"
+    )
+    assert "average of 8 flipped/rotated passes" in note
+    want = np.asarray(app.genrepair.inpaint(app.get_model("inpaint.photo"), src, mask, ensemble=8), float)
+    assert np.abs(pixels(out_file).astype(float) - want).max() <= 1  # the pipeline's 8-pass result
+    assert np.array_equal(pixels(out_file)[~hole], img[~hole])
 
 
 def editor(background: str, layers: list[str] | None = None) -> dict:

@@ -163,6 +163,10 @@ def test_inpaint(model_dirs, tmp_path: Path) -> None:
     keep = np.asarray(m) == 0
     assert np.array_equal(out[keep], np.asarray(Image.open(src))[keep])
     assert_unchanged(before)
+    args = ("inpaint", src, "--mask", mask, "--model", model_dirs["inpaint"], "--ensemble", "8")
+    assert cli(*args, "--output", tmp_path / "eight.png") == 0
+    eight = np.asarray(Image.open(tmp_path / "eight.png"))
+    assert np.array_equal(eight[keep], out[keep]) and not np.array_equal(eight, out)
 
 
 def test_convert(tmp_path: Path) -> None:

@@ -349,6 +349,8 @@ def test_self_ensemble_averages_the_transformed_passes() -> None:
         assert not torch.allclose(eight, conv(x), atol=1e-3)  # it did average something
         pointwise = lambda t: t.square()  # noqa: E731 - commutes with every symmetry: the average is itself
         assert torch.allclose(self_ensemble(pointwise, 8)(x), x.square(), atol=1e-6)
+        kept = x.clone()  # a module that returns its input: the sum must not be written into it
+        assert torch.allclose(self_ensemble(lambda t: t, 8)(x), kept, atol=1e-6) and torch.equal(x, kept)
     for bad in (0, 3, 16, "8"):
         with pytest.raises(ValueError, match=r"passes must be one of 1, 2, 4, 8"):
             self_ensemble(conv, bad)
@@ -534,6 +536,36 @@ def test_inpaint_mask_from_alpha_and_sketch(inpainter) -> None:
     keep[5:15, 5:15] = False
     assert np.array_equal(np.asarray(out)[keep], np.asarray(img)[keep])
     assert max_diff(out, inpaint(inpainter, img, rgba_mask)) > 0, "the sketch should change the fill"
+
+
+class _MaskEcho(torch.nn.Module):
+    """An inpainter that paints half of white where the hole is and the other half where the strokes are."""
+
+    def forward(self, x, hole, strokes):
+        return (0.5 * hole + 0.5 * strokes).expand(-1, 3, -1, -1)
+
+
+def test_inpaint_self_ensemble_moves_the_mask_and_sketch_with_the_image(inpainter) -> None:
+    img = photo(48, 40)  # on the pad multiple, not square: the transposed passes see 40x48
+    mask, sketch = hole(48, 40, (5, 3, 30, 21)), hole(48, 40, (9, 4, 11, 20))
+    in_hole = np.asarray(mask) > 0
+    for passes in (1, 2, 4, 8):  # every pass must see the hole and strokes where its flipped image has them
+        out = np.asarray(inpaint(_MaskEcho(), img, mask, sketch, ensemble=passes)).astype(int)
+        want = np.where(np.asarray(sketch) > 0, 255, 128)
+        assert np.abs(out[in_hole] - want[in_hole][:, None]).max() <= 1, passes
+        assert np.array_equal(out[~in_hole], np.asarray(img)[~in_hole])
+    eight = np.asarray(inpaint(inpainter, img, mask, ensemble=8), np.float64)
+    with torch.inference_mode():
+        x = torch.from_numpy(np.asarray(img, np.float32).transpose(2, 0, 1) / 255)[None]
+        m = torch.from_numpy(in_hole.astype(np.float32))[None, None]
+        both = torch.cat([x, m, torch.zeros_like(m)], 1)
+        want = _group_average(lambda t: inpainter(t[:, :3], t[:, 3:4], t[:, 4:5]), both)
+    want = (want[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255).round()
+    assert np.abs(eight - want)[in_hole].max() <= 1  # the average over the square's 8 symmetries
+    assert np.abs(eight - np.asarray(inpaint(inpainter, img, mask), np.float64)).max() > 0
+    for bad in (3, True, 2.0, "8"):
+        with pytest.raises(ValueError, match=r"self-ensemble passes must be one of 1, 2, 4, 8, got"):
+            inpaint(inpainter, img, mask, ensemble=bad)
 
 
 @pytest.mark.parametrize("which", ["mask", "sketch"])
@@ -934,6 +966,29 @@ def test_masks_in_every_common_encoding_mark_the_same_hole(inpainter) -> None:
         assert np.array_equal(read_mask(mask), hole)
     assert _masked_pixels(inpainter, hole.astype(np.uint8)) > 0
     assert not read_mask(np.random.default_rng(0).integers(0, 4, (32, 40)).astype(np.uint8)).any()  # JPEG black
+
+
+def test_a_soft_brush_mask_takes_its_faint_rim_but_not_faint_areas_apart(tmp_path) -> None:
+    """A feathered mask's rim (above a tenth of white) joins the hole when it touches the part above half (a
+    soft brush's faint edge covers the object's edge); a faint stroke touching nothing stays out, as before."""
+    yy, xx = np.mgrid[:48, :64]
+    brush = np.clip((14 - np.hypot(yy - 24, xx - 20)) / 9, 0, 1)  # opaque to r=5, fading to nothing at r=14
+    brush[5:9, 45:60] = 0.4  # a faint stroke apart from it
+    brush[40:44, 50:54] = 0.05  # too faint to count even next to the hole
+    brush[40:44, 46:50] = 0.9  # a second hole with it
+    want = (brush > 0.5) | (np.hypot(yy - 24, xx - 20) < 14 - 0.1 * 9 - 1e-6)
+    for src in (Image.fromarray((brush * 255).round().astype(np.uint8)), brush.astype(np.float32)):
+        got = read_mask(src)
+        assert np.array_equal(got, want)
+        assert got.sum() > (brush > 0.5).sum() + 200  # the rim: a ring of 4 px around a disk of radius 9.5
+    alpha = np.zeros((48, 64, 4), np.uint8)
+    alpha[..., 3] = (brush * 255).round().astype(np.uint8)
+    assert np.array_equal(read_mask(alpha), want)  # a soft brush on a clear layer: its alpha, the same way
+    path = tmp_path / "soft.jpg"
+    Image.fromarray((brush * 255).round().astype(np.uint8)).save(path, quality=75)
+    got = read_mask(path)
+    assert not got[:, 40:44].any() and not got[4:10, 44:61].any()  # the JPEG's noise and the faint stroke stay out
+    assert np.abs(got.sum() - want.sum()) < 0.1 * want.sum()
 
 
 def test_a_black_jpeg_mask_is_empty_even_when_its_noise_is_0_and_1(tmp_path) -> None:
