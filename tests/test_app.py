@@ -170,7 +170,8 @@ def test_api_lists_the_five_endpoints_only(client):
     assert not api.get("unnamed_endpoints")
     names = {e: [p["parameter_name"] for p in api["named_endpoints"][e]["parameters"]] for e in api["named_endpoints"]}
     assert names["/translate"] == ["model_name", "image", "mirror"]  # as app.py's docstring lists them
-    assert names["/denoise"][-1] == "best" and names["/inpaint"][2:] == ["mask", "invert_mask", "compare_opencv", "best"]
+    assert names["/denoise"][-1] == "best"
+    assert names["/inpaint"][2:] == ["mask", "invert_mask", "compare_opencv", "best"]
 
 
 # ---------------------------------------------------------------- generate

@@ -379,7 +379,7 @@ def test_translate_mirror_average(cyclegan) -> None:
     mirrored = np.asarray(translate(cyclegan, img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)), np.float64)[:, ::-1]
     assert np.abs(np.asarray(two, np.float64) - (one + mirrored) / 2).max() <= 1  # each pass rounded once here
     assert np.abs(one - mirrored).max() > 2  # the two passes differ, so the test can tell them apart
-    for bad in (4, 8, 0):
+    for bad in (4, 8, 0, True, 2.0):
         with pytest.raises(ValueError, match=rf"translate ensemble must be 1 or 2 .*got {bad}"):
             translate(cyclegan, img, ensemble=bad)
 
