@@ -486,6 +486,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _expand_home(args: argparse.Namespace) -> None:
+    """``~/x`` in a file or folder argument means the home folder, also where the shell did not expand it
+    (``--output=~/x``, quoted): never a folder named ``~`` here (which a later ``rm -rf ~`` would regret)."""
+    for key in ("output", "mask", "sketch", "src", "json", "from_json", "data_root", "image", "folder"):
+        value = getattr(args, key, None)
+        if isinstance(value, str | Path) and str(value).startswith("~"):
+            setattr(args, key, type(value)(os.path.expanduser(str(value))))
+    if isinstance(getattr(args, "inputs", None), list):
+        args.inputs = [os.path.expanduser(v) if isinstance(v, str) and v.startswith("~") else v for v in args.inputs]
+
+
 def main(argv: list[str] | None = None) -> int:
     from .convert import ConversionError
     from .hub import ModelLoadError
@@ -496,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     args = parser.parse_args(argv)
+    _expand_home(args)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if args.device and args.command != "eval":  # eval measures on the CPU and says so; --from-json measures nothing
         try:

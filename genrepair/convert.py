@@ -6,6 +6,7 @@ Sizes (ngf, blocks, layers, channels) are read from tensor shapes, never guessed
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -19,9 +20,15 @@ from .hub import one_line, save_model
 from .models import DnCNN, DRUNet, FFDNet, ResnetGenerator
 from .models.cyclegan import decoder_layout
 
+log = logging.getLogger("genrepair")
 ARCHES = ("cyclegan", "dncnn", "ffdnet", "drunet")
 _STALE = ("running_mean", "running_var", "num_batches_tracked")
 OUTPUTS = ("config.json", "model.safetensors", "README.md")
+# files genrepair writes into a model folder that describe that model and that a conversion does not write
+# (scripts/make_card_images.py): --overwrite removes them, or the new model would be pushed with the old pictures
+DESCRIBE_OLD = ("examples.jpg",)
+WRAPPERS = ("state_dict", "params_ema", "params", "model")  # checked in this order, each inside the one before
+CHANNELS = (1, 3)  # what the pipelines hand a model and take back: gray or RGB
 
 
 class ConversionError(ValueError):
@@ -29,6 +36,16 @@ class ConversionError(ValueError):
 
 
 def read_state_dict(src: str | Path) -> dict[str, torch.Tensor]:
+    """The state dict a checkpoint file holds (see ``read_checkpoint``)."""
+    return read_checkpoint(src)[0]
+
+
+def read_checkpoint(src: str | Path) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """The state dict a checkpoint file holds and the keys it was found under (``[]``: the file is one).
+
+    Training checkpoints wrap it: ``state_dict`` (Lightning), ``params_ema``/``params`` (BasicSR, KAIR), ``model``.
+    With both, ``params_ema`` (the EMA weights) is read, as BasicSR's test configs do: they are the better ones.
+    """
     src = Path(src)
     if src.is_dir():
         raise ConversionError(f"{src}: is a folder; give the checkpoint file (.pth)")
@@ -45,20 +62,23 @@ def read_state_dict(src: str | Path) -> dict[str, torch.Tensor]:
             else "not a PyTorch checkpoint that loads with weights_only=True"
         )
         raise ConversionError(f"{src.name}: refused: {why}") from e
-    for key in ("state_dict", "params", "model"):
+    keys = []
+    for key in WRAPPERS:
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
+            keys.append(key)
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ConversionError(f"{src.name}: expected a dict of tensors (a state_dict)")
-    return {re.sub(r"^(module\.|_orig_mod\.)+", "", k): v for k, v in obj.items()}
+    return {re.sub(r"^(module\.|_orig_mod\.)+", "", k): v for k, v in obj.items()}, keys
 
 
 def _count(sd: dict, pattern: str) -> int:
     return sum(1 for k in sd if re.fullmatch(pattern, k))
 
 
-def build(arch: str, sd: dict[str, torch.Tensor]) -> torch.nn.Module:
-    """Instantiate ``arch`` with sizes read from ``sd`` and load it strictly."""
+def build(arch: str, sd: dict[str, torch.Tensor], name: str = "") -> torch.nn.Module:
+    """Instantiate ``arch`` with sizes read from ``sd`` and load it strictly; refuse what would load but not run
+    (``name``, the file's, starts those messages)."""
     try:
         if arch == "cyclegan":
             sd = {k: v for k, v in sd.items() if not k.endswith(_STALE)}
@@ -110,7 +130,51 @@ def build(arch: str, sd: dict[str, torch.Tensor]) -> torch.nn.Module:
         guess = guess_arch(sd)
         hint = f" (its tensors look like {guess}'s: try --arch {guess})" if guess not in (None, arch) else ""
         raise ConversionError(f"not {article} {arch} checkpoint: {why}{hint}") from e
+    _check_usable(model, sd, f"{name}: " if name else "")
     return model.eval()
+
+
+def _check_usable(model: torch.nn.Module, sd: dict[str, torch.Tensor], where: str) -> None:
+    """Refuse weights that load strictly but that ``load_model`` refuses or the pipelines cannot run.
+
+    ``load_state_dict`` casts integers to float without a word (a quantized file would run as garbage), and NaN
+    only shows when the converted folder is loaded; a model of other channel counts than the pipelines hand over
+    (1 gray, 3 RGB) would fail inside the network on its first image. What the extra channels of such a model
+    mean (alpha, a mask, a label map) is not in the file, so it is refused here rather than guessed at.
+    """
+    own = model.state_dict()
+    if ints := [k for k, v in sd.items() if k in own and own[k].is_floating_point() and not v.is_floating_point()]:
+        raise ConversionError(
+            f"{where}weight {ints[0]} is stored as {sd[ints[0]].dtype}, not a float type (a quantized "
+            "checkpoint?); give the float one: integer values would be cast to float and run as garbage"
+        )
+    if bad := [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise ConversionError(
+            f"{where}weight {bad[0]}{more} holds NaN or infinite values (a diverged training run or a damaged file)"
+        )
+    cfg = model._hub_mixin_config  # type: ignore[attr-defined] - the constructor's arguments
+    if isinstance(model, ResnetGenerator):
+        for side, verb, n, does in (
+            ("input", "reads", cfg["input_nc"], "gives it"),
+            ("output", "writes", cfg["output_nc"], "saves"),
+        ):
+            if n not in CHANNELS:
+                raise ConversionError(
+                    f"{where}the generator {verb} {n} {side} channels; genrepair translate {does} 1 (gray) or "
+                    "3 (RGB), so it could not run"
+                )
+    else:
+        n_in, n_out = cfg["in_nc"], cfg["out_nc"]
+        if n_in not in CHANNELS:
+            raise ConversionError(
+                f"{where}the denoiser reads {n_in} channels; genrepair denoise gives it 1 (gray) or 3 (RGB), "
+                "so it could not run"
+            )
+        if n_out != n_in:
+            raise ConversionError(
+                f"{where}the denoiser reads {n_in} channels but writes {n_out}; it must give back as many as it reads"
+            )
 
 
 def guess_arch(sd: dict[str, torch.Tensor]) -> str | None:
@@ -138,8 +202,13 @@ def convert(src: str | Path, arch: str, output: str | Path, overwrite: bool = Fa
     held = [n for n in OUTPUTS if (output / n).exists()]
     if held and not overwrite:
         raise ConversionError(f"{output}: already holds {', '.join(held)}; pass --overwrite to replace it")
-    model = build(arch, read_state_dict(src))
+    sd, keys = read_checkpoint(src)
+    model = build(arch, sd, src.name)
     n_params = sum(p.numel() for p in model.parameters())
+    entry = ""
+    if keys:
+        ema = " (the EMA weights, which BasicSR's tests read)" if keys[-1] == "params_ema" else ""
+        entry = f"Weights: the file's `{'` > `'.join(keys)}` entry{ema}.\n"
     card = f"""---
 library_name: genrepair
 tags: [genrepair, {arch}]
@@ -149,8 +218,14 @@ tags: [genrepair, {arch}]
 Converted with `genrepair convert {src.name} --arch {arch}` from an official `{arch}` checkpoint
 ({n_params:,} parameters). The weights are the original authors'; see their license.
 Source file: `{src.name}`.
-"""
-    return _save_whole(model, output, card)
+{entry}"""
+    # the old model's pictures, only where a model was (a project folder's own examples.jpg is not ours)
+    stale = [output / n for n in DESCRIBE_OLD if (output / "config.json").is_file() and (output / n).is_file()]
+    _save_whole(model, output, card)
+    for path in stale:  # after the new model is in: a failed write keeps the old model whole
+        path.unlink(missing_ok=True)
+        log.info("removed %s: it showed the model this conversion replaced", path)
+    return output
 
 
 def _save_whole(model: torch.nn.Module, output: Path, card: str) -> Path:

@@ -17,7 +17,9 @@ def pick_device(preferred: str | torch.device | None = None) -> torch.device:
 
     A named device that cannot be used raises ValueError instead of silently running somewhere else.
     """
-    choice = preferred or os.environ.get("GENREPAIR_DEVICE") or "auto"
+    choice = preferred if preferred not in (None, "") else os.environ.get("GENREPAIR_DEVICE") or "auto"
+    if isinstance(choice, bool):  # True is 1 to torch.device: cuda:1
+        raise ValueError(f"unsupported device {choice!r}; use auto, cpu, cuda, cuda:N or mps")
     if choice == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

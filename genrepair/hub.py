@@ -54,6 +54,27 @@ def _has_files(folder: Path) -> bool:
     return all((folder / f).is_file() for f in FILES)
 
 
+def _lfs_pointer(folder: Path) -> bool:
+    """True when the folder's weights file is a Git LFS pointer (a clone made without git-lfs), not the weights."""
+    path = folder / FILES[1]
+    try:
+        if path.stat().st_size > 1024:
+            return False
+        with open(path, "rb") as f:
+            return f.read(40).startswith(b"version https://git-lfs")
+    except OSError:
+        return False
+
+
+LFS_HINT = "a Git LFS pointer, not the weights: run `git lfs install && git lfs pull` in the clone"
+
+
+def env_on(name: str, default: bool = False) -> bool:
+    """An on/off environment setting: 1, on, yes or true (any case) is on; unset or empty is ``default``."""
+    value = os.environ.get(name, "").strip()
+    return default if not value else value.upper() in {"1", "ON", "YES", "TRUE"}
+
+
 def _hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"} or constants.HF_HUB_OFFLINE
 
@@ -143,6 +164,8 @@ def _attempt(label: str, fetch: Callable[[], Path], tried: list[str]) -> Path | 
 def _check_folder(folder: Path) -> None:
     """Refuse a folder that is not a safetensors model folder, naming what is wrong."""
     if _has_files(folder):
+        if _lfs_pointer(folder):
+            raise ModelLoadError(f"{folder / FILES[1]} is {LFS_HINT}")
         return
     missing = " and ".join(f for f in FILES if not (folder / f).is_file())
     pickles = sorted(p.name for pattern in PICKLES for p in folder.glob(pattern))
@@ -157,20 +180,26 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
     used only when no local copy exists, and never with ``HF_HUB_OFFLINE``. With ``GENREPAIR_PREFER_HUB=1`` a
     registry name goes to the Hub first, then the cache, then ``weights/<name>/``, warning when it falls back.
     """
+    name = str(name_or_path)
+    hub_id = _hub_repo(name)  # a pasted Hub address, or owner/name@revision
     try:
         path = Path(name_or_path).expanduser()
     except RuntimeError:  # ~someone who is no user here
         raise ModelLoadError(f"{name_or_path}: no such folder (no such user's home)") from None
-    if path.is_dir():
+    known = name in REGISTRY or (weights_dir() / name / "config.json").is_file()
+    if path.is_dir() and not (known and not _has_files(path) and not _meant_as_path(name)):
         _check_folder(path)
         return path, f"local folder {path}"
-    if path.is_file():
+    if path.is_dir():  # a folder here of a model's name that holds no model (a dataset folder): the model
+        log.info("%s: the folder %s here is not a model folder; loading the model of that name", name, path)
+    elif path.is_file():
         raise ModelLoadError(f"{path} is a file; a model is a folder holding {' and '.join(FILES)}")
-    name = str(name_or_path)
     spec = REGISTRY.get(name)
     if spec is not None:
         repo_id, revision, bundled = spec.repo_id, spec.revision, weights_dir() / name
-    elif _meant_as_path(name):
+    elif hub_id is not None and allow_any_repo:
+        (repo_id, revision), bundled = hub_id, None
+    elif _meant_as_path(name) and hub_id is None:
         raise ModelLoadError(f"{path}: no such folder (a model is a folder holding {' and '.join(FILES)})")
     elif "/" not in name and (weights_dir() / name / "config.json").is_file():  # a converted or own model there
         folder = weights_dir() / name
@@ -179,19 +208,22 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
     elif "/" in name and allow_any_repo:
         repo_id, revision, bundled = name, None, None
     else:
-        close = difflib.get_close_matches(name, [*REGISTRY, *local_models()], n=1, cutoff=0.75)
+        names = [*REGISTRY, *local_models()]
+        folded = {n.casefold(): n for n in names}
+        close = difflib.get_close_matches(name.strip().casefold(), list(folded), n=1, cutoff=0.75)
         raise ModelLoadError(
-            f"unknown model {name!r}: not a registry name or a model folder"
-            + (f" (did you mean {close[0]!r}?)" if close else "")
+            f"unknown model {name!r}: not a registry name, a model folder or a model folder in {weights_dir()}"
+            + (f" (did you mean {folded[close[0]]!r}?)" if close else "")
             + ("" if allow_any_repo else " (Hub repo ids are disabled here; set GENREPAIR_ALLOW_ANY_REPO=1)")
             + f"; valid names: {', '.join(REGISTRY)}"
+            + ("" if "/" in name else "; GENREPAIR_WEIGHTS=DIR loads the model folders in DIR by name")
         )
-    prefer_hub = bundled is not None and os.environ.get("GENREPAIR_PREFER_HUB") == "1"
+    prefer_hub = bundled is not None and env_on("GENREPAIR_PREFER_HUB")
     tried: list[str] = []
     if bundled is not None and not prefer_hub:
-        if _has_files(bundled):
+        if _has_files(bundled) and not _lfs_pointer(bundled):
             return bundled, f"bundled folder {bundled}"
-        tried.append(f"bundled folder {bundled} (missing)")
+        tried.append(f"bundled folder {bundled} ({LFS_HINT if _has_files(bundled) else 'missing'})")
 
     where = f"{repo_id}@{revision or 'main'}"
     sources = [
@@ -208,10 +240,25 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
             if prefer_hub and tried:
                 log.warning("%s: Hub unavailable, using the %s; tried: %s", name, label, "; ".join(tried))
             return folder, label
-    if bundled is not None and prefer_hub and _has_files(bundled):
+    if bundled is not None and prefer_hub and _has_files(bundled) and not _lfs_pointer(bundled):
         log.warning("%s: Hub unavailable, falling back to bundled %s; tried: %s", name, bundled, "; ".join(tried))
         return bundled, f"bundled folder {bundled} (Hub unavailable)"
     raise ModelLoadError(f"could not load {name!r}; tried: " + "; ".join(tried))
+
+
+_HUB_PAGE = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+)(?:/(?:tree|blob|resolve)/(?P<rev>[^/?#]+))?/?")
+
+
+def _hub_repo(name: str) -> tuple[str, str | None] | None:
+    """(repo id, revision) for a Hub model page's address (``https://huggingface.co/owner/name`` or the
+    ``HF_ENDPOINT``'s, with ``/tree/REV`` if given) or ``owner/name@REV``; None for anything else."""
+    for site in {"https://huggingface.co", "https://hf.co", _endpoint()}:
+        if name.startswith(site + "/") and (m := _HUB_PAGE.fullmatch(name[len(site) + 1 :])):
+            return m["repo"], m["rev"]
+    if "@" in name and re.fullmatch(r"[\w.-]+/[\w.-]+@[\w./-]+", name):
+        repo, rev = name.split("@", 1)
+        return repo, rev
+    return None
 
 
 def _meant_as_path(name: str) -> bool:
@@ -242,7 +289,7 @@ def local_models(folder: Path | None = None) -> dict[str, str]:
 
 def read_config(folder: Path) -> dict:
     try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
     except UnicodeDecodeError as e:
         raise ModelLoadError(f"{folder / 'config.json'} is unreadable: not UTF-8 text ({e.reason})") from e
     except (OSError, json.JSONDecodeError) as e:
@@ -251,12 +298,19 @@ def read_config(folder: Path) -> dict:
         raise ModelLoadError(f"{folder / 'config.json'} holds a {type(config).__name__}, not a JSON object")
     if not isinstance(config.get(CLASS_KEY, ""), str):
         raise ModelLoadError(f"{folder / 'config.json'}: {CLASS_KEY} must be a string, got {config[CLASS_KEY]!r}")
-    pad = config.get("pad_multiple", 1)
-    if type(pad) is not int or pad < 1:
-        raise ModelLoadError(
-            f"{folder / 'config.json'}: pad_multiple must be a whole number of at least 1, got {pad!r}"
-        )
+    if problem := _not_whole("pad_multiple", config.get("pad_multiple", 1), 1):
+        raise ModelLoadError(f"{folder / 'config.json'}: {problem}")
     return config
+
+
+def _not_whole(key: str, value, minimum: int) -> str | None:
+    """What is wrong with ``value`` as a whole-number config field (None: nothing). 128.0 is refused, as torch
+    would refuse it deep inside a layer, with the spelling that works."""
+    if type(value) is float and value.is_integer() and value >= minimum:
+        return f"{key} must be a whole number: write {int(value)}, not {value!r}"
+    if type(value) is not int or value < minimum:
+        return f"{key} must be a whole number of at least {minimum}, got {value!r}"
+    return None
 
 
 def model_class(config: dict, spec_cls: str | None, folder: Path) -> type[torch.nn.Module]:
@@ -284,7 +338,8 @@ def _constructor_kwargs(cls: type[torch.nn.Module], config: dict) -> dict:
 
 
 def _check_numbers(cls: type, kwargs: dict, path: Path) -> None:
-    """Refuse a non-number where the constructor's default is a number, and a noise range that is not positive."""
+    """Refuse a non-number where the constructor's default is a number, a fraction or a negative number where it is
+    a whole number (sizes and counts), and a noise range that is not positive."""
     params = inspect.signature(cls).parameters
     for key, value in kwargs.items():
         number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -292,6 +347,8 @@ def _check_numbers(cls: type, kwargs: dict, path: Path) -> None:
             raise ModelLoadError(f"{path}: sigma_max must be a positive number, got {value!r}")
         if key in params and type(params[key].default) in (int, float) and not number:
             raise ModelLoadError(f"{path}: {key} must be a number, got {value!r}")
+        if key in params and type(params[key].default) is int and (problem := _not_whole(key, value, 0)):
+            raise ModelLoadError(f"{path}: {problem}")
 
 
 def _build(folder: Path, how: str, name: str, spec_cls: str | None) -> torch.nn.Module:
@@ -305,6 +362,12 @@ def _build(folder: Path, how: str, name: str, spec_cls: str | None) -> torch.nn.
             model = cls(**kwargs)
     except Exception as e:  # noqa: BLE001 - whatever the constructor makes of odd values, name the config
         raise ModelLoadError(f"{folder / 'config.json'} does not describe a {cls.__name__}: {one_line(e)}") from e
+    need, pad = getattr(model, "size_multiple", 1), getattr(model, "pad_multiple", 1)
+    if pad % need:  # a smaller multiple fails inside the network on the first image whose sides do not divide
+        raise ModelLoadError(
+            f"{folder / 'config.json'}: pad_multiple {pad} is not a multiple of {need}: this {cls.__name__} halves "
+            f"the image {need.bit_length() - 1} times, so the sides it is given must divide by {need}"
+        )
     try:
         state = load_file(str(folder / "model.safetensors"))
     except (SafetensorError, OSError) as e:
@@ -338,7 +401,8 @@ def load_model(
     Models whose class sets ``prefers_channels_last`` get channels-last weights (faster convolutions).
     """
     if allow_any_repo is None:
-        allow_any_repo = os.environ.get("GENREPAIR_ALLOW_ANY_REPO", "1") == "1"
+        allow_any_repo = env_on("GENREPAIR_ALLOW_ANY_REPO", default=True)
+    dev = pick_device(device)  # an unusable device is refused before anything is found or downloaded
     name = str(name_or_path)
     spec = REGISTRY.get(name)
     if spec is not None and spec.cls == "classic":
@@ -356,7 +420,6 @@ def load_model(
         folder, how = bundled, f"bundled folder {bundled} (the Hub's copy does not load)"
         model = _build(folder, how, name, spec.cls)
     log.info("loaded %s (%s) from %s", name, type(model).__name__, how)
-    dev = pick_device(device)
     use_half = (dev.type == "cuda") if half is None else half
     model = model.to(dev).eval().requires_grad_(False)
     if use_half:

@@ -638,3 +638,15 @@ def test_eval_from_json_does_not_need_the_device_named(tmp_path: Path, capsys) -
     stored.write_text(json.dumps({"table": "THE TABLE", "timing": {}}))
     assert cli("eval", "translate", "--from-json", stored, "--device", "cuda") == 0
     assert "THE TABLE" in capsys.readouterr().out
+
+
+def test_a_tilde_in_a_path_argument_means_home_even_unexpanded(model_dirs, tmp_path: Path, monkeypatch) -> None:
+    """``--output=~/x`` (the shell leaves it alone) writes under $HOME, never into a folder named ``~`` here."""
+    home, here = tmp_path / "home", tmp_path / "here"
+    for folder in (home, here):
+        folder.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(here)
+    photo(20, 16).save(home / "in.png")
+    assert cli("denoise", "~/in.png", "--model", model_dirs["denoise"], "--sigma", "10", "--output=~/out.png") == 0
+    assert (home / "out.png").is_file() and not (here / "~").exists()

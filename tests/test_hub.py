@@ -176,3 +176,67 @@ def test_pick_device_refuses_missing_gpu_index(devices) -> None:
     devices(True, False)
     with pytest.raises(ValueError, match=r"only 1 CUDA device\(s\)"):
         pick_device("cuda:1")
+
+
+def test_a_folder_here_named_like_a_model_does_not_hide_it(repo, tmp_path: Path, monkeypatch) -> None:
+    """A dataset folder ``horse2zebra/`` (trainA, testA) next to ``weights/horse2zebra``, or an output folder named
+    ``denoise.color/``, is not a model folder: the name still loads the model. A path that can only be a path
+    (``./denoise.color``) still means the folder, and says what it lacks."""
+    weights, _ = hub_env(monkeypatch, tmp_path, closed_port_url())
+    shutil.copytree(repo[0], weights / NAME)
+    shutil.copytree(repo[0], weights / "horse2zebra")
+    here = tmp_path / "here"
+    for name in (NAME, "horse2zebra/trainA"):
+        (here / name).mkdir(parents=True)
+    monkeypatch.chdir(here)
+    assert load_model(NAME, device="cpu").genrepair_source == f"bundled folder {weights / NAME}"
+    assert load_model("horse2zebra", device="cpu").genrepair_source == f"folder {weights / 'horse2zebra'}"
+    with pytest.raises(ModelLoadError, match="is not a model folder: it lacks config.json and model.safetensors"):
+        load_model(f"./{NAME}", device="cpu")
+    (here / "mine").mkdir()
+    with pytest.raises(ModelLoadError, match="mine is not a model folder"):  # not a model's name: the folder
+        load_model("mine", device="cpu")
+
+
+def test_a_git_lfs_pointer_is_named_and_the_cache_or_hub_used(repo, tmp_path: Path, monkeypatch) -> None:
+    """A clone without git-lfs holds pointer files: said so, and the Hub's copy is loaded instead."""
+    pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 8025248\n"
+    with HubServer({REPO: repo[0]}) as hub:
+        weights, _ = hub_env(monkeypatch, tmp_path, hub.url)
+        shutil.copytree(repo[0], weights / NAME)
+        (weights / NAME / "model.safetensors").write_bytes(pointer)
+        model = load_model(NAME, device="cpu")
+        assert model.genrepair_source == f"Hub download {hub.url}/{REPO}@main"
+        assert same_output(model, repo[1])
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+        with pytest.raises(ModelLoadError, match=r"a Git LFS pointer, not the weights: run `git lfs install"):
+            load_model(NAME, device="cpu")
+        with pytest.raises(ModelLoadError, match=r"model.safetensors is a Git LFS pointer"):
+            load_model(weights / NAME, device="cpu")
+
+
+def test_hub_addresses_revisions_and_names_in_another_case(repo, tmp_path: Path, monkeypatch) -> None:
+    with HubServer({"someone/tiny": repo[0]}) as hub:
+        hub_env(monkeypatch, tmp_path, hub.url)
+        for pasted in (f"{hub.url}/someone/tiny", f"{hub.url}/someone/tiny/tree/main", "someone/tiny@main"):
+            assert same_output(load_model(pasted, device="cpu"), repo[1]), pasted
+        with pytest.raises(ModelLoadError, match="RevisionNotFoundError|Revision Not Found|404"):
+            load_model("someone/tiny@nope", device="cpu")
+        monkeypatch.setenv("GENREPAIR_ALLOW_ANY_REPO", "false")  # on/off words count, as HF_HUB_OFFLINE's do
+        with pytest.raises(ModelLoadError, match="valid names: "):
+            load_model("someone/tiny", device="cpu")
+    with pytest.raises(ModelLoadError, match="no such folder"):  # another site's address is not a Hub repo
+        load_model("https://github.com/someone/tiny", device="cpu")
+    with pytest.raises(ModelLoadError, match=r"did you mean 'denoise.gray'\?.*GENREPAIR_WEIGHTS=DIR"):
+        load_model("DENOISE.GRAY", device="cpu")
+
+
+def test_an_unusable_device_is_refused_before_any_download(repo, tmp_path: Path, monkeypatch, devices) -> None:
+    devices(False, False)
+    with HubServer({REPO: repo[0]}) as hub:
+        hub_env(monkeypatch, tmp_path, hub.url)
+        for device in ("cuda", 0, True):
+            with pytest.raises(ValueError, match="CUDA is not available|unsupported device"):
+                load_model(NAME, device=device)
+        assert hub.requests == []

@@ -83,6 +83,7 @@ class ResnetGenerator(
         self.input_nc, self.output_nc = input_nc, output_nc
         self.image_size = image_size
         self.pad_multiple = pad_multiple
+        self.size_multiple = 4  # what sides must divide by to come back the same size: two stride-2 convolutions
         self.value_range = value_range
         self.background = background
         layers: list[nn.Module] = [

@@ -42,6 +42,7 @@ class NoiseCondUNet(nn.Module, PyTorchModelHubMixin, license="mit", **_HUB):
         self.sigma_max = sigma_max
         self.pad_multiple = pad_multiple
         c = list(channels)
+        self.size_multiple = 2 ** len(c)  # what sides must divide by: pixel-unshuffle, then one halving per level
         self.head = nn.Conv2d(in_nc * 4 + 1, c[0], 3, 1, 1)
         self.enc = nn.ModuleList(nn.Sequential(*[ResBlock(ch) for _ in range(nb)]) for ch in c[:-1])
         self.down = nn.ModuleList(nn.Conv2d(c[i], c[i + 1], 2, 2) for i in range(len(c) - 1))

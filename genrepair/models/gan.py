@@ -8,6 +8,8 @@ from torch import nn
 
 from .layers import Upsample2x
 
+_UPSAMPLINGS = {32: 3, 64: 4, 128: 5}  # CondGenerator's image size -> 2x upsamplings from 4x4
+
 
 class CondBatchNorm(nn.Module):
     """BatchNorm whose scale and shift come from the class embedding (BigGAN-style)."""
@@ -61,13 +63,19 @@ class CondGenerator(
         value_range: str = "-1,1",
     ) -> None:
         super().__init__()
+        if image_size not in _UPSAMPLINGS:
+            raise ValueError(f"image_size must be 32, 64 or 128, got {image_size!r}")
+        if not isinstance(class_names, list | tuple) or not all(isinstance(n, str) for n in class_names):
+            raise ValueError(f"class_names must be a list of names, got {class_names!r}")
+        if class_names and len(class_names) != num_classes:  # none: labels are the class numbers
+            raise ValueError(f"class_names has {len(class_names)} names but num_classes is {num_classes}")
         self.z_dim = z_dim
         self.num_classes = num_classes
         self.image_size = image_size
         self.class_names = list(class_names)
         cond_dim = z_dim
         self.embed = nn.Embedding(max(num_classes, 1), z_dim)
-        n_up = {32: 3, 64: 4, 128: 5}[image_size]
+        n_up = _UPSAMPLINGS[image_size]
         chans = [ngf * 8, ngf * 8, ngf * 4, ngf * 2, ngf, ngf][: n_up + 1]
         self.fc = nn.Linear(z_dim, 4 * 4 * chans[0])
         self.blocks = nn.ModuleList(UpBlock(chans[i], chans[i + 1], cond_dim) for i in range(n_up))

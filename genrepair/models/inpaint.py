@@ -111,6 +111,7 @@ class InpaintNet(
         super().__init__()
         self.image_size = image_size
         self.pad_multiple = pad_multiple
+        self.size_multiple = 8  # what sides must divide by: three stride-2 convolutions down, three merges up
         act = nn.ReLU(inplace=True)
         self.enc0 = nn.Sequential(nn.Conv2d(5, nf, 5, 1, 2), act)
         self.enc1 = nn.Sequential(nn.Conv2d(nf, nf * 2, 4, 2, 1), act)

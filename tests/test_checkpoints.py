@@ -1,0 +1,201 @@
+"""Checkpoints that convert or load but would fail later: refused at ``genrepair convert`` or at load time.
+
+Each case once converted (or loaded) and then crashed with a raw traceback, or ran with wrong weights.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny
+from PIL import Image
+
+from genrepair import ModelLoadError, load_model, translate
+from genrepair.convert import ConversionError, convert
+from genrepair.hub import save_model
+from genrepair.models import DnCNN, ResnetGenerator
+
+pytestmark = pytest.mark.usefixtures("isolated_env")
+
+
+def cyclegan_state(seed: int = 0, **kwargs) -> dict[str, torch.Tensor]:
+    torch.manual_seed(seed)
+    return ResnetGenerator(ngf=4, n_blocks=1, **kwargs).state_dict()
+
+
+def write_pth(path: Path, obj) -> Path:
+    torch.save(obj, path)
+    return path
+
+
+# ---------------------------------------------------------------- convert: values and channels
+
+
+def test_convert_refuses_nan_or_infinite_weights(tmp_path: Path) -> None:
+    for bad in (float("nan"), float("inf")):
+        sd = cyclegan_state()
+        sd["model.4.weight"] = sd["model.4.weight"].clone()
+        sd["model.4.weight"].view(-1)[3] = bad
+        src = write_pth(tmp_path / "diverged.pth", sd)
+        with pytest.raises(ConversionError, match=r"diverged\.pth: .*model\.4\.weight holds NaN or infinite values"):
+            convert(src, "cyclegan", tmp_path / "out")
+        assert not (tmp_path / "out").exists()
+
+
+def test_convert_refuses_integer_weights(tmp_path: Path) -> None:
+    """Integers were cast to float and ran as garbage weights; loading refuses them anyway."""
+    src = write_pth(tmp_path / "quant.pth", {k: (v * 100).int() for k, v in cyclegan_state().items()})
+    with pytest.raises(ConversionError, match=r"quant\.pth: weight model\.1\.weight is stored as torch\.int32"):
+        convert(src, "cyclegan", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_convert_accepts_half_precision_and_stale_integer_buffers(tmp_path: Path) -> None:
+    sd = {k: v.half() for k, v in cyclegan_state().items()}
+    sd["model.2.num_batches_tracked"] = torch.tensor(0)  # an old file's InstanceNorm counter: dropped, not refused
+    load_model(convert(write_pth(tmp_path / "half.pth", sd), "cyclegan", tmp_path / "out"))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(input_nc=4), r"g\.pth: the generator reads 4 input channels; genrepair translate gives it 1 \(gray\)"),
+        (dict(output_nc=4), r"g\.pth: the generator writes 4 output channels; .*1 \(gray\) or 3 \(RGB\)"),
+        (dict(input_nc=2, output_nc=2), r"reads 2 input channels"),
+    ],
+)
+def test_convert_refuses_channel_counts_translate_cannot_use(kwargs: dict, message: str, tmp_path: Path) -> None:
+    src = write_pth(tmp_path / "g.pth", cyclegan_state(**kwargs))
+    with pytest.raises(ConversionError, match=message):
+        convert(src, "cyclegan", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_convert_gray_and_color_generators_still_translate(tmp_path: Path) -> None:
+    rgb = Image.fromarray((np.random.default_rng(0).random((12, 16, 3)) * 255).astype(np.uint8))
+    for i, o in ((1, 1), (1, 3), (3, 1), (3, 3)):
+        src = write_pth(tmp_path / f"g{i}{o}.pth", cyclegan_state(input_nc=i, output_nc=o))
+        out = translate(load_model(convert(src, "cyclegan", tmp_path / f"m{i}{o}")), rgb)
+        assert (out.mode, out.size) == ({1: "L", 3: "RGB"}[o], (16, 12))
+
+
+def test_convert_refuses_a_denoiser_of_four_channels(tmp_path: Path) -> None:
+    src = write_pth(tmp_path / "d.pth", DnCNN(in_nc=4, out_nc=4, nc=8, nb=3).state_dict())
+    with pytest.raises(ConversionError, match=r"d\.pth: the denoiser reads 4 channels; genrepair denoise gives it 1"):
+        convert(src, "dncnn", tmp_path / "out")
+
+
+# ---------------------------------------------------------------- convert --overwrite
+
+
+def test_overwrite_removes_the_old_models_examples_only(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    convert(write_pth(tmp_path / "a.pth", cyclegan_state(0)), "cyclegan", out)
+    Image.new("RGB", (4, 4)).save(out / "examples.jpg")  # what scripts/make_card_images.py adds
+    (out / "notes.txt").write_text("mine")
+    (out / "other.jpg").write_bytes(b"not ours")
+    convert(write_pth(tmp_path / "b.pth", cyclegan_state(1)), "cyclegan", out, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "model.safetensors", "notes.txt",
+                                                     "other.jpg"]  # fmt: skip
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_overwrite_keeps_an_examples_jpg_of_a_folder_that_held_no_model(tmp_path: Path) -> None:
+    """A project folder's own picture is not a model's: without an old config.json nothing is removed."""
+    (tmp_path / "README.md").write_text("# My project\n")
+    Image.new("RGB", (4, 4)).save(tmp_path / "examples.jpg")
+    convert(write_pth(tmp_path / "a.pth", cyclegan_state()), "cyclegan", tmp_path, overwrite=True)
+    assert (tmp_path / "examples.jpg").is_file()
+
+
+def test_a_failed_overwrite_keeps_the_old_examples(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    convert(write_pth(tmp_path / "a.pth", cyclegan_state()), "cyclegan", out)
+    Image.new("RGB", (4, 4)).save(out / "examples.jpg")
+    with pytest.raises(ConversionError):
+        convert(write_pth(tmp_path / "bad.pth", {"x": torch.zeros(1)}), "cyclegan", out, overwrite=True)
+    assert (out / "examples.jpg").is_file()
+
+
+# ---------------------------------------------------------------- BasicSR / KAIR training checkpoints
+
+
+def test_convert_prefers_params_ema_and_says_so(tmp_path: Path) -> None:
+    plain, ema = DnCNN(in_nc=1, out_nc=1, nc=8, nb=3).state_dict(), DnCNN(in_nc=1, out_nc=1, nc=8, nb=3).state_dict()
+    src = write_pth(tmp_path / "net_g_latest.pth", {"params": plain, "params_ema": ema})
+    out = convert(src, "dncnn", tmp_path / "out")
+    got = load_model(out).state_dict()
+    assert all(torch.equal(got[k], ema[k]) for k in ema)
+    assert not torch.equal(got["model.0.weight"], plain["model.0.weight"])
+    assert "`params_ema`" in (out / "README.md").read_text()
+    only = convert(write_pth(tmp_path / "p.pth", {"params": plain}), "dncnn", tmp_path / "only")
+    assert torch.equal(load_model(only).state_dict()["model.0.weight"], plain["model.0.weight"])
+    assert "`params`" in (only / "README.md").read_text()
+
+
+# ---------------------------------------------------------------- load: configs that crashed later
+
+
+def edited(model_dirs: dict[str, Path], key: str, tmp_path: Path, **changes) -> Path:
+    folder = tmp_path / key
+    shutil.copytree(model_dirs[key], folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**cfg, **changes}))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("key", "pad", "need"),
+    [("denoise", 1, 4), ("denoise", 2, 4), ("denoise", 6, 4), ("inpaint", 1, 8), ("inpaint", 4, 8), ("cyclegan", 2, 4)],
+)
+def test_load_refuses_a_pad_multiple_the_network_cannot_use(model_dirs, tmp_path: Path, key, pad, need) -> None:
+    folder = edited(model_dirs, key, tmp_path, pad_multiple=pad)
+    with pytest.raises(ModelLoadError, match=rf"config\.json: pad_multiple {pad} is not a multiple of {need}"):
+        load_model(folder)
+
+
+def test_load_accepts_a_larger_multiple_of_what_the_network_needs(model_dirs, tmp_path: Path) -> None:
+    assert load_model(edited(model_dirs, "denoise", tmp_path, pad_multiple=16)).pad_multiple == 16
+    # denoise.gray's architecture (three channel levels): 8 is what it needs
+    folder = save_model(tiny("NoiseCondUNet", in_nc=1, channels=[8, 16, 32]), tmp_path / "gray")
+    with pytest.raises(ModelLoadError, match=r"pad_multiple 4 is not a multiple of 8"):
+        load_model(edited({"gray": folder}, "gray", tmp_path / "x", pad_multiple=4))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (dict(num_classes=-2), r"config\.json: num_classes must be a whole number of at least 0, got -2"),
+        (dict(class_names=["a", "b", "c", "d"]), r"class_names has 4 names but num_classes is 3"),
+        (dict(class_names=["a", "b"]), r"class_names has 2 names but num_classes is 3"),
+        (dict(class_names="cat"), r"class_names must be a list of names, got 'cat'"),
+        (dict(image_size=48), r"image_size must be 32, 64 or 128, got 48"),
+        (dict(z_dim=16.0), r"config\.json: z_dim must be a whole number: write 16, not 16\.0"),
+        (dict(ngf=True), r"ngf must be a number, got True"),
+        (dict(ngf=4.5), r"ngf must be a whole number of at least 0, got 4\.5"),
+    ],
+)
+def test_load_refuses_generator_configs_that_failed_later(model_dirs, tmp_path: Path, changes, message) -> None:
+    with pytest.raises(ModelLoadError, match=message):
+        load_model(edited(model_dirs, "gan", tmp_path, **changes))
+
+
+def test_generator_class_names_may_be_left_out(tmp_path: Path) -> None:
+    """No names: labels are class numbers (and an unconditional generator has none)."""
+    for n in (0, 3):
+        folder = save_model(tiny("CondGenerator", num_classes=n, class_names=[]), tmp_path / str(n))
+        assert load_model(folder).num_classes == n
+
+
+def test_load_reads_a_config_saved_with_a_byte_order_mark(model_dirs, tmp_path: Path) -> None:
+    """Windows Notepad saves UTF-8 with a BOM."""
+    folder = tmp_path / "bom"
+    shutil.copytree(model_dirs["denoise"], folder)
+    text = (folder / "config.json").read_text()
+    (folder / "config.json").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    assert type(load_model(folder)).__name__ == "NoiseCondUNet"
