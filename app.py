@@ -45,8 +45,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 import genrepair
-from genrepair.device import is_out_of_memory
-from genrepair.hub import local_models, weights_dir
+from genrepair.device import is_out_of_memory, pick_device
+from genrepair.hub import env_on, local_models, weights_dir
 from genrepair.imageio import (
     check_file,
     composite_on,
@@ -210,7 +210,19 @@ def check_settings() -> None:
     env_int("GENREPAIR_TILE", 512)
     max_pixels()
     max_bytes()
+    max_file_size()
     auth()
+    pick_device()  # GENREPAIR_DEVICE, if set, names a usable device
+
+
+def max_file_size() -> str:
+    """GENREPAIR_MAX_FILE_SIZE: the upload limit Gradio enforces, a whole number and a unit (50mb, 1gb)."""
+    value = os.environ.get("GENREPAIR_MAX_FILE_SIZE", "50mb")
+    if not re.fullmatch(r"\s*\d+\s*[kmgt]?b\s*", value, flags=re.IGNORECASE):
+        raise ValueError(
+            f"GENREPAIR_MAX_FILE_SIZE must be a whole number and a unit such as 50mb or 1gb, got {value!r}"
+        )
+    return value
 
 
 def auth() -> tuple[str, str] | None:
@@ -634,8 +646,17 @@ def build_translate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
 # ---------------------------------------------------------------- denoise
 
 
-@held_slot
 @gpu
+@friendly
+def denoise_on_gpu(model_name: str, noisy: Image.Image, sigma, best: bool) -> tuple[Image.Image, bool]:
+    """The model's part of a denoise, the only part that books a ZeroGPU slot (60 s by default): the OpenCV
+    comparison, which runs on the CPU and takes longer on big pictures, and the PNG writing stay outside."""
+    model = get_model(model_name)
+    out = genrepair.denoise(model, noisy, sigma=sigma, ensemble=8 if best else 1)
+    return out, bool(getattr(model, "blind", False))
+
+
+@held_slot
 @friendly
 def run_denoise(
     model_name, image, sigma, auto, add_noise_sigma, noise_seed, compare_opencv, best=False, progress=gr.Progress()
@@ -648,13 +669,11 @@ def run_denoise(
     if add_noise_sigma > 0:
         noise_seed = whole(0 if noise_seed is None else noise_seed, "noise seed", minimum=0)
         noisy = add_noise(noisy, add_noise_sigma, noise_seed)
-    progress(0.1, desc=f"Loading {model_name}")
-    model = get_model(model_name)
-    progress(0.3, desc="Denoising")
-    out = genrepair.denoise(model, noisy, sigma=sigma, ensemble=8 if best else 1)
+    progress(0.2, desc=f"Denoising with {model_name}")
+    out, blind = denoise_on_gpu(model_name, noisy, sigma, bool(best))
     used = out.info["genrepair_sigma"]
     how = "estimated from the image" if auto else "set by hand"
-    if getattr(model, "blind", False):
+    if blind:
         how += "; this model is blind and does not use it"
     note = f"Denoised by **{model_name}**; noise level used: **σ = {used:.1f}** ({how})"
     if best:
@@ -976,15 +995,17 @@ if __name__ == "__main__":
         check_settings()
     except ValueError as e:
         sys.exit(f"app.py: {e}")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a stopped server removes its output folders (atexit)
+    # SIGTERM (docker stop, systemd, Spaces) stops the server as Ctrl-C does: Gradio then deletes its cache of
+    # uploads and results, and atexit removes the app's output folders (sys.exit skipped Gradio's clean-up)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     port = os.environ.get("GRADIO_SERVER_PORT")
     demo.queue(
         default_concurrency_limit=concurrency(),
         max_size=env_int("GENREPAIR_QUEUE_SIZE", 32),
     ).launch(
         auth=auth(),
-        share=args.share or os.environ.get("GENREPAIR_SHARE") == "1",
+        share=args.share or env_on("GENREPAIR_SHARE"),
         server_name=os.environ.get("GRADIO_SERVER_NAME"),
         server_port=int(port) if port else None,
-        max_file_size=os.environ.get("GENREPAIR_MAX_FILE_SIZE", "50mb"),
+        max_file_size=max_file_size(),
     )

@@ -17,7 +17,15 @@ def pick_device(preferred: str | torch.device | None = None) -> torch.device:
 
     A named device that cannot be used raises ValueError instead of silently running somewhere else.
     """
-    choice = preferred if preferred not in (None, "") else os.environ.get("GENREPAIR_DEVICE") or "auto"
+    try:
+        return _pick(preferred if preferred not in (None, "") else os.environ.get("GENREPAIR_DEVICE") or "auto")
+    except ValueError as e:
+        if preferred in (None, "") and os.environ.get("GENREPAIR_DEVICE"):
+            raise ValueError(f"GENREPAIR_DEVICE: {e}") from None
+        raise
+
+
+def _pick(choice) -> torch.device:
     if isinstance(choice, bool):  # True is 1 to torch.device: cuda:1
         raise ValueError(f"unsupported device {choice!r}; use auto, cpu, cuda, cuda:N or mps")
     if choice == "auto":

@@ -523,6 +523,54 @@ def test_settings_are_checked_at_start(monkeypatch):
                 app.check_settings()
     monkeypatch.setenv("GENREPAIR_AUTH", "me:s3cret:with:colons")
     assert app.auth() == ("me", "s3cret:with:colons")
+    for value in ("fifty", "10", "1.5gb"):  # Gradio's own parse raised a bare ValueError at launch
+        monkeypatch.setenv("GENREPAIR_MAX_FILE_SIZE", value)
+        with pytest.raises(ValueError, match="GENREPAIR_MAX_FILE_SIZE must be a whole number and a unit"):
+            app.check_settings()
+    monkeypatch.setenv("GENREPAIR_MAX_FILE_SIZE", "200 MB")
+    monkeypatch.setenv("GENREPAIR_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="GENREPAIR_DEVICE: unsupported device 'tpu'"):
+        app.check_settings()
+
+
+def test_sigterm_stops_the_server_and_removes_uploads_and_results(tmp_path):
+    """docker stop / systemd send SIGTERM: it stops the server as Ctrl-C does, so Gradio deletes its cache of
+    users' uploads and results and the app removes its output folders (sys.exit left both behind)."""
+    import signal
+    import subprocess
+    import sys
+
+    from app_server import REPO, free_port
+
+    needs("denoise.color")
+    cache, tmp = tmp_path / "gradio", tmp_path / "tmp"
+    tmp.mkdir()
+    port = free_port()
+    env = {**os.environ, "GRADIO_TEMP_DIR": str(cache), "TMPDIR": str(tmp), "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_SERVER_NAME": "127.0.0.1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        client = None
+        for _ in range(120):
+            try:
+                client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
+                break
+            except Exception:  # noqa: BLE001 - not listening yet
+                time.sleep(1)
+        assert client is not None, "the app did not start"
+        src = png(tmp_path, "mine.png", scene(40))
+        client.predict("denoise.color", handle_file(src), 10, False, 0, 0, False, False, api_name="/denoise")
+        uploads = [p for p in cache.rglob("*") if p.is_file() and not p.name.startswith("landscape")]
+        assert any(p.name == "mine.png" for p in uploads) and any(tmp.glob("genrepair-app-*"))
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    finally:
+        server.kill()
+    left = [p.name for p in cache.rglob("*") if p.is_file() and not p.name.startswith("landscape")]
+    assert "mine.png" not in left and not any(p.name.endswith("-denoised.png") for p in cache.rglob("*"))
+    assert not any(tmp.glob("genrepair-app-*"))
 
 
 def test_inpaint_empty_mask_is_an_error(client, tmp_path):
