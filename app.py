@@ -648,7 +648,7 @@ def build_translate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
 
 @gpu
 @friendly
-def denoise_on_gpu(model_name: str, noisy: Image.Image, sigma, best: bool) -> tuple[Image.Image, bool]:
+def denoise_on_gpu(model_name: str, noisy, sigma, best: bool) -> tuple[Image.Image, bool]:
     """The model's part of a denoise, the only part that books a ZeroGPU slot (60 s by default): the OpenCV
     comparison, which runs on the CPU and takes longer on big pictures, and the PNG writing stay outside."""
     model = get_model(model_name)
@@ -670,7 +670,10 @@ def run_denoise(
         noise_seed = whole(0 if noise_seed is None else noise_seed, "noise seed", minimum=0)
         noisy = add_noise(noisy, add_noise_sigma, noise_seed)
     progress(0.2, desc=f"Denoising with {model_name}")
-    out, blind = denoise_on_gpu(model_name, noisy, sigma, bool(best))
+    # the file itself when it is what is denoised: an Image pickled to a ZeroGPU worker loses the JPEG tables
+    # that the automatic noise level reads
+    source = noisy if add_noise_sigma > 0 or not isinstance(image, str | os.PathLike) else image
+    out, blind = denoise_on_gpu(model_name, source, sigma, bool(best))
     used = out.info["genrepair_sigma"]
     how = "estimated from the image" if auto else "set by hand"
     if blind:
@@ -987,6 +990,32 @@ with gr.Blocks(title="GenRepair", delete_cache=(KEEP_OUTPUTS_S, KEEP_OUTPUTS_S))
         demo.load(model_note, model, note, **UI_ONLY)
 
 
+def launch(share: bool = False) -> None:
+    """Serve until stopped (Ctrl-C or SIGTERM), with the GENREPAIR_* and GRADIO_SERVER_* settings."""
+    port = os.environ.get("GRADIO_SERVER_PORT")
+    demo.queue(
+        default_concurrency_limit=concurrency(),
+        max_size=env_int("GENREPAIR_QUEUE_SIZE", 32),
+    ).launch(
+        auth=auth(),
+        share=share or env_on("GENREPAIR_SHARE"),
+        server_name=os.environ.get("GRADIO_SERVER_NAME"),
+        server_port=int(port) if port else None,
+        max_file_size=max_file_size(),
+    )
+
+
+def delete_gradio_files() -> None:
+    """Delete the uploads and results Gradio cached for this app (not the examples). Gradio does this when its
+    server shuts down, but gives up on that after 5 s when a request is still running at a stop."""
+    try:
+        from gradio.route_utils import delete_files_created_by_app
+    except ImportError:  # another Gradio: its own shutdown is all there is
+        return
+    with contextlib.suppress(Exception):  # leaving: nothing to tell anyone
+        delete_files_created_by_app(demo, age=None)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Run the GenRepair web app.")
     parser.add_argument("--share", action="store_true", help="create a public gradio.live link (or GENREPAIR_SHARE=1)")
@@ -995,17 +1024,17 @@ if __name__ == "__main__":
         check_settings()
     except ValueError as e:
         sys.exit(f"app.py: {e}")
-    # SIGTERM (docker stop, systemd, Spaces) stops the server as Ctrl-C does: Gradio then deletes its cache of
-    # uploads and results, and atexit removes the app's output folders (sys.exit skipped Gradio's clean-up)
+    # SIGTERM (docker stop, systemd, Spaces) stops the server as Ctrl-C does (sys.exit skipped Gradio's clean-up);
+    # the uploads and results Gradio cached and the app's output folders are then deleted (atexit)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    port = os.environ.get("GRADIO_SERVER_PORT")
-    demo.queue(
-        default_concurrency_limit=concurrency(),
-        max_size=env_int("GENREPAIR_QUEUE_SIZE", 32),
-    ).launch(
-        auth=auth(),
-        share=args.share or env_on("GENREPAIR_SHARE"),
-        server_name=os.environ.get("GRADIO_SERVER_NAME"),
-        server_port=int(port) if port else None,
-        max_file_size=max_file_size(),
-    )
+    atexit.register(delete_gradio_files)
+    try:
+        launch(args.share)
+    except KeyboardInterrupt:  # a stop while Gradio was still starting
+        pass
+    # A request still running at the stop holds torch's worker threads, whose teardown at interpreter exit
+    # aborts the process (exit code -6, "terminate called without an active exception"): clean up, then leave.
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -6,6 +6,7 @@ Sizes (ngf, blocks, layers, channels) are read from tensor shapes, never guessed
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -220,12 +221,22 @@ Converted with `genrepair convert {src.name} --arch {arch}` from an official `{a
 Source file: `{src.name}`.
 {entry}"""
     # the old model's pictures, only where a model was (a project folder's own examples.jpg is not ours)
-    stale = [output / n for n in DESCRIBE_OLD if (output / "config.json").is_file() and (output / n).is_file()]
+    stale = [output / n for n in DESCRIBE_OLD if _held_a_model(output) and (output / n).is_file()]
     _save_whole(model, output, card)
     for path in stale:  # after the new model is in: a failed write keeps the old model whole
         path.unlink(missing_ok=True)
-        log.info("removed %s: it showed the model this conversion replaced", path)
+        log.warning("removed %s: it showed the model this conversion replaced", path)
     return output
+
+
+def _held_a_model(folder: Path) -> bool:
+    """The folder held a genrepair model: weights and a config naming its class (a project's own config.json
+    and pictures are not ours to remove)."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and "_class_name" in config and (folder / "model.safetensors").is_file()
 
 
 def _save_whole(model: torch.nn.Module, output: Path, card: str) -> Path:

@@ -18,6 +18,7 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote
 
 import torch
 from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url
@@ -254,10 +255,12 @@ def _hub_repo(name: str) -> tuple[str, str | None] | None:
     ``HF_ENDPOINT``'s, with ``/tree/REV`` if given) or ``owner/name@REV``; None for anything else."""
     for site in {"https://huggingface.co", "https://hf.co", _endpoint()}:
         if name.startswith(site + "/") and (m := _HUB_PAGE.fullmatch(name[len(site) + 1 :])):
-            return m["repo"], m["rev"]
-    if "@" in name and re.fullmatch(r"[\w.-]+/[\w.-]+@[\w./-]+", name):
+            if m["repo"].split("/")[0] in ("spaces", "datasets", "docs", "models"):
+                return None  # a Space's or dataset's page: not a model repo
+            return m["repo"], None if m["rev"] is None else unquote(m["rev"])  # refs%2Fpr%2F1: refs/pr/1
+    if "@" in name and re.fullmatch(r"[\w-][\w.-]*/[\w.-]+@[\w./-]+", name):
         repo, rev = name.split("@", 1)
-        return repo, rev
+        return None if _meant_as_path(repo) else (repo, rev)  # weights/zebra2horse@v1 is a missing folder
     return None
 
 
@@ -402,13 +405,13 @@ def load_model(
     """
     if allow_any_repo is None:
         allow_any_repo = env_on("GENREPAIR_ALLOW_ANY_REPO", default=True)
-    dev = pick_device(device)  # an unusable device is refused before anything is found or downloaded
     name = str(name_or_path)
     spec = REGISTRY.get(name)
-    if spec is not None and spec.cls == "classic":
+    if spec is not None and spec.cls == "classic":  # numpy generators: no device
         from .classic import ClassicGenerator
 
         return ClassicGenerator(name.split(".", 1)[1])
+    dev = pick_device(device)  # an unusable device is refused before anything is found or downloaded
     folder, how = resolve(name_or_path, allow_any_repo=allow_any_repo)
     try:
         model = _build(folder, how, name, spec.cls if spec else None)

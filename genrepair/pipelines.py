@@ -4,7 +4,7 @@ Conventions, written once:
 - masks: white (255) / 1 = hole to fill; 0 = keep, in any channel (a red brush counts). A mask that holds only
   two values, 0 and one other (0/1 or 0/255 in 8 or 16 bits), is read as exactly that: the other value is the hole.
   Otherwise a pixel is a hole above half of white, and so is the soft rim around such pixels (:func:`_grow_soft`:
-  a feathered or anti-aliased brush's faint edge; a JPEG-saved mask's noise away from it stays out). An RGBA mask
+  a feathered or anti-aliased brush's faint edge; a JPEG-saved mask's noise and a gray background stay out). An RGBA mask
   uses its alpha the same way.
 - sketches: strokes are read the same way (alpha, or white lines on black).
 - model: a loaded model (:func:`genrepair.load_model`) or its name / folder, which is loaded for the call. A model
@@ -586,20 +586,24 @@ def read_mask(img, label: str = "mask") -> np.ndarray:
 
 
 def _grow_soft(v: np.ndarray) -> np.ndarray:
-    """Set where ``v`` (0-1) is above half, plus the soft edge around it: the pixels above a tenth of white
-    connected to those. A soft or anti-aliased brush covers an object's edge with its faint rim, which a plain
-    half threshold leaves outside the hole (a ring of the object around the fill); a faint area that touches no
-    set pixel, and noise below a tenth (a mask that was once saved as JPEG), stay out. (LaMa's predict.py
-    takes every level above 0, which floods with such noise.)"""
+    """Set where ``v`` (0-1) is above half, plus the soft edge around it: the pixels more than a tenth of white
+    above the background (the median level of the rest; 0 for a mask on black) connected to those. A soft or
+    anti-aliased brush covers an object's edge with its faint rim, which a plain half threshold leaves outside
+    the hole (a ring of the object around the fill); a faint area that touches no set pixel, noise below a tenth
+    (a mask that was once saved as JPEG) and a gray background stay out. (LaMa's predict.py takes every level
+    above 0, which floods with such noise.)"""
     core = v > 0.5
-    soft = v > 0.1
-    if not core.any() or np.array_equal(soft, core):
+    if not core.any() or core.all():
+        return core
+    background = float(np.median(v[::4, ::4][~core[::4, ::4]])) if (~core[::4, ::4]).any() else 0.0
+    soft = v > min(background + 0.1, 0.5)
+    if np.array_equal(soft, core):
         return core
     import cv2
 
     count, labels = cv2.connectedComponents(soft.astype(np.uint8), connectivity=8)
     keep = np.zeros(count, bool)
-    keep[np.unique(labels[core])] = True
+    keep[labels[core]] = True
     return keep[labels]
 
 

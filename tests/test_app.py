@@ -564,12 +564,24 @@ def test_sigterm_stops_the_server_and_removes_uploads_and_results(tmp_path):
         client.predict("denoise.color", handle_file(src), 10, False, 0, 0, False, False, api_name="/denoise")
         uploads = [p for p in cache.rglob("*") if p.is_file() and not p.name.startswith("landscape")]
         assert any(p.name == "mine.png" for p in uploads) and any(tmp.glob("genrepair-app-*"))
+        big = np.random.default_rng(0).integers(0, 256, (900, 900, 3), dtype=np.uint8)
+        job = client.submit(  # still running at the stop: Gradio's own clean-up gives up after 5 s
+            "denoise.color", handle_file(png(tmp_path, "busy.png", big)), 10, False, 0, 0, False, True,
+            api_name="/denoise",
+        )  # fmt: skip
+        for _ in range(100):
+            if any(p.name == "busy.png" for p in cache.rglob("*")):
+                break
+            time.sleep(0.1)
+        time.sleep(1)
+        assert not job.done()
         server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=60) == 0
+        assert server.wait(timeout=60) == 0  # not -6: torch's threads aborted the exit
     finally:
         server.kill()
     left = [p.name for p in cache.rglob("*") if p.is_file() and not p.name.startswith("landscape")]
-    assert "mine.png" not in left and not any(p.name.endswith("-denoised.png") for p in cache.rglob("*"))
+    assert "mine.png" not in left and "busy.png" not in left
+    assert not any(p.name.endswith("-denoised.png") for p in cache.rglob("*"))
     assert not any(tmp.glob("genrepair-app-*"))
 
 

@@ -111,6 +111,12 @@ def test_overwrite_keeps_an_examples_jpg_of_a_folder_that_held_no_model(tmp_path
     Image.new("RGB", (4, 4)).save(tmp_path / "examples.jpg")
     convert(write_pth(tmp_path / "a.pth", cyclegan_state()), "cyclegan", tmp_path, overwrite=True)
     assert (tmp_path / "examples.jpg").is_file()
+    project = tmp_path / "project"  # its own settings in a config.json: still not a model folder
+    project.mkdir()
+    (project / "config.json").write_text('{"theme": "dark"}')
+    Image.new("RGB", (4, 4)).save(project / "examples.jpg")
+    convert(write_pth(tmp_path / "b.pth", cyclegan_state()), "cyclegan", project, overwrite=True)
+    assert (project / "examples.jpg").is_file()
 
 
 def test_a_failed_overwrite_keeps_the_old_examples(tmp_path: Path) -> None:

@@ -226,8 +226,9 @@ def test_hub_addresses_revisions_and_names_in_another_case(repo, tmp_path: Path,
         monkeypatch.setenv("GENREPAIR_ALLOW_ANY_REPO", "false")  # on/off words count, as HF_HUB_OFFLINE's do
         with pytest.raises(ModelLoadError, match="valid names: "):
             load_model("someone/tiny", device="cpu")
-    with pytest.raises(ModelLoadError, match="no such folder"):  # another site's address is not a Hub repo
-        load_model("https://github.com/someone/tiny", device="cpu")
+    for name in ("https://github.com/someone/tiny", "./mine@v2", "../x@y"):  # not Hub repos: missing folders
+        with pytest.raises(ModelLoadError, match="no such folder"):
+            load_model(name, device="cpu")
     with pytest.raises(ModelLoadError, match=r"did you mean 'denoise.gray'\?.*GENREPAIR_WEIGHTS=DIR"):
         load_model("DENOISE.GRAY", device="cpu")
 

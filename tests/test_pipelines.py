@@ -989,6 +989,12 @@ def test_a_soft_brush_mask_takes_its_faint_rim_but_not_faint_areas_apart(tmp_pat
     got = read_mask(path)
     assert not got[:, 40:44].any() and not got[4:10, 44:61].any()  # the JPEG's noise and the faint stroke stay out
     assert np.abs(got.sum() - want.sum()) < 0.1 * want.sum()
+    gray = np.full((48, 64), 40, np.uint8)  # a mask on a gray background (or a clear layer of alpha 60)
+    gray[10:20, 10:20] = 255
+    rgba = np.zeros((48, 64, 4), np.uint8)
+    rgba[..., 3] = np.where(gray == 40, 60, 255)
+    for src in (gray, rgba):
+        assert np.array_equal(read_mask(src), gray == 255)  # the background is not a rim: it was the whole image
 
 
 def test_a_black_jpeg_mask_is_empty_even_when_its_noise_is_0_and_1(tmp_path) -> None:
