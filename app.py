@@ -1034,7 +1034,9 @@ if __name__ == "__main__":
         pass
     # A request still running at the stop holds torch's worker threads, whose teardown at interpreter exit
     # aborts the process (exit code -6, "terminate called without an active exception"): clean up, then leave.
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    # (With `python -i app.py` the launch returns at once and the prompt keeps the server: nothing to do here.)
+    if not sys.flags.interactive:
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
