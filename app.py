@@ -856,8 +856,14 @@ def editor_image(editor: dict | None) -> Image.Image:
     return img
 
 
-@held_slot
 @gpu
+@friendly
+def inpaint_on_gpu(model_name: str, img: Image.Image, hole: Image.Image, sketch, best: bool) -> Image.Image:
+    """The model's part of an inpaint, the only part that books a ZeroGPU slot (see ``denoise_on_gpu``)."""
+    return genrepair.inpaint(get_model(model_name), img, hole, sketch, ensemble=8 if best else 1)
+
+
+@held_slot
 @friendly
 def run_inpaint(
     model_name, editor, mask=None, invert_mask=False, compare_opencv=False, best=False, progress=gr.Progress()
@@ -879,12 +885,8 @@ def run_inpaint(
     if not hole.any():
         raise gr.Error("The mask is empty: paint the area to fill on the Mask layer, or upload a mask (white = hole).")
     sketch = layers[1] if len(layers) > 1 and layers[1] is not None and (layers[1] & hole).any() else None
-    progress(0.1, desc=f"Loading {model_name}")
-    model = get_model(model_name)
-    progress(0.3, desc="Filling the hole")
-    out = genrepair.inpaint(
-        model, img, bool_image(hole), None if sketch is None else bool_image(sketch), ensemble=8 if best else 1
-    )
+    progress(0.2, desc=f"Filling the hole with {model_name}")
+    out = inpaint_on_gpu(model_name, img, bool_image(hole), None if sketch is None else bool_image(sketch), bool(best))
     note = f"**{model_name}** filled {int(hole.sum())} pixels ({100 * hole.mean():.1f}% of the image)"
     note += ", guided by the sketch layer" if sketch is not None else ""
     note += " (average of 8 flipped/rotated passes)." if best else "."

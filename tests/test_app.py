@@ -335,6 +335,41 @@ def test_denoise_manual_sigma(client, tmp_path):
     assert "8 flipped/rotated passes" not in note
 
 
+def test_the_gpu_parts_take_and_give_what_zerogpu_can_pickle(client, tmp_path, monkeypatch):
+    """ZeroGPU runs the @spaces.GPU functions in a worker and pickles their arguments and results: a JPEG's
+    automatic noise level must survive that (a pickled Image has lost the quantization tables), and so must an
+    inpainting's inputs and result."""
+    import pickle
+
+    needs("denoise.color")
+    needs("inpaint.photo")
+    calls = []
+
+    def through_pickle(fn):
+        def run(*args):
+            calls.append(fn.__name__)
+            return pickle.loads(pickle.dumps(fn(*pickle.loads(pickle.dumps(args)))))
+
+        return run
+
+    for name in ("denoise_on_gpu", "inpaint_on_gpu"):
+        monkeypatch.setattr(app, name, through_pickle(getattr(app, name)))
+    noisy = np.clip(scene(64).astype(float) + np.random.default_rng(0).normal(0, 20, (64, 64, 3)), 0, 255)
+    jpeg = tmp_path / "noisy.jpg"
+    Image.fromarray(noisy.astype(np.uint8)).save(jpeg, quality=75)
+    *_, used = client.predict(
+        "denoise.color", handle_file(str(jpeg)), 25, True, 0, 0, False, False, api_name="/denoise"
+    )
+    direct = app.genrepair.denoise(app.get_model("denoise.color"), str(jpeg)).info["genrepair_sigma"]
+    assert used == round(direct) and used > 5  # the JPEG-aware estimate, not the pickled Image's plain one
+    hole = np.zeros((64, 64), bool)
+    hole[10:30, 20:50] = True
+    src, mask = png(tmp_path, "img.png", scene()), png(tmp_path, "mask.png", (hole * 255).astype(np.uint8))
+    _, _, out_file, _ = client.predict("inpaint.photo", editor(src), handle_file(mask), api_name="/inpaint")
+    assert np.array_equal(pixels(out_file)[~hole], scene()[~hole])
+    assert calls == ["denoise_on_gpu", "inpaint_on_gpu"]
+
+
 def test_denoise_best_quality_averages_eight_passes(client, tmp_path):
     needs("denoise.color")
     src = png(tmp_path, "img.png", scene(40))
