@@ -77,7 +77,7 @@ def env_on(name: str, default: bool = False) -> bool:
 
 
 def _hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"} or constants.HF_HUB_OFFLINE
+    return env_on("HF_HUB_OFFLINE") or constants.HF_HUB_OFFLINE
 
 
 def _endpoint() -> str:
