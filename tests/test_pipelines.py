@@ -613,6 +613,19 @@ def test_noise_level_estimate(sigma: int) -> None:
     assert estimate_noise_level(clean) < 1.0
 
 
+@pytest.mark.parametrize("lo, hi", [(0.0, 0.6), (0.4, 1.0)])
+def test_noise_estimate_sees_through_clipping(lo: float, hi: float) -> None:
+    """Noise clipped at black or white (an 8-bit file of a noisy photo) has less spread there: sigma 50 on a
+    photo running into shadow read 44.7 (highlights 44.6) and the denoiser then left noise behind. The
+    estimate measures again away from the ends; unclipped and clean images read as before."""
+    clean = textured() - 0.5 + np.linspace(lo, hi, 224)[None, :, None]
+    noisy = clean + np.random.default_rng(50).normal(0, 50 / 255, clean.shape)
+    as_u8 = np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
+    assert abs(estimate_noise_level(as_u8) - 50) < 2.0
+    assert abs(estimate_noise_level(noisy) - 50) < 1.0  # no exact 0 or 1: the plain estimate
+    assert estimate_noise_level(np.clip(clean, 0, 1)) < 1.0  # clipped clean pixels are not noise
+
+
 def test_noise_estimate_leaves_out_flat_and_invalid_patches() -> None:
     """Letterbox bars, a transparent background's colour or clipped highlights hold no noise: they pulled the
     estimate down (a cut-out on transparent black read 14 for sigma 25 noise); garbage outside ``valid`` pushed it
