@@ -144,6 +144,22 @@ def test_inpaint_training_alternates_crop_sizes(monkeypatch, tmp_path):
             _train_inpaint(monkeypatch, tmp_path, "bad", "--patch", bad)
 
 
+def test_inpaint_training_loss_choice(monkeypatch, tmp_path):
+    """--loss mse fits the squared error in the hole (PSNR's optimum, the mean of the plausible fills): from the
+    same weights and batches it moves the weights differently from the default L1; the card names the loss."""
+    _tiny_photo_root(tmp_path)
+    torch.manual_seed(0)
+    save_model(InpaintNet(nf=8, n_blocks=2), tmp_path / "init")
+    out = {}
+    for loss, words in (("l1", "L1 + gradient"), ("mse", "squared-error + gradient")):
+        folder = _train_inpaint(monkeypatch, tmp_path, loss, "--init-from", str(tmp_path / "init"), "--loss", loss)
+        assert f"trained with {words} losses" in (folder / "README.md").read_text()
+        out[loss] = load_model(folder, device="cpu").state_dict()
+    assert any(not torch.equal(out["l1"][k], out["mse"][k]) for k in out["l1"])
+    with pytest.raises(SystemExit):
+        _train_inpaint(monkeypatch, tmp_path, "bad", "--loss", "l2")
+
+
 def test_mask_aware_adversarial_losses():
     """The discriminator calls the composite fake only where the hole is; the generator term sees only the hole."""
     disc = patch_discriminator(8)

@@ -138,6 +138,13 @@ def main() -> None:
     p.add_argument("--distill", type=float, default=0.0, help="weight of L1 to the --init-from model's fill")
     p.add_argument("--adv", type=float, default=0.0, help="weight of the mask-aware adversarial term (0: none)")
     p.add_argument("--ndf", type=int, default=32, help="discriminator width (with --adv)")
+    p.add_argument(
+        "--loss",
+        choices=("l1", "mse"),
+        default="l1",
+        help="error of the hole and gradient terms; mse is what PSNR measures (its optimum is the mean of the "
+        "plausible fills, L1's their median)",
+    )
     args = p.parse_args()
     settle(args, "inpaint.photo")
     init_kernel = arch_from_init(args, nf=32, n_blocks=6, skip_kernel=3).get("skip_kernel", 3)
@@ -158,6 +165,7 @@ def main() -> None:
         init_from(model, args.init_from, grow=args.grow)
     if args.distill and teacher is None:
         p.error("--distill needs --init-from a model with a different --skip-kernel")
+    error = torch.abs if args.loss == "l1" else torch.square
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
     modules, optims = {"model": model}, {"opt": opt}
     disc = None
@@ -173,11 +181,11 @@ def main() -> None:
         clean, mask, sketch = make_batch(sampler, batch_sizes[k], rng, size=args.patch[k])
         out = model(clean, mask, sketch)
         hole = (mask.sum() * 3).clamp(min=1)
-        l_hole = ((out - clean).abs() * mask).sum() / hole
+        l_hole = (error(out - clean) * mask).sum() / hole
         # gradient term: keeps edges in the fill sharp rather than averaged away
         gx = lambda x: x[..., :, 1:] - x[..., :, :-1]  # noqa: E731
         gy = lambda x: x[..., 1:, :] - x[..., :-1, :]  # noqa: E731
-        l_grad = F.l1_loss(gx(out), gx(clean)) + F.l1_loss(gy(out), gy(clean))
+        l_grad = error(gx(out) - gx(clean)).mean() + error(gy(out) - gy(clean)).mean()
         loss = l_hole + 0.5 * l_grad
         if args.distill:
             with torch.no_grad():
@@ -200,13 +208,14 @@ def main() -> None:
         t.step += 1
         t.log(loss=loss.item(), l_hole=l_hole.item(), **{k: v.item() for k, v in scalars.items()})
     t.save()
+    loss_name = {"l1": "L1", "mse": "squared-error"}[args.loss]
     export(
         model.eval(),
         args.output,
         training_card(
             "inpaint.photo",
             f"U-Net with Fourier-convolution residual blocks and {args.skip_kernel}x{args.skip_kernel} decoder skips; "
-            "input image, mask (1 = hole) and optional sketch strokes; trained with L1 + gradient losses"
+            f"input image, mask (1 = hole) and optional sketch strokes; trained with {loss_name} + gradient losses"
             + (f" and a mask-aware PatchGAN adversarial term (weight {args.adv:g})." if args.adv else "."),
             f"photos/train (66) + CBSD432 (432), random {'/'.join(map(str, args.patch))}px crops, free-form stroke/box masks covering 1-60%, Canny-edge sketches inside the hole dropped half of the time",
             t.command,
