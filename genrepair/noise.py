@@ -249,11 +249,13 @@ def estimate_noise_level(
     return sigma
 
 
-def _unclipped_sigma(img: np.ndarray, patch: int, usable, sigma: float, max_patches: int, seed: int) -> float:
+def _unclipped_sigma(
+    img: np.ndarray, patch: int, usable: np.ndarray | None, sigma: float, max_patches: int, seed: int
+) -> float:
     """The noise level before clipping, from ``sigma`` measured on an image with values at exactly 0 or 1.
 
     Noise clipped at black or white (any 8-bit file of a noisy photo) has less spread there, so patches in
-    dark or bright regions read low (sigma 50 on a dark photo read 39). Each patch's variance shrinks by a
+    dark or bright regions read low (sigma 50 on darkened photos read 38). Each patch's variance shrinks by a
     known factor: clip(N(mu, s^2), 0, 1) has a closed-form variance. The patches' means (inverted through the
     clipped mean to mu) give the average factor at s, and s = measured / sqrt(factor) is solved by iteration.
     Measuring only patches away from the ends instead reads textured mid-tones and came out high on gray

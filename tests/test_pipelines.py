@@ -617,7 +617,7 @@ def test_noise_level_estimate(sigma: int) -> None:
 def test_noise_estimate_sees_through_clipping(lo: float, hi: float) -> None:
     """Noise clipped at black or white (an 8-bit file of a noisy photo) has less spread there: sigma 50 on a
     photo running into shadow read 44.7 (highlights 44.6) and the denoiser then left noise behind. The
-    estimate measures again away from the ends; unclipped and clean images read as before."""
+    estimate is corrected for the share of the noise clipping took; unclipped and clean images read as before."""
     clean = textured() - 0.5 + np.linspace(lo, hi, 224)[None, :, None]
     noisy = clean + np.random.default_rng(50).normal(0, 50 / 255, clean.shape)
     as_u8 = np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
