@@ -486,30 +486,39 @@ def mark_hole(img: Image.Image, hole: np.ndarray) -> Image.Image:
 # ---------------------------------------------------------------- generate
 
 
-@held_slot
 @gpu
+@friendly
+def generate_on_gpu(model_name: str, n: int, seed: int, label, truncation) -> list[Image.Image]:
+    """The model's part of Generate, the only part that books a ZeroGPU slot (see ``denoise_on_gpu``)."""
+    return genrepair.generate(get_model(model_name), n, seed, label=label, truncation=truncation)
+
+
+@gpu
+@friendly
+def interpolate_on_gpu(model_name: str, seed_a: int, seed_b: int, steps: int, label, truncation) -> list[Image.Image]:
+    """The model's part of an interpolation (see ``denoise_on_gpu``)."""
+    model = get_model(model_name)
+    return genrepair.interpolate(model, seed_a, seed_b, steps, label=label, truncation=truncation)
+
+
+@held_slot
 @friendly
 def run_generate(model_name, n, seed, label, truncation, progress=gr.Progress()):
     n, seed = whole(n, "number of images"), whole(seed, "seed")
-    progress(0.1, desc=f"Loading {model_name}")
-    model = get_model(model_name)
-    progress(0.4, desc=f"Sampling {n} images")
-    images = genrepair.generate(model, n, seed, label=label_arg(label), truncation=truncation_arg(truncation))
+    label, truncation = label_arg(label), truncation_arg(truncation)
+    progress(0.1, desc=f"Sampling {n} images with {model_name}")
+    images = generate_on_gpu(model_name, n, seed, label, truncation)
     files = [save_png(im, f"{model_name}-seed{seed}-{i:02d}") for i, im in enumerate(images)]
     return files, save_png(grid(images), f"{model_name}-seed{seed}")
 
 
 @held_slot
-@gpu
 @friendly
 def run_interpolate(model_name, seed_a, seed_b, steps, label, truncation, progress=gr.Progress()):
     seed_a, seed_b, steps = whole(seed_a, "first seed"), whole(seed_b, "second seed"), whole(steps, "number of steps")
-    progress(0.1, desc=f"Loading {model_name}")
-    model = get_model(model_name)
-    progress(0.4, desc="Walking the latent space")
-    images = genrepair.interpolate(
-        model, seed_a, seed_b, steps, label=label_arg(label), truncation=truncation_arg(truncation)
-    )
+    label, truncation = label_arg(label), truncation_arg(truncation)
+    progress(0.1, desc=f"Walking the latent space of {model_name}")
+    images = interpolate_on_gpu(model_name, seed_a, seed_b, steps, label, truncation)
     strip = grid(images, columns=min(len(images), STRIP_COLUMNS))
     path = save_png(strip, f"{model_name}-{seed_a}-to-{seed_b}")
     return path, path
@@ -591,23 +600,31 @@ def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
 # ---------------------------------------------------------------- translate
 
 
-@held_slot
 @gpu
+@friendly
+def translate_on_gpu(model_name: str, src, passes: int, back_name: str | None):
+    """The models' part of a translation and its round trip (``back_name``, None for none), the only part that
+    books a ZeroGPU slot (see ``denoise_on_gpu``)."""
+    out = genrepair.translate(get_model(model_name), src, ensemble=passes)
+    back = genrepair.translate(get_model(back_name), out, ensemble=passes) if back_name else None
+    return out, back
+
+
+@held_slot
 @friendly
 def run_translate(model_name, image, mirror=False, progress=gr.Progress()):
     src = require_image(image)
-    progress(0.1, desc=f"Loading {model_name}")
-    model = get_model(model_name)
-    progress(0.3, desc="Translating")
     passes = 2 if mirror else 1
-    out = genrepair.translate(model, src, ensemble=passes)
     back_name = reverse_model(model_name)
-    if back_name and has_weights(back_name):
-        progress(0.7, desc=f"Round trip with {back_name}")
-        back = genrepair.translate(get_model(back_name), out, ensemble=passes)
+    back_name = back_name if back_name and has_weights(back_name) else None
+    progress(0.1, desc=f"Translating with {model_name}" + (f", round trip with {back_name}" if back_name else ""))
+    # the file itself, as for Denoise: an opened PNG does not survive the pickling to a ZeroGPU worker
+    source = image if isinstance(image, str | os.PathLike) else src
+    out, back = translate_on_gpu(model_name, source, passes, back_name)
+    if back_name:
         note = f"Translated by **{model_name}**; the round trip A→B→A uses **{back_name}**."
     else:
-        back, note = None, f"Translated by **{model_name}**. No reverse model is available here, so no round trip."
+        note = f"Translated by **{model_name}**. No reverse model is available here, so no round trip."
     if mirror:
         note += " Each output is the average of the image's and its mirror's translation."
     out_file = save_png(out, f"{model_name}-{Path(str(image)).stem}")

@@ -338,11 +338,11 @@ def test_denoise_manual_sigma(client, tmp_path):
 def test_the_gpu_parts_take_and_give_what_zerogpu_can_pickle(client, tmp_path, monkeypatch):
     """ZeroGPU runs the @spaces.GPU functions in a worker and pickles their arguments and results: a JPEG's
     automatic noise level must survive that (a pickled Image has lost the quantization tables), and so must an
-    inpainting's inputs and result."""
+    inpainting's, a translation's and Generate's inputs and results."""
     import pickle
 
-    needs("denoise.color")
-    needs("inpaint.photo")
+    for name in ("denoise.color", "inpaint.photo", "gan.emoji", "cyclegan.flat2fluent3d"):
+        needs(name)
     calls = []
 
     def through_pickle(fn):
@@ -352,7 +352,7 @@ def test_the_gpu_parts_take_and_give_what_zerogpu_can_pickle(client, tmp_path, m
 
         return run
 
-    for name in ("denoise_on_gpu", "inpaint_on_gpu"):
+    for name in ("denoise_on_gpu", "inpaint_on_gpu", "generate_on_gpu", "interpolate_on_gpu", "translate_on_gpu"):
         monkeypatch.setattr(app, name, through_pickle(getattr(app, name)))
     noisy = np.clip(scene(64).astype(float) + np.random.default_rng(0).normal(0, 20, (64, 64, 3)), 0, 255)
     jpeg = tmp_path / "noisy.jpg"
@@ -367,7 +367,14 @@ def test_the_gpu_parts_take_and_give_what_zerogpu_can_pickle(client, tmp_path, m
     src, mask = png(tmp_path, "img.png", scene()), png(tmp_path, "mask.png", (hole * 255).astype(np.uint8))
     _, _, out_file, _ = client.predict("inpaint.photo", editor(src), handle_file(mask), api_name="/inpaint")
     assert np.array_equal(pixels(out_file)[~hole], scene()[~hole])
-    assert calls == ["denoise_on_gpu", "inpaint_on_gpu"]
+    gallery, _ = client.predict("gan.emoji", 2, 11, "random", 0, api_name="/generate")
+    direct = app.genrepair.generate(app.get_model("gan.emoji"), 2, 11)
+    assert np.array_equal(pixels(gallery[1]["image"]), np.asarray(direct[1].convert("RGB")))
+    strip, _ = client.predict("gan.emoji", 3, 9, 4, "random", 0, api_name="/interpolate")
+    assert pixels(strip).shape[1] > pixels(strip).shape[0]  # one row of 4
+    (_, out), back, _, note = client.predict("cyclegan.flat2fluent3d", handle_file(src), api_name="/translate")
+    assert pixels(out).shape == (64, 64, 3) and ("round trip" in note) == (back is not None)
+    assert calls == ["denoise_on_gpu", "inpaint_on_gpu", "generate_on_gpu", "interpolate_on_gpu", "translate_on_gpu"]
 
 
 def test_denoise_best_quality_averages_eight_passes(client, tmp_path):
