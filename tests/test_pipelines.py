@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from pathlib import Path
 
@@ -624,6 +625,32 @@ def test_noise_estimate_sees_through_clipping(lo: float, hi: float) -> None:
     assert abs(estimate_noise_level(as_u8) - 50) < 2.0
     assert abs(estimate_noise_level(noisy) - 50) < 1.0  # no exact 0 or 1: the plain estimate
     assert estimate_noise_level(np.clip(clean, 0, 1)) < 1.0  # clipped clean pixels are not noise
+
+
+def test_jpeg_noise_estimate_sees_through_clipping() -> None:
+    """The same for noisy JPEGs from quality JPEG_UNCLIP_FROM up: a dark photo's file read 23.6 at quality 90 for
+    sigma 25; below that quality (the table's sigma already runs high) and without clipping nothing changes."""
+    from unittest import mock
+
+    from genrepair import noise
+
+    def read(clean: np.ndarray, quality: int, sigma: float = 25) -> tuple[float, float]:
+        noisy = clean + np.random.default_rng(25).normal(0, sigma / 255, clean.shape)
+        buf = io.BytesIO()
+        Image.fromarray(np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)).save(buf, "JPEG", quality=quality)
+        img = Image.open(io.BytesIO(buf.getvalue()))
+        pixels = np.asarray(img.convert("RGB")) / 255.0
+        with mock.patch.object(noise, "_clipped", lambda *a, **k: False):  # as before the correction
+            before = estimate_noise_level(pixels, jpeg=noise.jpeg_source(img))
+        return before, estimate_noise_level(pixels, jpeg=noise.jpeg_source(img))
+
+    dark = textured() - 0.5 + np.linspace(0.0, 0.4, 224)[None, :, None]
+    before, after = read(dark, 90)
+    assert before < 24 and abs(after - 25) < 1.5
+    assert read(dark, 50)[0] == read(dark, 50)[1]  # under JPEG_UNCLIP_FROM
+    mid = textured() - 0.5 + np.linspace(0.3, 0.7, 224)[None, :, None]
+    assert read(mid, 90)[0] == read(mid, 90)[1]  # no value at 0 or 1
+    assert read(np.clip(dark, 0, 1), 90, sigma=0)[1] < 2  # a clean dark file stays clean
 
 
 def test_noise_estimate_leaves_out_flat_and_invalid_patches() -> None:
