@@ -55,27 +55,27 @@ def main() -> None:
     gray = genrepair.load_model("denoise.gray", device="cpu")
     color = genrepair.load_model("denoise.color", device="cpu")
     bsd = load_set(root, "BSD68", 20 + args.limit)[20:]
-    cbsd = load_set(root, "CBSD68", 20 + args.limit)[20:]
+    cbsd, color_set = load_set(root, "CBSD68", 20 + args.limit)[20:], "CBSD68"
     if args.train:
         files = sorted(Path(root, "denoise", "train", "color", "CBSD432").iterdir())[100 : 100 + args.limit]
-        cbsd = [np.asarray(open_image(f).convert("RGB")) for f in files]
+        cbsd, color_set = [np.asarray(open_image(f).convert("RGB")) for f in files], "CBSD432 (train)"
     dark = lambda c: (c * 0.3).round().astype(np.uint8)  # noqa: E731
     noisy = lambda imgs, sigma: [(c, to_u8(noisy_version(c, sigma, 7 + i))) for i, c in enumerate(imgs)]  # noqa: E731
     cases = [
         ("BSD68 gray, sigma 25", gray, 25, noisy(bsd, 25)),
         ("BSD68 gray, sigma 50", gray, 50, noisy(bsd, 50)),
-        ("CBSD68, sigma 25", color, 25, noisy(cbsd, 25)),
-        ("CBSD68, sigma 50", color, 50, noisy(cbsd, 50)),
-        ("CBSD68 at 30%, sigma 25", color, 25, noisy([dark(c) for c in cbsd], 25)),
-        ("CBSD68 at 30%, sigma 50", color, 50, noisy([dark(c) for c in cbsd], 50)),
-        ("CBSD68 clean", color, 0, [(c, c) for c in cbsd]),
+        (f"{color_set}, sigma 25", color, 25, noisy(cbsd, 25)),
+        (f"{color_set}, sigma 50", color, 50, noisy(cbsd, 50)),
+        (f"{color_set} at 30%, sigma 25", color, 25, noisy([dark(c) for c in cbsd], 25)),
+        (f"{color_set} at 30%, sigma 50", color, 50, noisy([dark(c) for c in cbsd], 50)),
+        (f"{color_set} clean", color, 0, [(c, c) for c in cbsd]),
     ]
     if args.train:
         cases = [case for case in cases if case[1] is color]
     for quality in (50, 75, 90):
         for name, sigma, imgs in (("", 25, cbsd), (" at 30%", 25, [dark(c) for c in cbsd]), (" at 30%", 0, None)):
             pairs = noisy(imgs, sigma) if imgs is not None else [(dark(c), dark(c)) for c in cbsd]
-            label = f"CBSD68{name}, {f'sigma {sigma}' if sigma else 'clean'}, JPEG q{quality}"
+            label = f"{color_set}{name}, {f'sigma {sigma}' if sigma else 'clean'}, JPEG q{quality}"
             cases.append((label, color, sigma, [(c, as_jpeg(u8, quality)) for c, u8 in pairs]))
     print("| images | sigma read without / with | PSNR without | with | true sigma | with better / worse |")
     print("|---|---|---|---|---|---|")
