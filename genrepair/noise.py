@@ -269,8 +269,9 @@ def _unclipped_sigma(
     photos. First a check: a clean photo with blown highlights also has exact 1s, but its patches away from the
     ends read no higher; then the reading stands."""
     need = 4 * img.shape[2] * patch * patch
+    planes = _patch_mean_planes(img, patch)
     for k in (2.0, 1.5, 1.0):  # a photo all in shadow has no patch 2 sigma inside: come closer
-        inner = _inner_patches(img, patch, k * sigma / 255.0)
+        inner = _inner_patches(planes, k * sigma / 255.0)
         keep = inner if usable is None else np.intersect1d(usable, inner, assume_unique=True)
         if keep.size >= need:
             break
@@ -278,7 +279,7 @@ def _unclipped_sigma(
         return sigma  # nothing to compare with
     if _patch_sigma(img, patch, keep, max_patches, seed) <= sigma * 1.02:
         return sigma  # the ends did not pull the reading down: not clipped noise
-    means = _patch_means(img, patch, usable, seed)
+    means = _patch_means(planes, usable, seed)
     s = sigma
     for _ in range(8):
         s, last = sigma / np.sqrt(_kept_share(means, s)), s
@@ -298,7 +299,7 @@ def _jpeg_unclipped_sigma(
     sigma = jpeg_file_sigma(jpeg_table_sigma(binned, block, quality), binned, quality)
     if sigma <= 0 or (JPEG_DEFAULT_QUALITY if quality is None else quality) < JPEG_UNCLIP_FROM or not _clipped(img):
         return sigma
-    means = _patch_means(img, patch, _usable_patches(img, patch, None, True), seed)
+    means = _patch_means(_patch_mean_planes(img, patch), _usable_patches(img, patch, None, True), seed)
     s = sigma
     for _ in range(8):
         r = np.sqrt(_kept_share(means, s))
@@ -332,20 +333,26 @@ def _clipped_moments(mu: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
-def _patch_means(img: np.ndarray, patch: int, pick: np.ndarray | None, seed: int, most: int = 20_000) -> np.ndarray:
-    """Each channel's mean over up to ``most`` of the patches ``pick`` (flat indices of top-left corners; None:
-    all), all channels' in one array."""
+def _patch_mean_planes(img: np.ndarray, patch: int) -> np.ndarray:
+    """Each channel's mean over every patch, indexed by the patch's top-left corner as ``sliding_window_view``'s
+    patches are: h' x w' x c."""
     import cv2
 
+    rows, cols = _corners(img, patch)
+    box = (patch, patch)
+    return np.stack([cv2.blur(np.ascontiguousarray(img[..., ch], np.float32), box)[rows, cols]
+                     for ch in range(img.shape[2])], -1)  # fmt: skip
+
+
+def _patch_means(planes: np.ndarray, pick: np.ndarray | None, seed: int, most: int = 20_000) -> np.ndarray:
+    """The channels' means (``_patch_mean_planes``) of up to ``most`` of the patches ``pick`` (flat indices of
+    top-left corners; None: all), all in one array."""
+    flat = planes.reshape(-1, planes.shape[-1])
     if pick is None:
-        pick = np.arange((img.shape[0] - patch + 1) * (img.shape[1] - patch + 1))
+        pick = np.arange(len(flat))
     if pick.size > most:
         pick = np.random.default_rng(seed).choice(pick, most, replace=False)
-    r = patch // 2
-    crop = (slice(r, r + img.shape[0] - patch + 1), slice(r, r + img.shape[1] - patch + 1))
-    planes = (cv2.blur(np.ascontiguousarray(img[..., ch], np.float32), (patch, patch))[crop].ravel()[pick]
-              for ch in range(img.shape[2]))  # fmt: skip
-    return np.concatenate(list(planes)).astype(np.float64)
+    return flat[pick].T.ravel().astype(np.float64)
 
 
 def _clipped(img: np.ndarray, fraction: float = 1e-3) -> bool:
@@ -353,18 +360,17 @@ def _clipped(img: np.ndarray, fraction: float = 1e-3) -> bool:
     return float(np.count_nonzero((img == 0.0) | (img == 1.0))) > fraction * img.size
 
 
-def _inner_patches(img: np.ndarray, patch: int, margin: float) -> np.ndarray:
-    """Flat indices (as in ``_usable_patches``) of the patches whose mean, in every channel, lies more than
-    ``margin`` away from both 0 and 1 (noise there was rarely clipped)."""
-    import cv2
+def _inner_patches(planes: np.ndarray, margin: float) -> np.ndarray:
+    """Flat indices (as in ``_usable_patches``) of the patches whose mean (``_patch_mean_planes``), in every
+    channel, lies more than ``margin`` away from both 0 and 1 (noise there was rarely clipped)."""
+    return np.flatnonzero(((planes > margin) & (planes < 1.0 - margin)).all(-1))
 
-    r = patch // 2  # cv2's boxes are centred; sliding_window_view's patches start at the top-left corner
-    crop = (slice(r, r + img.shape[0] - patch + 1), slice(r, r + img.shape[1] - patch + 1))
-    ok = np.ones(img.shape[:2], bool)
-    for ch in range(img.shape[2]):
-        mean = cv2.blur(np.ascontiguousarray(img[..., ch], np.float32), (patch, patch))
-        ok &= (mean > margin) & (mean < 1.0 - margin)
-    return np.flatnonzero(ok[crop])
+
+def _corners(img: np.ndarray, patch: int) -> tuple[slice, slice]:
+    """The part of a full-size filter response that belongs to the patches' top-left corners: cv2's windows are
+    centred, ``sliding_window_view``'s patches start at their top-left corner."""
+    r = patch // 2
+    return slice(r, r + img.shape[0] - patch + 1), slice(r, r + img.shape[1] - patch + 1)
 
 
 def _patch_sigma(img: np.ndarray, patch: int, pick: np.ndarray | None, max_patches: int, seed: int) -> float:
@@ -398,8 +404,7 @@ def _usable_patches(img: np.ndarray, patch: int, valid: np.ndarray | None, skip_
 
     need = 4 * img.shape[2] * patch * patch
     kernel = np.ones((patch, patch), np.uint8)
-    r = patch // 2  # cv2's windows are centred; sliding_window_view's start at the top-left corner
-    crop = (slice(r, r + img.shape[0] - patch + 1), slice(r, r + img.shape[1] - patch + 1))
+    crop = _corners(img, patch)
     inside = None
     if valid is not None:
         inside = cv2.erode(valid.astype(np.uint8), kernel, borderValue=0).astype(bool)[crop]
