@@ -16,7 +16,7 @@ can call it (positionally in this order, or by these keyword names; images as ``
 
 Label "random" and truncation 0 mean: no label, no truncation. Environment: GENREPAIR_QUEUE_SIZE (32),
 GENREPAIR_CONCURRENCY (1), GENREPAIR_MAX_FILE_SIZE ("50mb"), GENREPAIR_SHARE=1 or ``--share``, GENREPAIR_AUTH="user:password",
-GRADIO_SERVER_NAME, GRADIO_SERVER_PORT.
+GENREPAIR_AUTH_FILE (one user:password per line), GRADIO_SERVER_NAME, GRADIO_SERVER_PORT.
 """
 
 from __future__ import annotations
@@ -225,16 +225,34 @@ def max_file_size() -> str:
     return value
 
 
-def auth() -> tuple[str, str] | None:
+def auth() -> list[tuple[str, str]] | None:
     """GENREPAIR_AUTH="user:password" puts the app behind a login (a self-hosted server; on Spaces, make the
-    Space private instead)."""
+    Space private instead); GENREPAIR_AUTH_FILE names a file of such lines, one user each (blank lines and
+    lines starting with # skipped), for several users. Everything after a line's first colon is the password."""
+    entries = []
     value = os.environ.get("GENREPAIR_AUTH", "")
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not (user and sep and password):
-        raise ValueError('GENREPAIR_AUTH must be "user:password"')
-    return user, password
+    if value:
+        entries.append(("GENREPAIR_AUTH", value))
+    path = os.environ.get("GENREPAIR_AUTH_FILE", "")
+    if path:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ValueError(f"GENREPAIR_AUTH_FILE: cannot read {path}: {e}") from None
+        for n, line in enumerate(lines, 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                entries.append((f"GENREPAIR_AUTH_FILE line {n}", line.rstrip("\r")))
+        if not any(where != "GENREPAIR_AUTH" for where, _ in entries):
+            raise ValueError(f"GENREPAIR_AUTH_FILE: {path} has no user:password line")
+    users: dict[str, str] = {}
+    for where, entry in entries:
+        user, sep, password = entry.partition(":")
+        if not (user and sep and password):
+            raise ValueError(f'{where} must be "user:password"')
+        if user in users:
+            raise ValueError(f"{where}: user {user!r} is given twice")
+        users[user] = password
+    return list(users.items()) or None
 
 
 def number(value, what: str) -> float:

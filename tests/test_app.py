@@ -552,6 +552,28 @@ def test_inpaint_checks_every_layer_before_decoding_and_caps_their_number(client
         client.predict("inpaint.photo", editor(small, [small] * 5), None, False, False, api_name="/inpaint")
 
 
+def test_login_for_several_users(monkeypatch, tmp_path):
+    users = tmp_path / "users.txt"
+    users.write_text("# who may use the demo\nann:pass one\r\n\nbob:b:2\n", encoding="utf-8")
+    monkeypatch.setenv("GENREPAIR_AUTH_FILE", str(users))
+    assert app.auth() == [("ann", "pass one"), ("bob", "b:2")]
+    monkeypatch.setenv("GENREPAIR_AUTH", "me:s3cret")  # both: every user named
+    assert app.auth() == [("me", "s3cret"), ("ann", "pass one"), ("bob", "b:2")]
+    monkeypatch.setenv("GENREPAIR_AUTH", "bob:other")
+    with pytest.raises(ValueError, match="GENREPAIR_AUTH_FILE line 4: user 'bob' is given twice"):
+        app.check_settings()
+    monkeypatch.delenv("GENREPAIR_AUTH")
+    users.write_text("ann:ok\nbob\n", encoding="utf-8")
+    with pytest.raises(ValueError, match='GENREPAIR_AUTH_FILE line 2 must be "user:password"'):
+        app.check_settings()
+    users.write_text("# nobody yet\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="has no user:password line"):
+        app.check_settings()
+    monkeypatch.setenv("GENREPAIR_AUTH_FILE", str(tmp_path / "missing.txt"))
+    with pytest.raises(ValueError, match="GENREPAIR_AUTH_FILE: cannot read .*missing.txt"):
+        app.check_settings()
+
+
 def test_settings_are_checked_at_start(monkeypatch):
     for name, value, message in [
         ("GENREPAIR_CONCURRENCY", "0", "GENREPAIR_CONCURRENCY must be at least 1"),
@@ -564,7 +586,7 @@ def test_settings_are_checked_at_start(monkeypatch):
             with pytest.raises(ValueError, match=message):
                 app.check_settings()
     monkeypatch.setenv("GENREPAIR_AUTH", "me:s3cret:with:colons")
-    assert app.auth() == ("me", "s3cret:with:colons")
+    assert app.auth() == [("me", "s3cret:with:colons")]
     for value in ("fifty", "10", "1.5gb"):  # Gradio's own parse raised a bare ValueError at launch
         monkeypatch.setenv("GENREPAIR_MAX_FILE_SIZE", value)
         with pytest.raises(ValueError, match="GENREPAIR_MAX_FILE_SIZE must be a whole number and a unit"):

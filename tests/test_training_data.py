@@ -307,9 +307,9 @@ def test_init_from_grows_residual_blocks_as_identity(tmp_path):
     # the new blocks train: their first convolution keeps its random initialisation
     assert deep.body[2].res[0].weight.abs().sum() > 0
     assert deep.body[2].res[2].weight.abs().sum() == 0
-    wider = NoiseCondUNet(in_nc=3, channels=[8, 24], nb=3)
+    narrower = NoiseCondUNet(in_nc=3, channels=[8, 12], nb=3)
     with pytest.raises(ValueError, match="does not fit the model"):
-        init_from(wider, tmp_path / "small", grow=True)
+        init_from(narrower, tmp_path / "small", grow=True)
     # a tensor missing outside a residual block is not something growing can supply
     from safetensors.torch import load_file, save_file
 
@@ -319,6 +319,36 @@ def test_init_from_grows_residual_blocks_as_identity(tmp_path):
     save_file(state, str(tmp_path / "headless" / "model.safetensors"))
     with pytest.raises(ValueError, match="lacks tensors outside new residual blocks: head.weight"):
         init_from(NoiseCondUNet(in_nc=3, channels=[8, 16], nb=3), tmp_path / "headless", grow=True)
+
+
+def _sgd_step(model, x):
+    """One training step of a denoiser on ``x`` (to see which weights move)."""
+    opt = torch.optim.SGD(model.train().parameters(), lr=0.1)
+    model(x, 0.1).sub(x).square().mean().backward()
+    opt.step()
+
+
+def test_init_from_widens_denoiser_levels(tmp_path):
+    """Wider levels (and more blocks at once): the released channels come first and ignore the new ones,
+    so the wider model computes what the release did; the new channels train."""
+    from genrepair.models import NoiseCondUNet
+    from genrepair.training.common import init_from
+
+    torch.manual_seed(0)
+    small = NoiseCondUNet(in_nc=3, channels=[8, 16], nb=1).eval()
+    save_model(small, tmp_path / "small")
+    wide = NoiseCondUNet(in_nc=3, channels=[12, 16], nb=2)
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        init_from(wide, tmp_path / "small")  # strict without grow
+    init_from(wide, tmp_path / "small", grow=True)
+    torch.testing.assert_close(wide.head.weight[:8], small.head.weight, rtol=0, atol=0)
+    assert wide.head.weight[8:].abs().sum() > 0  # new filters keep their initialisation
+    assert wide.tail.weight[:, 8:].abs().sum() == 0  # the released outputs ignore the new channels
+    x = torch.rand(2, 3, 24, 40)
+    with torch.no_grad():
+        torch.testing.assert_close(wide.eval()(x, 0.1), small(x, 0.1), rtol=0, atol=1e-6)
+    _sgd_step(wide, x)
+    assert wide.tail.weight[:, 8:].abs().sum() > 0 and wide.up[0].weight[:, 8:].abs().sum() > 0
 
 
 def test_init_from_grows_a_denoiser_unet_level(tmp_path):
@@ -339,12 +369,11 @@ def test_init_from_grows_a_denoiser_unet_level(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(deep.eval()(x, 0.1), small(x, 0.1), rtol=0, atol=1e-6)
     # one optimiser step moves the new level: it is not stuck at zero
-    opt = torch.optim.SGD(deep.train().parameters(), lr=0.1)
-    deep(x, 0.1).sub(x).square().mean().backward()
-    opt.step()
+    _sgd_step(deep, x)
     assert deep.up[1].weight.abs().sum() > 0 and deep.down[1].weight.grad is not None
-    # two levels more is not a growth we can make exact
-    with pytest.raises(ValueError, match="does not fit the model"):
+    # two levels more is not a growth we can make exact (the renamed bottleneck is widened, the level
+    # between has nothing to start from)
+    with pytest.raises(ValueError, match="lacks tensors outside new residual blocks: down.1.weight"):
         init_from(NoiseCondUNet(in_nc=3, channels=[8, 16, 32, 64], nb=2), tmp_path / "small", grow=True)
 
 

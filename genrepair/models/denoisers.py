@@ -68,6 +68,37 @@ class NoiseCondUNet(nn.Module, PyTorchModelHubMixin, license="mit", **_HUB):
         nn.init.zeros_(self.up[last].bias)
         return renamed, (f"down.{last}.", f"up.{last}.")
 
+    @torch.no_grad()
+    def fit_narrower(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Embed a release with narrower U-Net levels in this wider model (``init_from(grow=True)``).
+
+        Each convolution's released weights fill the first channels; the released channels ignore the
+        new ones (zero weights from them), and the new channels keep their random initialisation, so the
+        wider model computes exactly what the release did while the new channels get gradients and train
+        (the "zero-init" form of Net2WiderNet). Tensors that are not a narrower copy of this model's come
+        back unchanged, for ``init_from``'s shape check.
+        """
+        out = dict(state)
+        own = self.state_dict()
+        for name, m in self.named_modules():
+            if not isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) or f"{name}.weight" not in state:
+                continue
+            old, new = state[f"{name}.weight"], own[f"{name}.weight"].clone()
+            if old.shape == new.shape or old.shape[2:] != new.shape[2:] or old.dim() != new.dim():
+                continue
+            if any(a > b for a, b in zip(old.shape, new.shape)):
+                continue
+            o, i = (0, 1) if isinstance(m, nn.Conv2d) else (1, 0)  # ConvTranspose2d stores (in, out, kh, kw)
+            kept = new.narrow(o, 0, old.shape[o])
+            kept.zero_()
+            kept.narrow(i, 0, old.shape[i]).copy_(old)
+            out[f"{name}.weight"] = new
+            if m.bias is not None and f"{name}.bias" in state:
+                bias = own[f"{name}.bias"].clone()
+                bias[: old.shape[o]] = state[f"{name}.bias"]
+                out[f"{name}.bias"] = bias
+        return out
+
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
         h, w = x.shape[-2:]
         m = self.pad_multiple

@@ -265,8 +265,8 @@ def init_from(model: nn.Module, folder: Path | None, grow: bool = False) -> None
     """Load release weights (safetensors) into ``model`` strictly, to fine-tune from them.
 
     ``grow=True`` lets ``model`` be a deeper copy of the released one (for the denoiser also one with a
-    U-Net level more, see ``NoiseCondUNet.fit_shallower``): residual blocks (modules with a
-    ``start_as_identity`` method: the denoiser's ``ResBlock``, the inpainter's ``FFCBlock``) that the
+    U-Net level more or wider levels, see ``NoiseCondUNet.fit_shallower`` and ``fit_narrower``): residual
+    blocks (modules with a ``start_as_identity`` method: the denoiser's ``ResBlock``, the inpainter's ``FFCBlock``) that the
     weights do not have start as the identity (their last convolution zeroed), so the grown model computes
     exactly what the released one did and training adds depth from there. Anything else that does not
     match (a renamed or reshaped tensor, or a missing tensor outside a residual block) is still an error.
@@ -283,6 +283,8 @@ def init_from(model: nn.Module, folder: Path | None, grow: bool = False) -> None
     fresh: tuple[str, ...] = ()
     if hasattr(model, "fit_shallower"):  # the denoiser can also grow a U-Net level
         state, fresh = model.fit_shallower(state)
+    if hasattr(model, "fit_narrower"):  # and widen its levels
+        state = model.fit_narrower(state)
     own = model.state_dict()
     bad = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
     if bad:

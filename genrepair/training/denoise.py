@@ -33,8 +33,8 @@ def main() -> None:
     p.add_argument(
         "--grow",
         action="store_true",
-        help="with --init-from weights that have fewer blocks per level than --nb, or one U-Net level fewer than "
-        "--channels: the new parts start so that the model computes what the weights did",
+        help="with --init-from weights that have fewer blocks per level than --nb, one U-Net level fewer than "
+        "--channels, or narrower levels: the new parts start so that the model computes what the weights did",
     )
     p.add_argument(
         "--extra-photos", action="store_true", help="also train on photos/train (allowed by the data README)"
