@@ -87,8 +87,21 @@ def _targets(
             raise CLIError(f"{first.name} and {src.name} would both be written to {where}; rename one")
         seen[key] = (src, t)
     _check_new(targets, overwrite)
-    (output if folder else output.parent).mkdir(parents=True, exist_ok=True)
+    _make_folder(output if folder else output.parent)
     return targets
+
+
+def _make_folder(folder: Path) -> None:
+    """``folder`` and its parents, with a message that names a file standing in the way."""
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                raise CLIError(f"{folder}: cannot make this folder, {above} is a file")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CLIError(f"cannot make the folder {folder}: {e.strerror or e}") from e
 
 
 def _check_new(targets: list[Path], overwrite: bool) -> None:
@@ -210,6 +223,7 @@ def cmd_denoise(args) -> None:
 
     if args.model is not None:
         model = load_model(args.model, device=args.device)
+        _check_sigma(sigma, [model])
         _map_images(args, lambda p: report(p, args.model, denoise(model, p, sigma=sigma, ensemble=args.ensemble)))
         return
     # no --model: the gray model for gray pictures (a color model loses 0.4-5 dB on them). Both are loaded before
@@ -222,6 +236,7 @@ def cmd_denoise(args) -> None:
             failed[name] = e
     if not models:
         raise failed["denoise.color"]
+    _check_sigma(sigma, models.values())
     for name, e in failed.items():
         log.warning("%s is not available (%s); its pictures go to the other model", name, str(e)[:200])
 
@@ -233,12 +248,24 @@ def cmd_denoise(args) -> None:
     _map_images(args, run)
 
 
+def _check_sigma(sigma: float | None, models) -> None:
+    """A given --sigma within every model's range, before any folder is made or image read."""
+    for model in models:
+        limit = getattr(model, "sigma_max", 75.0)
+        if sigma is not None and not 0 <= sigma <= limit:  # NaN fails too
+            raise CLIError(f"--sigma must be between 0 and {limit:g} (0-255 scale) or 'auto', got {sigma:g}")
+
+
 def cmd_inpaint(args) -> None:
     from . import inpaint, load_model
+    from .pipelines import read_mask
 
     model = load_model(args.model, device=args.device)
     args.inputs = [args.image]
     side_inputs = [Path(f) for f in (args.mask, args.sketch) if f is not None]
+
+    if not read_mask(args.mask).any():  # before any folder is made (the Python API gives the image back)
+        raise CLIError(f"{args.mask}: the mask is empty (no white pixels): nothing to fill; white = hole")
     _map_images(args, lambda p: inpaint(model, p, args.mask, args.sketch, ensemble=args.ensemble), protect=side_inputs)
 
 

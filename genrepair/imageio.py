@@ -2,7 +2,8 @@
 
 Conversions (documented): EXIF orientation is applied; CMYK and YCbCr become RGB; palette images
 become RGB or RGBA (if they carry transparency); 1-bit becomes L; 16-bit and 32-bit gray are scaled
-to [0, 1] from their full range (65535, or 2**31 - 1 when values pass 16 bits), float gray from 0-1
+to [0, 1] from their full range (65535, or 2**32 - 1 / 2**31 - 1 (signed) when values pass 16 bits; a signed
+image with negative values is refused), float gray from 0-1
 (or 0-255, see ``_peak``; NaN and infinity are refused), and all come back as 16-bit gray; animated
 images use their first frame.
 16-bit color: Pillow holds 8 bits a channel, so a 16-bit RGB(A) PNG or TIFF (or a uint16 HxWx3/4 array)
@@ -32,6 +33,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 RGB16 = "genrepair.rgb16"  # PIL ``info`` key: the uint16 HxWx3/4 pixels behind an 8-bit RGB(A) image
+UNSIGNED32 = "genrepair.unsigned32"  # PIL ``info`` key: a mode "I" image read from unsigned 32-bit samples
 
 
 class ImageInputError(ValueError):
@@ -146,11 +148,14 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             wide = img.mode in ("RGB", "RGBA") and ";16" in _rawmode(img)  # 16-bit gray + alpha opens as RGBA
             planar = _planar16(img, name)
             maxval = _ppm_maxval(img)
+            unsigned32 = img.mode == "I" and _rawmode(img) in ("I;32N", "I;32BN")  # Pillow reads them as signed
             # Pillow turns a TIFF upright as it loads it (its size is the upright one already): planes read as
             # stored are turned the same way (OpenCV turns TIFFs itself)
             orientation = img.tag_v2.get(274, 1) if planar else 1
             w, h = img.size if orientation < 5 else img.size[::-1]
             img.load()  # the first frame of an animation; the file can be closed after this
+            if unsigned32:
+                img.info[UNSIGNED32] = True
             if wide or planar or maxval:
                 f.seek(0)
                 data = f.read()
@@ -318,7 +323,7 @@ def _from_array(a: np.ndarray) -> Image.Image:
             return Image.fromarray(a.astype(np.float32))  # mode F, read back as 0-1
         a = (a * 255 + 0.5).astype(np.uint8)
     elif a.dtype != np.uint8:
-        raise ImageInputError(f"image arrays are uint8, uint16, bool or float in [0, 1]; got {a.dtype}")
+        raise ImageInputError(f"image arrays are uint8, uint16, bool or float (0-1, or 0-255); got {a.dtype}")
     return Image.fromarray(np.ascontiguousarray(a))
 
 
@@ -368,6 +373,8 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
 
     The values are kept as stored, in the file's colour space: an ICC profile (a phone's Display P3, Adobe RGB)
     is carried in ``icc`` and :func:`encode` attaches it to the result, so colours look the same after."""
+    # Pillow holds an unsigned 32-bit TIFF as signed: known from how it is stored (loading forgets that)
+    unsigned32 = img.mode == "I" and (img.info.get(UNSIGNED32) or _rawmode(img) in ("I;32N", "I;32BN"))
     if exif:
         img = upright(img)
     wide = rgb16(img)
@@ -382,11 +389,20 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
     mode = img.mode
     alpha = None
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img)
+        arr = (arr.view(np.uint32) if unsigned32 and arr.dtype == np.int32 else arr).astype(np.float64)
+        if mode == "I" and not unsigned32 and arr.size and arr.min() < 0:
+            raise ImageInputError(
+                f"a signed integer image with negative values (down to {int(arr.min())}) has no black level to "
+                "read it by; save it unsigned, with 0 as black"
+            )
         if isinstance(key, int) and mode.startswith("I;16"):
             alpha = (arr != key).astype(np.float32)
         return Decoded(
-            np.clip(arr / _peak(arr, mode), 0, 1).astype(np.float32)[..., None], alpha, True, _icc_for(icc, 1)
+            np.clip(arr / _peak(arr, mode, unsigned32), 0, 1).astype(np.float32)[..., None],
+            alpha,
+            True,
+            _icc_for(icc, 1),
         )
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
@@ -411,18 +427,24 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
     return Decoded(arr, alpha, False, _icc_for(icc, arr.shape[2]))
 
 
-def _peak(arr: np.ndarray, mode: str) -> float:
+def _peak(arr: np.ndarray, mode: str, unsigned32: bool = False) -> float:
     """The value that stands for white in a 16/32-bit integer or float gray image. Integers: 16-bit
     (Pillow opens 16-bit PGM as "I", scaled to 0-65535 whatever its maxval), unless values go past it (32-bit
-    TIFF). Floats: 0-1 by convention, 0-255 when most of the picture lies above 1; decided on the 99.9th
-    percentile, so a few bright outliers are clipped instead of darkening the whole image."""
+    TIFF: 2**32 - 1 when ``unsigned32``, else 2**31 - 1). Floats: 0-1 by convention, 0-255 when more than half
+    of the values lie above 1 (the median decides, so a few bright outliers in a 0-1 image, an overshoot after
+    resampling or sharpening, are clipped instead of darkening the whole image), 0-65535 when the 99.9th
+    percentile passes 255."""
     if not np.isfinite(arr).all():
         raise ImageInputError(f"the image has {int((~np.isfinite(arr)).sum())} NaN or infinite pixel values")
     if mode != "F":
-        return 65535.0 if mode.startswith("I;16") or arr.max() <= 65535 else float(2**31 - 1)
-    step = max(1, int(np.sqrt(arr.size / 1e6)))  # a million samples are plenty for the percentile
-    high = float(np.percentile(arr[::step, ::step], 99.9))
-    return 1.0 if high <= 1.0 else 255.0 if high <= 255.0 else 65535.0
+        if mode.startswith("I;16") or arr.max() <= 65535:
+            return 65535.0
+        return float(2**32 - 1) if unsigned32 else float(2**31 - 1)
+    step = max(1, int(np.sqrt(arr.size / 1e6)))  # a million samples are plenty for the percentiles
+    sample = arr[::step, ::step]
+    if float(np.median(sample)) <= 1.0:
+        return 1.0
+    return 255.0 if float(np.percentile(sample, 99.9)) <= 255.0 else 65535.0
 
 
 def encode(

@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import threading
+import warnings
 import weakref
 
 import numpy as np
@@ -721,7 +722,9 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512, ensemble: int
     downscaled to it and the fill upscaled back, so big photos with small masks stay fast and sharp. Parts
     of the hole far apart on a big photo are filled one window each (:func:`_hole_parts`), each seeing the
     parts filled before it. ``ensemble`` (1, 2, 4 or 8) averages the fills of that many flipped/transposed
-    copies (:func:`self_ensemble`): a little more PSNR in the hole, a little softer, ``ensemble`` times the time."""
+    copies (:func:`self_ensemble`): a little more PSNR in the hole, a little softer, ``ensemble`` times the time.
+    ``info["genrepair_filled"]`` is the number of pixels filled; an empty mask gives back the image with a
+    warning (0 filled)."""
     if not _whole(work_size) or work_size < 64:
         raise ValueError(f"work_size must be a whole number of pixels, at least 64, got {work_size!r}")
     _check_passes(ensemble)  # before any work
@@ -733,6 +736,10 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512, ensemble: int
     hole = _binary(mask, "mask", (w, h))
     original = encode(d.pixels, d.alpha, d.high_bit, d.icc)
     if not hole.any():
+        warnings.warn(
+            "the mask is empty (no hole pixels): the image comes back unchanged", stacklevel=3
+        )  # past inference_mode
+        original.info["genrepair_filled"] = 0
         return original
     if hole.all():  # the model would make a picture from nothing (all black): say so instead
         raise ImageInputError(
@@ -759,6 +766,7 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512, ensemble: int
     keep = ~hole if new.ndim == 2 else ~hole[..., None]
     result = Image.fromarray(np.where(keep, kept, new))
     result.info.update(original.info)  # the ICC profile, if any
+    result.info["genrepair_filled"] = int(hole.sum())  # pixels filled
     if (wide := rgb16(original)) is not None:  # 16-bit color: the same merge at 16 bits
         result.info[RGB16] = np.where(keep, wide, rgb16(filled))
     return result

@@ -108,6 +108,22 @@ def test_dark_16_bit_pgm_and_32_bit_tiff_keep_their_brightness(identity, tmp_pat
     assert np.abs(np.asarray(out, float) - arr * 65536.0 / (2**31 - 1) * 65535).max() <= 1
 
 
+def test_32_bit_unsigned_tiff_uses_its_full_range_and_signed_negatives_are_refused(identity, tmp_path):
+    """Pillow holds an unsigned 32-bit TIFF as signed 32-bit: values past 2**31 came back negative (black)."""
+    tifffile = pytest.importorskip("tifffile")
+    arr = np.linspace(0, 2**32 - 1, 20 * 30).reshape(20, 30).astype(np.uint32)
+    tifffile.imwrite(tmp_path / "u32.tif", arr)
+    out = np.asarray(through(identity, tmp_path / "u32.tif"), float)
+    assert np.abs(out - arr / (2**32 - 1) * 65535).max() <= 1
+    for dtype in (np.int16, np.int32):
+        tifffile.imwrite(tmp_path / "signed.tif", (arr // 2**20).astype(dtype) - 100)
+        with pytest.raises(ImageInputError, match=r"signed integer image with negative values \(down to -100\)"):
+            denoise(identity, tmp_path / "signed.tif", sigma=0)
+    tifffile.imwrite(tmp_path / "s16.tif", (arr // 2**17).astype(np.int16))  # signed, no negatives: 16-bit scale
+    out = np.asarray(through(identity, tmp_path / "s16.tif"), float)
+    assert np.array_equal(out, arr // 2**17)
+
+
 def test_float_tiff_scale_ignores_a_few_outliers_and_refuses_nan(identity, tmp_path: Path) -> None:
     arr = np.linspace(0.25, 0.75, 40 * 60, dtype=np.float32).reshape(40, 60)
     arr[0, 0] = 1.5  # one over-range pixel in a 0-1 image: clipped, the rest keeps its scale
@@ -117,6 +133,12 @@ def test_float_tiff_scale_ignores_a_few_outliers_and_refuses_nan(identity, tmp_p
     Image.fromarray(arr * 255).save(tmp_path / "u8.tif")  # a 0-255 float image
     out = np.asarray(through(identity, tmp_path / "u8.tif"), float) / 65535
     assert np.abs(out[1:] - arr[1:]).max() < 1e-4
+    over = arr.copy()
+    over[np.random.default_rng(1).random(arr.shape) < 0.02] = 1.02  # 2% overshoot (resampling, sharpening)
+    Image.fromarray(over).save(tmp_path / "over.tif")
+    out = np.asarray(through(identity, tmp_path / "over.tif"), float) / 65535  # read as 0-1: was all black
+    assert np.abs(out - np.minimum(over, 1)).max() < 1e-4
+    assert np.abs(np.asarray(denoise(identity, over, sigma=0), float) / 65535 - np.minimum(over, 1)).max() < 1e-4
     for bad in (np.nan, np.inf):
         arr[3, 4] = bad
         Image.fromarray(arr).save(tmp_path / "bad.tif")
@@ -547,7 +569,8 @@ def test_masks(inpainter, tmp_path: Path) -> None:
     Image.new("L", (30, 20), 255).save(full)
     Image.new("L", (20, 30), 255).save(wrong)
     before = snapshot(tmp_path)
-    assert np.array_equal(np.asarray(inpaint(inpainter, src, empty)), np.asarray(img))
+    with pytest.warns(UserWarning, match="mask is empty"):
+        assert np.array_equal(np.asarray(inpaint(inpainter, src, empty)), np.asarray(img))
     with pytest.raises(ImageInputError, match="the mask covers the whole image: nothing is left to fill from"):
         inpaint(inpainter, src, full)
     with pytest.raises(ImageInputError, match="mask is 20x30 but the image is 30x20; they must match"):

@@ -167,6 +167,9 @@ def test_inpaint(model_dirs, tmp_path: Path) -> None:
     assert cli(*args, "--output", tmp_path / "eight.png") == 0
     eight = np.asarray(Image.open(tmp_path / "eight.png"))
     assert np.array_equal(eight[keep], out[keep]) and not np.array_equal(eight, out)
+    Image.new("L", (48, 40), 0).save(mask)  # an empty mask: refused (the Python API hands the image back)
+    assert cli("inpaint", src, "--mask", mask, "--model", model_dirs["inpaint"], "-o", tmp_path / "new" / "e.png") == 2
+    assert not (tmp_path / "new").exists()
 
 
 def test_convert(tmp_path: Path) -> None:
@@ -258,6 +261,12 @@ def test_output_folder_names(model_dirs, tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert cli(*den, "-o", tmp_path / "plain") == 2
     assert "plain: exists and is not a folder" in one_error_line(capsys.readouterr().err)
+    for out in (a / "x.png", a / "sub" / "x.png"):  # a file where a folder must be made: named, nothing written
+        assert cli("denoise", a, "--model", model_dirs["denoise"], "--sigma", "5", "-o", out) == 2
+        assert f"cannot make this folder, {a} is a file" in one_error_line(capsys.readouterr().err)
+    assert cli("denoise", a, "--model", model_dirs["denoise"], "--sigma", "76", "-o", tmp_path / "new" / "") == 2
+    assert "--sigma must be between 0 and 75" in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "new").exists()  # checked before the folder is made
 
 
 # ---------------------------------------------------------------- bad input: exit 2, one line
@@ -272,7 +281,7 @@ def bad(tmp_path: Path, model_dirs) -> dict[str, Path]:
     mask = tmp_path / "mask.png"
     Image.new("L", (24, 16), 255).save(mask)
     small = tmp_path / "small.png"
-    Image.new("L", (5, 5)).save(small)
+    Image.new("L", (5, 5), 255).save(small)  # a mask of the wrong size (not empty: that is refused first)
     broken = {}
     for name, config in (("listconfig", "[1, 2]"), ("pad0", None)):
         folder = tmp_path / "models" / name

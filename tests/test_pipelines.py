@@ -500,8 +500,10 @@ def test_inpaint_large_mask_downscales_and_keeps_outside(inpainter) -> None:
 
 def test_inpaint_empty_mask_returns_the_input(inpainter) -> None:
     img = photo(40, 30)
-    out = inpaint(inpainter, img, Image.new("L", (40, 30), 0))
-    assert np.array_equal(np.asarray(out), np.asarray(img))
+    with pytest.warns(UserWarning, match="the mask is empty"):
+        out = inpaint(inpainter, img, Image.new("L", (40, 30), 0))
+    assert np.array_equal(np.asarray(out), np.asarray(img)) and out.info["genrepair_filled"] == 0
+    assert inpaint(inpainter, img, hole(40, 30, (10, 10, 20, 15))).info["genrepair_filled"] == 50
 
 
 def test_inpaint_fills_a_gray_picture_stored_as_rgb_in_gray(inpainter) -> None:
