@@ -498,7 +498,10 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
         jpeg = jpeg_source(src)
         px = d.pixels if not jpeg or src.getexif().get(0x0112, 1) == 1 else decode(src, exif=False).pixels
         opaque = None if d.alpha is None else d.alpha >= 1  # what shows of a cut-out: its background holds no noise
-        used = min(estimate_noise_level(px, jpeg=jpeg, valid=opaque), sigma_max)
+        if d.alpha is not None and not d.alpha.any():
+            used = 0.0  # fully transparent: nothing shows, nothing to measure (the pixels come back unchanged)
+        else:
+            used = min(estimate_noise_level(px, jpeg=jpeg, valid=opaque), sigma_max)
     else:
         try:
             used = float(sigma) if not isinstance(sigma, bool) else math.nan  # True is not a noise level

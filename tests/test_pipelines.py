@@ -710,6 +710,9 @@ def test_denoise_of_a_cut_out_ignores_the_hidden_colours(denoiser) -> None:
             assert np.array_equal(res[~shown], arr[~shown]) and np.array_equal(res[..., 3], arr[..., 3])
             outs.append(res[shown])
         assert np.array_equal(outs[0], outs[1]), content
+    clear = np.dstack([rgb, np.zeros(rgb.shape[:2], np.uint8)])  # nothing shows: nothing to measure
+    out = denoise(denoiser, Image.fromarray(clear))
+    assert out.info["genrepair_sigma"] == 0 and np.array_equal(np.asarray(out), clear)
 
 
 @pytest.mark.parametrize("sigma", [15, 25])
