@@ -56,12 +56,15 @@ def read_checkpoint(src: str | Path) -> tuple[dict[str, torch.Tensor], list[str]
         obj = torch.load(src, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - unpickling refuses anything but plain tensors/containers
         # torch's own message advises weights_only=False; say what was found instead
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
-        why = (
-            f"it pickles a Python object ({found.group(1)}); only plain tensors are read (weights_only=True)"
-            if found
-            else "not a PyTorch checkpoint that loads with weights_only=True"
-        )
+        text = str(e)
+        found = re.search(r"unsupported (?:global: )?GLOBAL (\S+)", text, re.IGNORECASE)  # torch's wording varies
+        damaged = re.search(r"PytorchStreamReader|central directory|corrupt|truncat|ran out of input|EOF", text, re.I)
+        if found:
+            why = f"it pickles a Python object ({found.group(1)}); only plain tensors are read (weights_only=True)"
+        elif damaged or src.stat().st_size == 0:
+            why = f"the file is damaged, truncated or not a PyTorch checkpoint ({one_line(e, 120)})"
+        else:
+            why = "not a PyTorch checkpoint that loads with weights_only=True"
         raise ConversionError(f"{src.name}: refused: {why}") from e
     keys = []
     for key in WRAPPERS:
@@ -73,6 +76,44 @@ def read_checkpoint(src: str | Path) -> tuple[dict[str, torch.Tensor], list[str]
     return {re.sub(r"^(module\.|_orig_mod\.)+", "", k): v for k, v in obj.items()}, keys
 
 
+_FIRST_KEY = {"cyclegan": r"model\.1\.weight", "dncnn": r"model\.\d+\.weight", "ffdnet": r"model\.\d+\.weight",
+              "drunet": r"m_head\.weight"}  # fmt: skip
+
+
+def _strip_prefix(sd: dict, arch: str) -> dict:
+    """``sd`` without a prefix that every key shares (a training wrapper's attribute: Lightning's ``model.``, a
+    GAN trainer's ``netG.``), when the official layout's first key shows only without it."""
+    probe, keys, removed = _FIRST_KEY.get(arch), dict(sd), []
+    while probe is not None and len(removed) < 3 and not any(re.fullmatch(probe, k) for k in keys):
+        heads = {k.split(".", 1)[0] for k in keys}
+        if len(heads) != 1 or any("." not in k for k in keys):
+            return sd  # no shared prefix: the errors below name the keys as they are
+        removed.append(heads.pop())
+        keys = {k.split(".", 1)[1]: v for k, v in keys.items()}
+    if removed and any(re.fullmatch(probe, k) for k in keys):
+        log.info("removed the prefix %s. that every key shares", ".".join(removed))
+        return keys
+    return sd
+
+
+def _try_instead(sd: dict, arch: str, otherwise: str) -> str:
+    """The hint for a checkpoint that is not ``arch``: what its key names point to, else ``otherwise``."""
+    guess = guess_arch(sd)
+    return f" (its tensors look like {guess}'s: try --arch {guess})" if guess not in (None, arch) else f" ({otherwise})"
+
+
+def _kair_convs(sd: dict, arch: str) -> list[int]:
+    """The layer numbers of KAIR's flat ``model.N.weight`` stack, refusing a file that has none (naming what it has)."""
+    convs = sorted(int(k.split(".")[1]) for k in sd if re.fullmatch(r"model\.\d+\.weight", k))
+    if not convs:
+        sample = ", ".join(sorted(sd)[:3])
+        raise ConversionError(
+            f"not a{'n' if arch == 'ffdnet' else ''} {arch} checkpoint: no model.N.weight tensors (KAIR's layout); "
+            f"its keys start {sample}" + _try_instead(sd, arch, "a prefix other than module. to remove?")
+        )
+    return convs
+
+
 def _count(sd: dict, pattern: str) -> int:
     return sum(1 for k in sd if re.fullmatch(pattern, k))
 
@@ -80,6 +121,7 @@ def _count(sd: dict, pattern: str) -> int:
 def build(arch: str, sd: dict[str, torch.Tensor], name: str = "") -> torch.nn.Module:
     """Instantiate ``arch`` with sizes read from ``sd`` and load it strictly; refuse what would load but not run
     (``name``, the file's, starts those messages)."""
+    sd = _strip_prefix(sd, arch)
     try:
         if arch == "cyclegan":
             sd = {k: v for k, v in sd.items() if not k.endswith(_STALE)}
@@ -96,21 +138,21 @@ def build(arch: str, sd: dict[str, torch.Tensor], name: str = "") -> torch.nn.Mo
                 upsample=decoder_layout(sd),  # a genrepair resize-convolution model saved as .pth converts too
             )
         elif arch == "dncnn":
-            convs = sorted(int(k.split(".")[1]) for k in sd if re.fullmatch(r"model\.\d+\.weight", k))
+            convs = _kair_convs(sd, arch)
             first, last = sd[f"model.{convs[0]}.weight"], sd[f"model.{convs[-1]}.weight"]
             if first.shape[1] != last.shape[0]:  # x - net(x) needs as many outputs as inputs
                 raise ConversionError(
-                    f"not a dncnn checkpoint: {first.shape[1]} input but {last.shape[0]} output channels "
-                    "(an FFDNet? try --arch ffdnet)"
+                    f"not a dncnn checkpoint: {first.shape[1]} input but {last.shape[0]} output channels"
+                    + _try_instead(sd, arch, "an FFDNet? try --arch ffdnet")
                 )
             model = DnCNN(in_nc=first.shape[1], out_nc=last.shape[0], nc=first.shape[0], nb=len(convs))
         elif arch == "ffdnet":
-            convs = sorted(int(k.split(".")[1]) for k in sd if re.fullmatch(r"model\.\d+\.weight", k))
+            convs = _kair_convs(sd, arch)
             first, last = sd[f"model.{convs[0]}.weight"], sd[f"model.{convs[-1]}.weight"]
             if first.shape[1] < 5 or (first.shape[1] - 1) % 4 or last.shape[0] % 4:
                 raise ConversionError(
                     f"not an ffdnet checkpoint: {first.shape[1]} input / {last.shape[0]} output channels, expected "
-                    "4*C+1 / 4*C (a DnCNN? try --arch dncnn)"
+                    "4*C+1 / 4*C" + _try_instead(sd, arch, "a DnCNN? try --arch dncnn")
                 )
             model = FFDNet(in_nc=(first.shape[1] - 1) // 4, out_nc=last.shape[0] // 4, nc=first.shape[0], nb=len(convs))
         elif arch == "drunet":

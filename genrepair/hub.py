@@ -8,11 +8,13 @@ Only safetensors are read (never pickles). Hub settings (``HF_ENDPOINT``, ``HF_H
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import inspect
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -43,12 +45,18 @@ class ModelLoadError(RuntimeError):
 
 
 class CorruptCacheError(ModelLoadError):
-    """A file in the Hugging Face cache does not hash to the sha256 the Hub gave for it."""
+    """A file in the Hugging Face cache does not hash to the sha256 the Hub gave for it. ``copy``: the snapshot
+    entry, when it is a copy of the file rather than a link to a blob (to remove before fetching it again)."""
+
+    def __init__(self, message: str, copy: Path | None = None) -> None:
+        super().__init__(message)
+        self.copy = copy
 
 
 def weights_dir() -> Path:
     """The bundled weights folder (``GENREPAIR_WEIGHTS`` overrides)."""
-    return Path(os.environ.get("GENREPAIR_WEIGHTS") or Path(__file__).resolve().parents[1] / "weights")
+    own = os.environ.get("GENREPAIR_WEIGHTS")  # "~/models" from an env file (no shell to expand it)
+    return Path(own).expanduser() if own else Path(__file__).resolve().parents[1] / "weights"
 
 
 def _has_files(folder: Path) -> bool:
@@ -106,11 +114,16 @@ def one_line(e: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _fetch(repo_id: str, revision: str | None, local_only: bool, force: bool = False) -> Path:
+def _fetch(
+    repo_id: str, revision: str | None, local_only: bool, force: bool = False, expected: dict[str, str] | None = None
+) -> Path:
     """``hf_hub_download`` config.json and model.safetensors; return their snapshot folder.
 
     The cache names LFS blobs by their sha256, so each such blob is hashed: a truncated or overwritten
     cache entry is caught here, not later as a confusing error (or silently wrong weights) in the model.
+    A cache entry that is a copy instead of a link (Windows without symlinks, a cache copied with ``cp -L``)
+    has no hash in its name: it is checked against ``expected`` (the Hub's ETag, when downloading) and
+    against the hash recorded beside it when it was last checked so (see :func:`_check_cached`).
     """
     kwargs = dict(
         revision=revision, cache_dir=_cache_dir(), endpoint=_endpoint(), etag_timeout=_etag_timeout(),
@@ -118,12 +131,29 @@ def _fetch(repo_id: str, revision: str | None, local_only: bool, force: bool = F
     )  # fmt: skip
     paths = [Path(hf_hub_download(repo_id, f, **kwargs)) for f in FILES]
     for path in paths:
-        blob = path.resolve()
-        if _SHA256.fullmatch(blob.name) and hashlib.sha256(blob.read_bytes()).hexdigest() != blob.name:
-            raise CorruptCacheError(f"cached {path.name} fails its sha256 check ({blob})")
-        if _GIT_SHA1.fullmatch(blob.name) and _git_sha1(blob.read_bytes()) != blob.name:
-            raise CorruptCacheError(f"cached {path.name} fails its git blob check ({blob})")
+        _check_cached(path, (expected or {}).get(path.name))
     return paths[0].parent
+
+
+def _check_cached(path: Path, expected: str | None) -> None:
+    """Raise CorruptCacheError when the cached ``path`` does not hash to what it should."""
+    blob = path.resolve()
+    if _SHA256.fullmatch(blob.name) and hashlib.sha256(blob.read_bytes()).hexdigest() != blob.name:
+        raise CorruptCacheError(f"cached {path.name} fails its sha256 check ({blob})")
+    if _GIT_SHA1.fullmatch(blob.name) and _git_sha1(blob.read_bytes()) != blob.name:
+        raise CorruptCacheError(f"cached {path.name} fails its git blob check ({blob})")
+    if _SHA256.fullmatch(blob.name) or _GIT_SHA1.fullmatch(blob.name):
+        return
+    data = blob.read_bytes()  # a copy: no hash in its name
+    digest = hashlib.sha256(data).hexdigest()
+    record = path.with_name(f".{path.name}.genrepair-sha256")
+    if expected is not None and (_SHA256.fullmatch(expected) or _GIT_SHA1.fullmatch(expected)):
+        if expected != (digest if _SHA256.fullmatch(expected) else _git_sha1(data)):
+            raise CorruptCacheError(f"cached {path.name} does not hash to the Hub's {expected} ({path})", path)
+        with contextlib.suppress(OSError):  # a read-only cache is checked on each download only
+            record.write_text(digest)
+    elif record.is_file() and record.read_text().strip() != digest:
+        raise CorruptCacheError(f"cached {path.name} fails its sha256 check against {record.name} ({path})", path)
 
 
 def _git_sha1(data: bytes) -> str:
@@ -140,12 +170,15 @@ def _download(repo_id: str, revision: str | None) -> Path:
     if _hub_offline():
         raise ModelLoadError("skipped: HF_HUB_OFFLINE is set")
     url = hf_hub_url(repo_id, FILES[1], revision=revision, endpoint=_endpoint())
-    get_hf_file_metadata(url, timeout=_etag_timeout(), endpoint=_endpoint())
+    meta = get_hf_file_metadata(url, timeout=_etag_timeout(), endpoint=_endpoint())
+    expected = {FILES[1]: meta.etag} if meta.etag else None
     try:
-        return _fetch(repo_id, revision, local_only=False)
+        return _fetch(repo_id, revision, local_only=False, expected=expected)
     except CorruptCacheError as e:
         log.warning("%s: %s; downloading it again", repo_id, e)
-        return _fetch(repo_id, revision, local_only=False, force=True)
+        if e.copy is not None:  # huggingface_hub downloads the file again but keeps a snapshot entry that exists
+            e.copy.unlink(missing_ok=True)
+        return _fetch(repo_id, revision, local_only=False, force=True, expected=expected)
 
 
 def _attempt(label: str, fetch: Callable[[], Path], tried: list[str]) -> Path | None:
@@ -269,6 +302,8 @@ def _meant_as_path(name: str) -> bool:
     README's ``weights/horse2zebra`` before converting it): a missing one is an error, never a Hub repo id."""
     if name.startswith((".", "~")) or Path(name).is_absolute() or "\\" in name or name.count("/") > 1:
         return True
+    if name.endswith("/"):  # a folder name as tab completion writes it
+        return True
     first = Path(name.split("/", 1)[0])  # a folder of model folders here, not just any folder (genrepair/)
     return "/" in name and first.is_dir() and any(first.glob("*/config.json"))
 
@@ -346,8 +381,14 @@ def _check_numbers(cls: type, kwargs: dict, path: Path) -> None:
     params = inspect.signature(cls).parameters
     for key, value in kwargs.items():
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        if key == "sigma_max" and not (number and value > 0):
+        if key == "sigma_max" and not (number and 0 < value < math.inf):  # inf would switch the range check off
             raise ModelLoadError(f"{path}: sigma_max must be a positive number, got {value!r}")
+        if key == "background" and value not in ("white", "black"):  # anything else read as black
+            raise ModelLoadError(f'{path}: background must be "white" or "black", got {value!r}')
+        default = params[key].default if key in params else None
+        sizes = isinstance(default, list) and default and all(type(v) is int for v in default)  # channels
+        if sizes and not (isinstance(value, list) and value and all(type(v) is int and v > 0 for v in value)):
+            raise ModelLoadError(f"{path}: {key} must be a list of whole numbers, like {default}, got {value!r}")
         if key in params and type(params[key].default) in (int, float) and not number:
             raise ModelLoadError(f"{path}: {key} must be a number, got {value!r}")
         if key in params and type(params[key].default) is int and (problem := _not_whole(key, value, 0)):

@@ -191,6 +191,39 @@ def test_load_refuses_generator_configs_that_failed_later(model_dirs, tmp_path: 
         load_model(edited(model_dirs, "gan", tmp_path, **changes))
 
 
+@pytest.mark.parametrize(
+    ("key", "changes", "message"),
+    [
+        ("denoise", dict(sigma_max=float("inf")), r"sigma_max must be a positive number, got inf"),
+        (
+            "denoise",
+            dict(channels="32,64,128"),
+            r"channels must be a list of whole numbers, like \[32, 64, 128\], got '32,",
+        ),
+        ("denoise", dict(channels=[8, 16.5]), r"channels must be a list of whole numbers"),
+        ("cyclegan", dict(background="White"), r'background must be "white" or "black", got \'White\''),
+    ],
+)
+def test_load_refuses_config_values_that_ran_wrong(model_dirs, tmp_path: Path, key, changes, message) -> None:
+    """sigma_max Infinity switched the sigma check off; a misspelt background ran as black; channels as a string
+    failed inside the constructor with "not all arguments converted during string formatting"."""
+    with pytest.raises(ModelLoadError, match=message):
+        load_model(edited(model_dirs, key, tmp_path, **changes))
+
+
+def test_weights_folder_setting_and_folder_names_as_tab_completion_writes_them(model_dirs, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    shutil.copytree(model_dirs["denoise"], home / "models" / "mine")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GENREPAIR_WEIGHTS", "~/models")  # as an env file writes it: no shell expands the ~
+    assert load_model("mine").pad_multiple == load_model(model_dirs["denoise"]).pad_multiple
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelLoadError, match=r"h2z: no such folder"):
+        load_model("h2z/")  # a missing folder, not a Hub repo id to validate
+    shutil.copytree(model_dirs["denoise"], tmp_path / "h2z")
+    assert load_model("h2z/") is not None
+
+
 def test_generator_class_names_may_be_left_out(tmp_path: Path) -> None:
     """No names: labels are class numbers (and an unconditional generator has none)."""
     for n in (0, 3):

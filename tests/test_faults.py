@@ -108,6 +108,25 @@ def test_corrupt_cache_offline_is_reported(hub, tmp_path, monkeypatch) -> None:
     assert len(hub.requests) == seen
 
 
+def test_a_cache_of_copies_is_checked_too(hub, repo, tmp_path, monkeypatch, caplog) -> None:
+    """Without symlinks (Windows without Developer Mode, a cache copied with cp -L) the snapshot holds copies whose
+    names carry no hash: checked against the Hub's ETag when downloading and the hash recorded then, offline too."""
+    import huggingface_hub.file_download as fd
+
+    monkeypatch.setattr(fd, "are_symlinks_supported", lambda *a, **k: False)
+    load_model(NAME, device="cpu")
+    copy = next((tmp_path / "hf-cache" / "models--genrepair--denoise-color" / "snapshots").glob("*/model.safetensors"))
+    assert not copy.is_symlink() and copy.with_name(".model.safetensors.genrepair-sha256").is_file()
+    _corrupt(copy, "flip")
+    with caplog.at_level(logging.WARNING, logger="genrepair"):
+        model = load_model(NAME, device="cpu")  # the cache refuses it, the download checks the ETag, fetches again
+    assert "does not hash to the Hub's" in caplog.text and same_output(model, repo[1])
+    _corrupt(copy, "flip")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match=r"fails its sha256 check against \.model\.safetensors\.genrepair-sha256"):
+        load_model(NAME, device="cpu")
+
+
 def _tree_state(root: Path) -> dict[str, tuple[int, int, int]]:
     return {str(p): (s.st_mode, s.st_size, s.st_mtime_ns) for p in [root, *root.rglob("*")] for s in [p.stat()]}
 

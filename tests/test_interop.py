@@ -187,6 +187,7 @@ def test_convert_refuses_pickled_objects(tmp_path: Path, capsys) -> None:
         ),
         ("cyclegan_resnet_generator_ngf8_nb2", "dncnn", r"not a dncnn checkpoint.*try --arch cyclegan"),
         ("cyclegan_resnet_generator_ngf8_nb2", "drunet", r"not a drunet checkpoint.*try --arch cyclegan"),
+        ("cyclegan_resnet_generator_ngf8_nb2", "ffdnet", r"not an ffdnet checkpoint.*try --arch cyclegan"),
         ("kair_drunet_color_nc8-16-32-64_nb1", "ffdnet", r"not an? ffdnet checkpoint.*try --arch drunet"),
         ("kair_drunet_color_nc8-16-32-64_nb1", "cyclegan", r"not a cyclegan checkpoint.*try --arch drunet"),
     ],
@@ -196,6 +197,41 @@ def test_convert_wrong_arch_is_a_clear_error(name: str, arch: str, message: str,
     with pytest.raises(ConversionError, match=message):
         convert(src, arch, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_convert_removes_a_prefix_every_key_shares_and_names_keys_it_cannot_place(tmp_path: Path) -> None:
+    """Training wrappers add an attribute name to every key (Lightning's ``model.``, a GAN trainer's ``netG.``):
+    removed when the official layout shows only without it; otherwise the error names the keys found."""
+    for name, arch, prefix in (
+        ("kair_dncnn_gray_nb17", "dncnn", "model."),
+        ("kair_ffdnet_color_nc96_nb12", "ffdnet", "netG."),
+        ("cyclegan_resnet_generator_ngf8_nb2", "cyclegan", "netG.module."),
+    ):
+        weights, _ = golden(name)
+        src = write_pth(tmp_path / f"{arch}.pth", {"state_dict": {prefix + k: v for k, v in weights.items()}})
+        got = load_model(convert(src, arch, tmp_path / arch)).state_dict()
+        assert all(torch.equal(got[k], v) for k, v in weights.items() if k in got), name
+    odd = write_pth(tmp_path / "odd.pth", {"net.a.weight": torch.zeros(2, 2, 3, 3), "b.bias": torch.zeros(2)})
+    with pytest.raises(
+        ConversionError, match=r"not a dncnn checkpoint: no model\.N\.weight tensors .*keys start b\.bias"
+    ):
+        convert(odd, "dncnn", tmp_path / "odd")
+
+
+def test_convert_names_damaged_files_and_the_global_a_pickle_asks_for(tmp_path: Path) -> None:
+    import os
+
+    src = write_pth(tmp_path / "ok.pth", golden("kair_dncnn_gray_nb17")[0])
+    cut = tmp_path / "cut.pth"
+    cut.write_bytes(src.read_bytes()[:300])
+    with pytest.raises(ConversionError, match=r"cut\.pth: refused: the file is damaged, truncated or not a PyTorch"):
+        convert(cut, "dncnn", tmp_path / "out")
+    (tmp_path / "zero.pth").write_bytes(b"")
+    with pytest.raises(ConversionError, match=r"zero\.pth: refused: the file is damaged"):
+        convert(tmp_path / "zero.pth", "dncnn", tmp_path / "out")
+    evil = write_pth(tmp_path / "evil.pth", {"x": os.system})  # torch words this one "unsupported GLOBAL"
+    with pytest.raises(ConversionError, match=r"evil\.pth: refused: it pickles a Python object \(\w+\.system\)"):
+        convert(evil, "dncnn", tmp_path / "out")
 
 
 def test_convert_bad_files(tmp_path: Path) -> None:
