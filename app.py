@@ -908,14 +908,18 @@ def run_inpaint(
     layers = [
         None if x is None else strokes(x, img.size, name) for x, name in zip(given, ("Mask", "Sketch"), strict=False)
     ]
-    if mask is not None:
-        hole = uploaded_mask(mask)
-        if hole.shape != (img.height, img.width):
-            raise gr.Error(f"The mask is {hole.shape[1]}x{hole.shape[0]} but the image is {img.width}x{img.height}.")
-    elif layers and layers[0] is not None:
-        hole = layers[0]
-    else:
-        hole = np.zeros((img.height, img.width), bool)
+    hole = np.zeros((img.height, img.width), bool)
+    painted = bool(layers and layers[0] is not None and layers[0].any())
+    if painted:
+        hole = layers[0].copy()
+    if mask is not None:  # an uploaded mask file, with whatever is painted on the Mask layer too
+        uploaded = uploaded_mask(mask)
+        if uploaded.shape != (img.height, img.width):
+            raise gr.Error(
+                f"The uploaded mask is {uploaded.shape[1]}x{uploaded.shape[0]} but the image is "
+                f"{img.width}x{img.height}; upload a mask of the image's size, or press Clear mask to drop it."
+            )
+        hole |= uploaded
     hole = ~hole if invert_mask else hole
     if not hole.any():
         raise gr.Error("The mask is empty: paint the area to fill on the Mask layer, or upload a mask (white = hole).")
@@ -924,6 +928,8 @@ def run_inpaint(
     out = inpaint_on_gpu(model_name, img, bool_image(hole), None if sketch is None else bool_image(sketch), bool(best))
     note = f"**{model_name}** filled {int(hole.sum())} pixels ({100 * hole.mean():.1f}% of the image)"
     note += ", guided by the sketch layer" if sketch is not None else ""
+    if mask is not None:
+        note += ", from the uploaded mask file" + (" and the painted Mask layer" if painted else "")
     note += " (average of 8 flipped/rotated passes)." if best else "."
     baseline = opencv_inpaint(img, hole) if compare_opencv else None
     out_file = save_png(out, "inpainted")
@@ -997,7 +1003,8 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     # unqueued: a queued version left the browser's editor blank and re-uploading (seen in chromium); its files
     # are checked against the limits from their headers before decoding (original_background)
     clear.click(clear_mask, editor, [editor, mask], **UI_ONLY)
-    editor.upload(lambda: None, None, mask, **UI_ONLY)  # a new image drops an example's uploaded mask
+    # an uploaded mask stays until Clear mask: dropping it on the editor's upload also dropped an example's mask (the
+    # example loads the editor after the mask); one of another size is refused with that advice, the note names it
     go.click(
         run_inpaint,
         [model, editor, mask, invert, compare_opencv, best],

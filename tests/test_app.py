@@ -469,7 +469,9 @@ def test_inpaint_mask_upload_and_editor_layer_agree(client, tmp_path):
     assert np.array_equal(pixels(gray_file)[~hole], gray[~hole])
 
     small = png(tmp_path, "small.png", np.full((32, 32), 255, np.uint8))
-    with pytest.raises(AppError, match="The mask is 32x32 but the image is 64x64"):  # with a sketch layer too
+    with pytest.raises(
+        AppError, match="The uploaded mask is 32x32 but the image is 64x64.*Clear mask"
+    ):  # with a sketch layer too
         client.predict("inpaint.photo", editor(src, [layer_path, layer_path]), handle_file(small), False, False,
                        api_name="/inpaint")  # fmt: skip
 
@@ -478,6 +480,10 @@ def test_inpaint_mask_upload_and_editor_layer_agree(client, tmp_path):
     )
     assert np.array_equal(pixels(inverted_file)[hole], img[hole])
     assert f"{64 * 64 - 400} pixels" in note
+    _, _, both_file, note = client.predict(  # a mask file and painted strokes: both are the hole, the note says so
+        "inpaint.photo", editor(src, [layer_path]), handle_file(mask), False, False, api_name="/inpaint"
+    )
+    assert "from the uploaded mask file and the painted Mask layer" in note
 
 
 def test_icc_profile_survives_the_app(client, tmp_path):

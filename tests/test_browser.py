@@ -239,6 +239,19 @@ def test_inpaint_mask_painted_with_the_mouse(page, tmp_path):
     assert Image.open(io.BytesIO(data)).mode == "RGB"  # an opaque upload comes back without the canvas's alpha
 
 
+def test_inpaint_example_with_a_mask_file(page):
+    """The second example brings a mask file: loading the example into the editor used to drop it again (the
+    editor's upload event cleared the mask), so the example always said the mask was empty."""
+    needs("inpaint.photo")
+    panel = open_tab(page, "Inpaint")
+    panel.locator("[data-testid=dataset-cell-1-1]").click()  # example: landscape.png + landscape_mask.png
+    page.wait_for_timeout(3000)  # the example reaches the editor and the mask box (server round trips)
+    run(panel, "Inpaint")
+    note = panel.get_by_text(re.compile(r"filled \d+ pixels"))
+    note.wait_for(timeout=60_000)
+    assert "from the uploaded mask file" in note.inner_text()
+
+
 # ---------------------------------------------------------------- bad input reaches the user as a message
 
 
