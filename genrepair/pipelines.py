@@ -739,9 +739,8 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512, ensemble: int
     hole = _binary(mask, "mask", (w, h))
     original = encode(d.pixels, d.alpha, d.high_bit, d.icc)
     if not hole.any():
-        warnings.warn(
-            "the mask is empty (no hole pixels): the image comes back unchanged", stacklevel=3
-        )  # past inference_mode
+        # stacklevel 3: past the inference_mode wrapper, to the caller's line
+        warnings.warn("the mask is empty (no hole pixels): the image comes back unchanged", stacklevel=3)
         original.info["genrepair_filled"] = 0
         return original
     if hole.all():  # the model would make a picture from nothing (all black): say so instead

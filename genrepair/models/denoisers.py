@@ -84,9 +84,8 @@ class NoiseCondUNet(nn.Module, PyTorchModelHubMixin, license="mit", **_HUB):
             if not isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) or f"{name}.weight" not in state:
                 continue
             old, new = state[f"{name}.weight"], own[f"{name}.weight"].clone()
-            if old.shape == new.shape or old.shape[2:] != new.shape[2:] or old.dim() != new.dim():
-                continue
-            if any(a > b for a, b in zip(old.shape, new.shape)):
+            same_kind = old.dim() == new.dim() and old.shape[2:] == new.shape[2:]
+            if old.shape == new.shape or not same_kind or any(a > b for a, b in zip(old.shape, new.shape)):
                 continue
             o, i = (0, 1) if isinstance(m, nn.Conv2d) else (1, 0)  # ConvTranspose2d stores (in, out, kh, kw)
             kept = new.narrow(o, 0, old.shape[o])
