@@ -250,10 +250,13 @@ def cmd_denoise(args) -> None:
 
 def _check_sigma(sigma: float | None, models) -> None:
     """A given --sigma within every model's range, before any folder is made or image read."""
-    for model in models:
-        limit = getattr(model, "sigma_max", 75.0)
-        if sigma is not None and not 0 <= sigma <= limit:  # NaN fails too
-            raise CLIError(f"--sigma must be between 0 and {limit:g} (0-255 scale) or 'auto', got {sigma:g}")
+    from .pipelines import check_sigma
+
+    for model in models if sigma is not None else ():
+        try:
+            check_sigma(sigma, float(getattr(model, "sigma_max", 75.0)))
+        except ValueError as e:
+            raise CLIError(f"--{e}") from None
 
 
 def cmd_inpaint(args) -> None:

@@ -96,6 +96,10 @@ def _strip_prefix(sd: dict, arch: str) -> dict:
     return sd
 
 
+def _article(arch: str) -> str:
+    return "an" if arch[:1] in "aeiouf" else "a"  # "an ffdnet": the letter is read "ef"
+
+
 def _try_instead(sd: dict, arch: str, otherwise: str) -> str:
     """The hint for a checkpoint that is not ``arch``: what its key names point to, else ``otherwise``."""
     guess = guess_arch(sd)
@@ -108,7 +112,7 @@ def _kair_convs(sd: dict, arch: str) -> list[int]:
     if not convs:
         sample = ", ".join(sorted(sd)[:3])
         raise ConversionError(
-            f"not a{'n' if arch == 'ffdnet' else ''} {arch} checkpoint: no model.N.weight tensors (KAIR's layout); "
+            f"not {_article(arch)} {arch} checkpoint: no model.N.weight tensors (KAIR's layout); "
             f"its keys start {sample}" + _try_instead(sd, arch, "a prefix other than module. to remove?")
         )
     return convs
@@ -168,11 +172,10 @@ def build(arch: str, sd: dict[str, torch.Tensor], name: str = "") -> torch.nn.Mo
     except ConversionError:
         raise
     except (KeyError, IndexError, RuntimeError, ValueError) as e:
-        article = "an" if arch[:1] in "aeiouf" else "a"  # "an ffdnet": the letter is read "ef"
         why = f"missing tensor {e.args[0]!r}" if isinstance(e, KeyError) else one_line(e, 600)
         guess = guess_arch(sd)
         hint = f" (its tensors look like {guess}'s: try --arch {guess})" if guess not in (None, arch) else ""
-        raise ConversionError(f"not {article} {arch} checkpoint: {why}{hint}") from e
+        raise ConversionError(f"not {_article(arch)} {arch} checkpoint: {why}{hint}") from e
     _check_usable(model, sd, f"{name}: " if name else "")
     return model.eval()
 

@@ -138,14 +138,17 @@ def _fetch(
 def _check_cached(path: Path, expected: str | None) -> None:
     """Raise CorruptCacheError when the cached ``path`` does not hash to what it should."""
     blob = path.resolve()
-    if _SHA256.fullmatch(blob.name) and hashlib.sha256(blob.read_bytes()).hexdigest() != blob.name:
-        raise CorruptCacheError(f"cached {path.name} fails its sha256 check ({blob})")
-    if _GIT_SHA1.fullmatch(blob.name) and _git_sha1(blob.read_bytes()) != blob.name:
-        raise CorruptCacheError(f"cached {path.name} fails its git blob check ({blob})")
-    if _SHA256.fullmatch(blob.name) or _GIT_SHA1.fullmatch(blob.name):
-        return
-    data = blob.read_bytes()  # a copy: no hash in its name
+    data = blob.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
+    if _SHA256.fullmatch(blob.name):
+        if digest != blob.name:
+            raise CorruptCacheError(f"cached {path.name} fails its sha256 check ({blob})")
+        return
+    if _GIT_SHA1.fullmatch(blob.name):
+        if _git_sha1(data) != blob.name:
+            raise CorruptCacheError(f"cached {path.name} fails its git blob check ({blob})")
+        return
+    # a copy: no hash in its name
     record = path.with_name(f".{path.name}.genrepair-sha256")
     if expected is not None and (_SHA256.fullmatch(expected) or _GIT_SHA1.fullmatch(expected)):
         if expected != (digest if _SHA256.fullmatch(expected) else _git_sha1(data)):

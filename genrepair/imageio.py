@@ -148,7 +148,7 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             wide = img.mode in ("RGB", "RGBA") and ";16" in _rawmode(img)  # 16-bit gray + alpha opens as RGBA
             planar = _planar16(img, name)
             maxval = _ppm_maxval(img)
-            unsigned32 = img.mode == "I" and _rawmode(img) in ("I;32N", "I;32BN")  # Pillow reads them as signed
+            unsigned32 = _unsigned32(img)
             # Pillow turns a TIFF upright as it loads it (its size is the upright one already): planes read as
             # stored are turned the same way (OpenCV turns TIFFs itself)
             orientation = img.tag_v2.get(274, 1) if planar else 1
@@ -186,6 +186,11 @@ def _rawmode(img: Image.Image) -> str:
         return ""
     raw = args[0] if isinstance(args, tuple) and args else args
     return raw if isinstance(raw, str) else ""
+
+
+def _unsigned32(img: Image.Image) -> bool:
+    """Stored as unsigned 32-bit samples (a TIFF), which Pillow holds as signed mode "I" (known before loading only)."""
+    return img.mode == "I" and _rawmode(img) in ("I;32N", "I;32BN")
 
 
 def _planar16(img: Image.Image, name: str) -> list | None:
@@ -374,7 +379,7 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
     The values are kept as stored, in the file's colour space: an ICC profile (a phone's Display P3, Adobe RGB)
     is carried in ``icc`` and :func:`encode` attaches it to the result, so colours look the same after."""
     # Pillow holds an unsigned 32-bit TIFF as signed: known from how it is stored (loading forgets that)
-    unsigned32 = img.mode == "I" and (img.info.get(UNSIGNED32) or _rawmode(img) in ("I;32N", "I;32BN"))
+    unsigned32 = img.mode == "I" and (img.info.get(UNSIGNED32) or _unsigned32(img))
     if exif:
         img = upright(img)
     wide = rgb16(img)

@@ -475,6 +475,17 @@ def _spread_visible(px: np.ndarray, known: np.ndarray) -> np.ndarray:
     return filled.astype(px.dtype, copy=False)
 
 
+def check_sigma(sigma, sigma_max: float = 75.0) -> float:
+    """A given noise level (0-255 scale) as a float within [0, ``sigma_max``], else a ValueError saying so."""
+    try:
+        used = float(sigma) if not isinstance(sigma, bool) else math.nan  # True is not a noise level
+    except (TypeError, ValueError):
+        raise ValueError(f"sigma must be a number (0-255 scale) or 'auto', got {sigma!r}") from None
+    if not math.isfinite(used) or not 0 <= used <= sigma_max:
+        raise ValueError(f"sigma must be between 0 and {sigma_max:g} (0-255 scale), got {sigma}")
+    return used
+
+
 @torch.inference_mode()
 def denoise(model, image, sigma: float | str | None = None, tile: int | None = None, ensemble: int = 1) -> Image.Image:
     """Denoise; ``sigma`` (0-255 scale) or None/"auto" to estimate it. The used sigma is in ``.info``.
@@ -495,20 +506,15 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
     if sigma is None or (isinstance(sigma, str) and sigma.lower() == "auto"):
         # JPEG files need the JPEG-aware estimate, measured on the pixels as stored (its 8x8 blocks start at
         # the stored top-left corner, which an EXIF rotation moves)
-        jpeg = jpeg_source(src)
-        px = d.pixels if not jpeg or src.getexif().get(0x0112, 1) == 1 else decode(src, exif=False).pixels
-        opaque = None if d.alpha is None else d.alpha >= 1  # what shows of a cut-out: its background holds no noise
         if d.alpha is not None and not d.alpha.any():
             used = 0.0  # fully transparent: nothing shows, nothing to measure (the pixels come back unchanged)
         else:
+            jpeg = jpeg_source(src)
+            px = d.pixels if not jpeg or src.getexif().get(0x0112, 1) == 1 else decode(src, exif=False).pixels
+            opaque = None if d.alpha is None else d.alpha >= 1  # what shows of a cut-out: its background has no noise
             used = min(estimate_noise_level(px, jpeg=jpeg, valid=opaque), sigma_max)
     else:
-        try:
-            used = float(sigma) if not isinstance(sigma, bool) else math.nan  # True is not a noise level
-        except (TypeError, ValueError):
-            raise ValueError(f"sigma must be a number (0-255 scale) or 'auto', got {sigma!r}") from None
-        if not math.isfinite(used) or not 0 <= used <= sigma_max:
-            raise ValueError(f"sigma must be between 0 and {sigma_max:g} (0-255 scale), got {sigma}")
+        used = check_sigma(sigma, sigma_max)
         if getattr(model, "blind", False):
             log.warning("%s takes no noise level (a blind denoiser): sigma %g is ignored", type(model).__name__, used)
     in_nc = getattr(model, "in_nc", 3)
