@@ -649,13 +649,22 @@ def run_translate(model_name, image, mirror=False, progress=gr.Progress()):
     return (save_png(as_shown(src), "input"), out_file), files_or_none(back, "round-trip"), out_file, note
 
 
+def reverse_direction(name: str, output: str | None):
+    """The reverse model, and the last output as the new input, as a translator's swap button does (the
+    output is in the reverse model's source style); without an output the input stays."""
+    back = reverse_model(name)
+    if back is None:  # the button is greyed out then
+        return gr.skip(), gr.skip()
+    return back, output or gr.skip()
+
+
 def build_translate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     model0 = default_model("translate")
     with gr.Row():
         with gr.Column(scale=1):
             with gr.Row():
                 model = gr.Dropdown(model_names("translate"), value=model0, label="Model (direction A2B)", scale=3)
-                swap = gr.Button("⇄ Reverse direction", scale=1)
+                swap = gr.Button("⇄ Reverse direction", scale=1, interactive=reverse_model(model0) is not None)
             note = gr.Markdown()  # filled on each page load (weights may appear) and on a model change
             image = readable(gr.Image(type="filepath", image_mode=None, format="png", label="Input image"))
             mirror = gr.Checkbox(False, label="Average with the mirrored image (cleaner, 2x the time)")
@@ -673,7 +682,8 @@ def build_translate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
         label="Examples (our drawings, then emoji from the test split when ../shared/data is present)",
     )  # fmt: skip
     model.change(model_note, model, note, **UI_ONLY)
-    swap.click(lambda name: reverse_model(name) or name, model, model, **UI_ONLY)
+    model.change(lambda name: gr.Button(interactive=reverse_model(name) is not None), model, swap, **UI_ONLY)
+    swap.click(reverse_direction, [model, out_file], [model, image], **UI_ONLY)
     go.click(run_translate, [model, image, mirror], [compare, round_trip, out_file, info], api_name="translate")
     return model, note
 
@@ -809,6 +819,7 @@ def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
         [model, image, sigma, auto, add_sigma, noise_seed, compare_opencv, best],
         [compare, baseline, out_file, info, sigma],
         api_name="denoise",
+        show_progress_on=[compare, baseline, out_file, info],  # a failed run marks these, not the σ input
     )
     return model, note
 
@@ -879,7 +890,11 @@ def original_background(editor: gr.ImageEditor) -> gr.ImageEditor:
 
 def editor_image(editor: dict | None) -> Image.Image:
     if not editor or editor.get("background") is None:
-        raise gr.Error("Upload an image first.")
+        # the browser's editor drops a file it cannot show (damaged, or not an image) without a word
+        raise gr.Error(
+            "Upload an image first. If you did and the editor still says 'Upload an image', your browser could not "
+            "open the file: it is damaged or not an image (PNG, JPEG, WebP, BMP or GIF open in every browser)."
+        )
     img = open_image(editor["background"])
     img = upright(img)  # as the pipeline will see it, so masks drawn for it fit
     if not isinstance(editor["background"], Image.Image):

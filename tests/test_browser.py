@@ -189,6 +189,18 @@ def test_translate_example(page):
     assert slider_sizes(panel) == [(128, 128)] * 2
     if app.has_weights("cyclegan.fluent3d2flat"):
         assert loaded_sizes(block(panel, "Round trip"), "img", 1) == [(128, 128)]
+        # the swap button: the reverse model, with the output as its input
+        output = panel.locator("img[data-testid=imageslider-image]").nth(1).get_attribute("src")
+        shown = block(panel, "Input image").locator("img")
+        before = shown.get_attribute("src")
+        run(panel, "⇄ Reverse direction")
+        model = panel.get_by_role("combobox", name="Model (direction A2B)")
+        page.wait_for_function("el => el.value === 'cyclegan.fluent3d2flat'", arg=model.element_handle())
+        page.wait_for_function("([el, old]) => el.src !== old", arg=[shown.element_handle(), before])
+        loaded_sizes(block(panel, "Input image"), "img", 1)
+        pixels = [np.asarray(Image.open(io.BytesIO(page.request.get(u).body())).convert("RGB")) for u in
+                  (output, shown.get_attribute("src"))]  # fmt: skip
+        assert np.array_equal(*pixels)
 
 
 def test_denoise_upload(page, tmp_path):
@@ -262,6 +274,18 @@ def test_inpaint_without_mask_shows_an_error(page):
     assert "mask is empty" in toast(page)
 
 
+def test_file_the_editor_cannot_open_is_explained(page, tmp_path):
+    """The browser's editor drops a damaged file without a word; Inpaint then says why the editor is empty."""
+    broken = tmp_path / "broken.png"
+    broken.write_bytes((REPO / "examples" / "landscape.png").read_bytes()[:300])
+    panel = open_tab(page, "Inpaint")
+    panel.locator("canvas").first.wait_for()
+    panel.locator("input[type=file]").first.set_input_files(str(broken))
+    page.wait_for_timeout(1000)
+    run(panel, "Inpaint")
+    assert "your browser could not open the file" in toast(page)
+
+
 def test_truncated_upload_shows_an_error(page, tmp_path):
     needs("denoise.color")
     broken = tmp_path / "broken.png"
@@ -271,3 +295,9 @@ def test_truncated_upload_shows_an_error(page, tmp_path):
     block(panel, "Noisy image").locator("img").wait_for(state="attached")  # uploaded, though it cannot show
     run(panel, "Denoise")
     assert "damaged or truncated" in toast(page)
+    # the run's outputs show the error badge, not the σ slider (an output too: the estimate goes there)
+    assert block(panel, "Noisy | denoised").locator("span.error").count() == 1
+    sigma = panel.get_by_label("number input for Noise level σ (0-255)")
+    sigma_block = sigma.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' block ')][1]")
+    assert sigma_block.locator("[data-testid=status-tracker]").count() == 1
+    assert sigma_block.locator("span.error").count() == 0
