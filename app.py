@@ -59,7 +59,7 @@ from genrepair.imageio import (
     upright,
     write_png,
 )
-from genrepair.pipelines import is_gray, read_mask
+from genrepair.pipelines import is_gray, read_mask, tile_size
 
 try:
     import spaces
@@ -207,11 +207,13 @@ def check_settings() -> None:
     surface on the first request, or as jobs queued forever with GENREPAIR_CONCURRENCY=0)."""
     concurrency()
     env_int("GENREPAIR_QUEUE_SIZE", 32)
-    env_int("GENREPAIR_TILE", 512)
+    tile_size()
     max_pixels()
     max_bytes()
     max_file_size()
     auth()
+    for name in ("GENREPAIR_SHARE", "GENREPAIR_PREFER_HUB", "GENREPAIR_ALLOW_ANY_REPO"):
+        env_on(name)  # an on/off word
     pick_device()  # GENREPAIR_DEVICE, if set, names a usable device
 
 

@@ -60,6 +60,12 @@ def _inputs(paths: list[str]) -> list[tuple[Path, str]]:
     return unique
 
 
+def _not_png(output: Path) -> str:
+    return (
+        f"{output}: outputs are PNG; give a .png file name or a folder (a folder name with a dot ends in /: {output}/)"
+    )
+
+
 def _targets(
     inputs: list[tuple[Path, str]], output: str, many: bool, protect: list[Path] = (), overwrite: bool = False
 ) -> list[Path]:
@@ -71,7 +77,7 @@ def _targets(
     if folder and output.exists() and not output.is_dir():
         raise CLIError(f"{output}: exists and is not a folder")
     if not folder and output.suffix.lower() != ".png":
-        raise CLIError(f"{output}: outputs are PNG; give a .png file name or a folder")
+        raise CLIError(_not_png(output))
     if many and not slash and not output.is_dir() and output.suffix.lower() == ".png":
         raise CLIError(f"{output}: several inputs need an output folder, not a .png file name")
     targets = [output / name for _, name in inputs] if folder else [output]
@@ -84,20 +90,25 @@ def _targets(
         if key in seen:
             first, t0 = seen[key]
             where = t if t0.resolve() == t.resolve() else f"{t0.name} and {t.name} (one file on macOS and Windows)"
-            raise CLIError(f"{first.name} and {src.name} would both be written to {where}; rename one")
+            raise CLIError(f"{first} and {src} would both be written to {where}; rename one")
         seen[key] = (src, t)
     _check_new(targets, overwrite)
-    _make_folder(output if folder else output.parent)
+    _check_folder(output if folder else output.parent)  # made when the first file is written (_save_png)
     return targets
 
 
-def _make_folder(folder: Path) -> None:
-    """``folder`` and its parents, with a message that names a file standing in the way."""
+def _check_folder(folder: Path) -> None:
+    """That ``folder`` can be made: no file stands where it or one of its parents must go."""
     for above in (folder, *folder.parents):
         if above.exists():
             if not above.is_dir():
                 raise CLIError(f"{folder}: cannot make this folder, {above} is a file")
             break
+
+
+def _make_folder(folder: Path) -> None:
+    """``folder`` and its parents, with a message that names a file standing in the way."""
+    _check_folder(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -124,6 +135,7 @@ def _save_png(img, dst: Path) -> None:
     that ``dst`` was a hard link to keeps its content."""
     from .imageio import write_png
 
+    _make_folder(dst.parent)  # only now: a run that fails before its first output leaves no empty folder
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
     try:
         write_png(img, tmp)  # 16 bits a channel where the input had them
@@ -165,11 +177,13 @@ def _map_images(args, fn, protect: list[Path] = ()) -> None:
 
 
 def cmd_list(args) -> None:
-    from .hub import local_models, weights_dir
+    from .hub import FILES, local_models, weights_dir
     from .registry import list_models
 
     for s in list_models(args.task):
-        print(f"{s.name}\t{s.task}\t{s.description}")
+        local = s.name.startswith("classic.") or all((weights_dir() / s.name / f).is_file() for f in FILES)
+        where = "" if local else f" (not in {weights_dir()}: from the Hugging Face cache or Hub)"
+        print(f"{s.name}\t{s.task}\t{s.description}{where}")
     for name, task in local_models().items():  # converted or own models under weights/, loaded by name too
         if args.task in (None, task):
             print(f"{name}\t{task}\tmodel folder {weights_dir() / name} (not in the registry)")
@@ -183,7 +197,7 @@ def cmd_generate(args) -> None:
     # as for the other commands: a name with a suffix is a file (a PNG), unless it is a folder or ends in a slash
     one_file = bool(out.suffix) and not out.is_dir() and not str(args.output).endswith(("/", os.sep))
     if one_file and out.suffix.lower() != ".png":
-        raise CLIError(f"{out}: outputs are PNG; give a .png file name or a folder")
+        raise CLIError(_not_png(out))
     if one_file and args.n != 1:
         raise CLIError(f"{out}: generate writes {args.n} files; give a folder (or --n 1)")
     if not one_file and out.exists() and not out.is_dir():
@@ -197,7 +211,6 @@ def cmd_generate(args) -> None:
     _check_new(paths, args.overwrite)
     model = load_model(args.model, device=args.device)
     images = generate(model, args.n, args.seed, label=args.label, truncation=args.truncation)
-    paths[0].parent.mkdir(parents=True, exist_ok=True)
     for img, path in zip(images, paths, strict=True):
         _save_png(img, path)
         print(path)
@@ -274,8 +287,14 @@ def cmd_inpaint(args) -> None:
 
 def cmd_convert(args) -> None:
     from .convert import convert
+    from .hub import weights_dir
 
-    print(convert(args.src, args.arch, args.output, overwrite=args.overwrite))
+    out = convert(args.src, args.arch, args.output, overwrite=args.overwrite)
+    print(out)
+    # README's `--output weights/NAME`, run in another folder than the checkout: not where names are looked up
+    if out.parent.name == "weights" and out.resolve().parent != weights_dir().resolve():
+        print(f"genrepair: note: load it as -m {out}; by name ({out.name}) models are looked up in {weights_dir()} "
+              "(GENREPAIR_WEIGHTS=DIR looks in DIR instead)", file=sys.stderr)  # fmt: skip
 
 
 PUSHED = ("config.json", "model.safetensors", "README.md", "examples.jpg")  # a model folder's files, nothing else
@@ -314,7 +333,7 @@ def cmd_eval(args) -> None:
     from importlib import import_module
 
     from .cards import update_card
-    from .hub import weights_dir
+    from .hub import one_line, weights_dir
 
     mod = import_module(f"genrepair.evaluation.{args.task}")
     if (args.model or args.gray_model) and args.task not in ("denoise", "inpaint"):
@@ -333,21 +352,52 @@ def cmd_eval(args) -> None:
     if args.from_json is None:
         _check_eval_models(args)
     if args.from_json is not None:
-        try:
-            result = json.loads(Path(args.from_json).read_text())
-        except (OSError, ValueError) as e:
-            raise CLIError(f"cannot read results from {args.from_json}: {e}") from None
+        result = _read_results(Path(args.from_json), args.task)
         print(result.get("table", ""))
     else:
-        result = mod.run(args)
+        result = {"task": args.task, **mod.run(args)}
     if args.json and args.from_json is None:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))
     if args.update_cards:
-        for name, (tags, metrics, section) in mod.card_sections(result).items():
+        try:
+            sections = mod.card_sections(result)  # all of them before any card is written
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise CLIError(f"{args.from_json or 'the results'}: incomplete {args.task} results ({one_line(e)})") from e
+        for name, (tags, metrics, section) in sections.items():
             if (weights_dir() / name).is_dir():
                 update_card(weights_dir() / name, tags, metrics, section)
                 print(f"updated {weights_dir() / name / 'README.md'}")
+
+
+def _results_task(result: dict) -> str | None:
+    """The task a results file was written for: its "task" entry, or for files written before it was recorded,
+    recognised by its keys."""
+    if "task" in result:
+        return result["task"]
+    keys = [str(k) for k in result]
+    if "protocol" in keys or "color_model" in keys:
+        return "denoise"
+    if any(k.startswith(("256:", "512:")) for k in keys):
+        return "inpaint"
+    if any(" -> " in k for k in keys):
+        return "translate"
+    if any(k.startswith(("emoji:", "avatars:")) for k in keys):
+        return "generate"
+    return None
+
+
+def _read_results(path: Path, task: str) -> dict:
+    """A results file of ``genrepair eval TASK --json``, refused when it is not one or holds another task's."""
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise CLIError(f"cannot read results from {path}: {e}") from None
+    if not isinstance(result, dict) or (found := _results_task(result)) is None:
+        raise CLIError(f"{path}: not a results file of `genrepair eval {task} --json`")
+    if found != task:
+        raise CLIError(f"{path}: holds results of `genrepair eval {found}`, not {task}")
+    return result
 
 
 def _check_writable(path: Path) -> None:
@@ -431,7 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--truncation", type=positive, default=1e9,
         help="resample latent values beyond this many standard deviations (e.g. 1.5: cleaner, less varied)",
     )  # fmt: skip
-    s.add_argument("-o", "--output", required=True, help="folder for the PNG files")
+    s.add_argument("-o", "--output", required=True, help="folder for the PNG files, or one .png file name with --n 1")
     s.set_defaults(fn=cmd_generate)
 
     for name, fn, default, model_help in (

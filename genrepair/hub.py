@@ -78,14 +78,23 @@ def _lfs_pointer(folder: Path) -> bool:
 LFS_HINT = "a Git LFS pointer, not the weights: run `git lfs install && git lfs pull` in the clone"
 
 
-def env_on(name: str, default: bool = False) -> bool:
-    """An on/off environment setting: 1, on, yes or true (any case) is on; unset or empty is ``default``."""
-    value = os.environ.get(name, "").strip()
-    return default if not value else value.upper() in {"1", "ON", "YES", "TRUE"}
+ON, OFF = {"1", "ON", "YES", "TRUE"}, {"0", "OFF", "NO", "FALSE"}
+
+
+def env_on(name: str, default: bool = False, strict: bool = True) -> bool:
+    """An on/off environment setting: 1, on, yes or true (any case) is on, 0, off, no or false off; unset or
+    empty is ``default``. Another word is refused with the setting's name (``GENREPAIR_ALLOW_ANY_REPO=maybe``
+    used to switch repo ids off silently); ``strict=False`` reads it as off, as huggingface_hub does its own."""
+    value = os.environ.get(name, "").strip().upper()
+    if not value:
+        return default
+    if strict and value not in ON | OFF:
+        raise ValueError(f"{name} must be 1/0, on/off, yes/no or true/false, got {os.environ[name]!r}")
+    return value in ON
 
 
 def _hub_offline() -> bool:
-    return env_on("HF_HUB_OFFLINE") or constants.HF_HUB_OFFLINE
+    return env_on("HF_HUB_OFFLINE", strict=False) or constants.HF_HUB_OFFLINE
 
 
 def _endpoint() -> str:
@@ -253,7 +262,7 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
             + (f" (did you mean {folded[close[0]]!r}?)" if close else "")
             + ("" if allow_any_repo else " (Hub repo ids are disabled here; set GENREPAIR_ALLOW_ANY_REPO=1)")
             + f"; valid names: {', '.join(REGISTRY)}"
-            + ("" if "/" in name else "; GENREPAIR_WEIGHTS=DIR loads the model folders in DIR by name")
+            + ("" if "/" in name else "; GENREPAIR_WEIGHTS=DIR looks names up in DIR instead of the bundled folder")
         )
     prefer_hub = bundled is not None and env_on("GENREPAIR_PREFER_HUB")
     tried: list[str] = []

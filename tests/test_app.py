@@ -585,7 +585,9 @@ def test_settings_are_checked_at_start(monkeypatch):
         ("GENREPAIR_CONCURRENCY", "0", "GENREPAIR_CONCURRENCY must be at least 1"),
         ("GENREPAIR_MAX_PIXELS", "1e6", "GENREPAIR_MAX_PIXELS must be a whole number"),
         ("GENREPAIR_AUTH", "admin", 'GENREPAIR_AUTH must be "user:password"'),
-        ("GENREPAIR_TILE", "0", "GENREPAIR_TILE must be at least 1"),
+        ("GENREPAIR_TILE", "64", "GENREPAIR_TILE must be at least 128"),
+        ("GENREPAIR_PREFER_HUB", "2", "GENREPAIR_PREFER_HUB must be 1/0, on/off"),
+        ("GENREPAIR_ALLOW_ANY_REPO", "maybe", "GENREPAIR_ALLOW_ANY_REPO must be 1/0, on/off"),  # was off silently
     ]:
         with monkeypatch.context() as m:
             m.setenv(name, value)

@@ -65,7 +65,11 @@ def test_list_in_a_subprocess() -> None:
     proc = run_module("list")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines == [f"{s.name}\t{s.task}\t{s.description}" for s in REGISTRY.values()]
+    weights = os.environ["GENREPAIR_WEIGHTS"]  # the isolated, empty folder: the learned models come from the Hub
+    hub = f" (not in {weights}: from the Hugging Face cache or Hub)"
+    assert lines == [
+        f"{s.name}\t{s.task}\t{s.description}{'' if s.name.startswith('classic.') else hub}" for s in REGISTRY.values()
+    ]
     proc = run_module("list", "--task", "denoise")
     assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == ["denoise.color", "denoise.gray"]
 
@@ -426,6 +430,30 @@ def test_bad_input_in_a_subprocess(case: str, bad, tmp_path: Path) -> None:
     assert_unchanged(before)
 
 
+def test_a_failed_run_leaves_no_empty_folder(model_dirs, tmp_path: Path, capsys) -> None:
+    """Folders are made when the first output is written: an unreadable input left `deep/a/b/` behind."""
+    text = tmp_path / "t.png"
+    text.write_text("not an image")
+    out = tmp_path / "deep" / "a" / "b"
+    assert cli("denoise", text, "--model", model_dirs["denoise"], "--sigma", "5", "-o", f"{out}/") == 2
+    assert "not a recognised image file" in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "deep").exists()
+    photo(8, 8).save(tmp_path / "x.png")
+    assert cli("denoise", tmp_path / "x.png", "--model", model_dirs["denoise"], "--sigma", "5", "-o", f"{out}/") == 0
+    assert (out / "x.png").is_file()
+
+
+def test_convert_into_a_weights_folder_that_names_do_not_reach_says_so(tmp_path: Path, capsys) -> None:
+    """README's `--output weights/NAME` run outside the checkout: that `weights/` is not where names are looked up."""
+    from genrepair.models import DnCNN
+
+    src = tmp_path / "dncnn_tiny.pth"
+    torch.save(DnCNN(in_nc=1, out_nc=1, nc=8, nb=4).state_dict(), src)
+    assert cli("convert", src, "--arch", "dncnn", "--output", tmp_path / "weights" / "mine") == 0
+    note = capsys.readouterr().err
+    assert f"load it as -m {tmp_path / 'weights' / 'mine'}" in note and os.environ["GENREPAIR_WEIGHTS"] in note
+
+
 def test_two_inputs_with_one_stem_are_refused(model_dirs, tmp_path: Path, capsys) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -433,7 +461,8 @@ def test_two_inputs_with_one_stem_are_refused(model_dirs, tmp_path: Path, capsys
     photo(8, 8).save(folder / "x.jpg")
     before = snapshot(folder)
     assert cli("denoise", folder, "--model", model_dirs["denoise"], "--output", tmp_path / "out") == 2
-    assert "x.jpg and x.png would both be written to" in one_error_line(capsys.readouterr().err)
+    err = one_error_line(capsys.readouterr().err)
+    assert f"{Path('in', 'x.jpg')} and " in err and f"{Path('in', 'x.png')} would both be written to" in err
     assert not (tmp_path / "out").exists()
     assert_unchanged(before)
 
@@ -644,9 +673,31 @@ def test_eval_from_json_does_not_need_the_device_named(tmp_path: Path, capsys) -
     import json
 
     stored = tmp_path / "translate.json"
-    stored.write_text(json.dumps({"table": "THE TABLE", "timing": {}}))
+    stored.write_text(json.dumps({"task": "translate", "table": "THE TABLE", "timing": {}}))
     assert cli("eval", "translate", "--from-json", stored, "--device", "cuda") == 0
     assert "THE TABLE" in capsys.readouterr().out
+
+
+def test_eval_from_json_refuses_another_tasks_results(tmp_path: Path, capsys) -> None:
+    """Denoise results given to `eval inpaint --update-cards` printed the denoise table and emptied the inpainting
+    card's metrics; a JSON list ended in a traceback. Files from before the "task" entry are told by their keys."""
+    import json
+
+    weights = Path(os.environ["GENREPAIR_WEIGHTS"])
+    card = weights / "inpaint.photo" / "README.md"
+    card.parent.mkdir()
+    card.write_text("---\nmodel-index: []\n---\nthe card\n")
+    older = tmp_path / "denoise.json"  # as written before the task was recorded
+    older.write_text(json.dumps({"protocol": "p", "color_model": "denoise.color", "table": "DENOISE TABLE"}))
+    for task in ("inpaint", "generate", "translate"):
+        assert cli("eval", task, "--from-json", older, "--update-cards") == 2
+        err = one_error_line(capsys.readouterr().err)
+        assert f"holds results of `genrepair eval denoise`, not {task}" in err
+    assert card.read_text() == "---\nmodel-index: []\n---\nthe card\n"
+    for text in ("[1, 2]", '{"table": "no task"}'):
+        older.write_text(text)
+        assert cli("eval", "denoise", "--from-json", older) == 2
+        assert "not a results file of `genrepair eval denoise --json`" in one_error_line(capsys.readouterr().err)
 
 
 def test_a_tilde_in_a_path_argument_means_home_even_unexpanded(model_dirs, tmp_path: Path, monkeypatch) -> None:
