@@ -453,7 +453,7 @@ def positive(v: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     from .convert import ARCHES
 
-    p = _Parser(prog="genrepair", description=__doc__)
+    p = _Parser(prog="genrepair", description=__doc__.replace("``", ""))  # reST quotes read oddly in a terminal
     device_help = "cpu, cuda, cuda:1, mps (default: best available)"
     p.add_argument("--device", default=None, help=device_help)
     p.add_argument("-v", "--verbose", action="store_true", help="also log what is loaded and the sigma used")
@@ -506,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.set_defaults(fn=fn)
 
     s = sub.add_parser("inpaint", help="fill the holes of a mask (white = hole)", parents=[runs])
-    s.add_argument("image")
+    s.add_argument("image", help="the picture to repair (any format Pillow reads; the result is a PNG)")
     s.add_argument("--mask", required=True, help="same size as the image; white (or opaque) = the hole to fill")
     s.add_argument(
         "--sketch", default=None,
