@@ -456,11 +456,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="genrepair", description=__doc__.replace("``", ""))  # reST quotes read oddly in a terminal
     device_help = "cpu, cuda, cuda:1, mps (default: best available)"
     p.add_argument("--device", default=None, help=device_help)
-    p.add_argument("-v", "--verbose", action="store_true", help="also log what is loaded and the sigma used")
+    verbose_help = "also log what is loaded and the sigma used"
+    p.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
     p.add_argument("--version", action="version", version=f"genrepair {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    dev = argparse.ArgumentParser(add_help=False)  # --device also after the command name
+    dev = argparse.ArgumentParser(add_help=False)  # --device and -v also after the command name
     dev.add_argument("--device", default=argparse.SUPPRESS, help=device_help)
+    dev.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
     runs = argparse.ArgumentParser(add_help=False, parents=[dev])
     runs.add_argument("--overwrite", action="store_true", help="replace existing output files (never an input file)")
 

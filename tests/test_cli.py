@@ -710,3 +710,13 @@ def test_a_tilde_in_a_path_argument_means_home_even_unexpanded(model_dirs, tmp_p
     photo(20, 16).save(home / "in.png")
     assert cli("denoise", "~/in.png", "--model", model_dirs["denoise"], "--sigma", "10", "--output=~/out.png") == 0
     assert (home / "out.png").is_file() and not (here / "~").exists()
+
+
+def test_verbose_and_device_work_on_either_side_of_the_command() -> None:
+    """`genrepair denoise x.png -o y.png -v` was "unrecognized arguments" while --device worked there."""
+    from genrepair.cli import build_parser
+
+    for argv in (["-v", "list"], ["list", "-v"]):
+        assert build_parser().parse_args(argv).verbose is True
+    assert build_parser().parse_args(["list"]).verbose is False
+    assert build_parser().parse_args(["list", "--device", "cpu"]).device == "cpu"
