@@ -202,14 +202,17 @@ def cmd_generate(args) -> None:
         raise CLIError(f"{out}: generate writes {args.n} files; give a folder (or --n 1)")
     if not one_file and out.exists() and not out.is_dir():
         raise CLIError(f"{out}: exists and is not a folder")
-    stem = Path(args.model).name  # a registry name, or the folder name of a model path
-    if args.label:  # a second category with the same seed must not clash with the first
-        stem += "_" + (re.sub(r"[^a-z0-9]+", "-", args.label.lower()).strip("-") or "label")
     if not 1 <= args.n <= MAX_SAMPLES:  # before listing the file names
         raise CLIError(f"n must be between 1 and {MAX_SAMPLES}, got {args.n}")
+    model = load_model(args.model, device=args.device)
+    stem = Path(args.model).name  # a registry name, or the folder name of a model path
+    if args.label:  # a second category with the same seed must not clash with the first
+        label, names = args.label.strip(), list(getattr(model, "class_names", None) or [])
+        if label.isdigit() and int(label) < len(names):
+            label = names[int(label)]  # `--label 3` is named like `--label "Animals & Nature"`
+        stem += "_" + (re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "label")
     paths = [out] if one_file else [out / f"{stem}_seed{args.seed}_{i:03d}.png" for i in range(args.n)]
     _check_new(paths, args.overwrite)
-    model = load_model(args.model, device=args.device)
     images = generate(model, args.n, args.seed, label=args.label, truncation=args.truncation)
     for img, path in zip(images, paths, strict=True):
         _save_png(img, path)

@@ -94,6 +94,9 @@ def test_generate_from_a_model_folder(model_dirs, tmp_path: Path) -> None:
     one = tmp_path / "one" / "sample.png"
     assert cli("generate", "--model", model_dirs["gan"], "--n", "1", "--label", "dog", "--output", one) == 0
     assert np.array_equal(np.asarray(Image.open(one)), np.asarray(Image.open(out / "gan_dog_seed0_000.png")))
+    by_number = tmp_path / "by-number"  # classes cat, dog, owl: label 1 is dog, and its files are named so
+    assert cli("generate", "--model", model_dirs["gan"], "--n", "1", "--label", "1", "--output", by_number) == 0
+    assert [f.name for f in by_number.iterdir()] == ["gan_dog_seed0_000.png"]
     assert sorted(p.name for p in model_dirs["gan"].parent.iterdir() if p.is_file()) == [], "wrote beside the model"
     assert_unchanged(before)
 
