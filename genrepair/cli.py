@@ -189,6 +189,9 @@ def cmd_list(args) -> None:
             print(f"{name}\t{task}\tmodel folder {weights_dir() / name} (not in the registry)")
 
 
+TRUNCATION_OFF = 1e9  # generate's default: no latent value is resampled
+
+
 def cmd_generate(args) -> None:
     from . import generate, load_model
     from .pipelines import MAX_SAMPLES
@@ -205,6 +208,8 @@ def cmd_generate(args) -> None:
     if not 1 <= args.n <= MAX_SAMPLES:  # before listing the file names
         raise CLIError(f"n must be between 1 and {MAX_SAMPLES}, got {args.n}")
     model = load_model(args.model, device=args.device)
+    if hasattr(model, "sample") and args.truncation != TRUNCATION_OFF:  # as --label is refused for them
+        raise CLIError(f"{args.model} takes no --truncation: a procedural generator has no latent vector to truncate")
     stem = Path(args.model).name  # a registry name, or the folder name of a model path
     if args.label:  # a second category with the same seed must not clash with the first
         label, names = args.label.strip(), list(getattr(model, "class_names", None) or [])
@@ -483,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a class of a conditional model, e.g. 'Animals & Nature' (a wrong one lists the valid ones)",
     )
     s.add_argument(
-        "--truncation", type=positive, default=1e9,
+        "--truncation", type=positive, default=TRUNCATION_OFF,
         help="resample latent values beyond this many standard deviations (e.g. 1.5: cleaner, less varied)",
     )  # fmt: skip
     s.add_argument("-o", "--output", required=True, help="folder for the PNG files, or one .png file name with --n 1")

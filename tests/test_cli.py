@@ -362,6 +362,10 @@ CASES = {
         lambda b, o: ["generate", "--model", b["gan"], "--label", "fish", "--output", o],
         r"unknown label 'fish'; valid: cat, dog, owl",
     ),
+    "truncation for a procedural generator": (
+        lambda b, o: ["generate", "--model", "classic.noise", "--truncation", "1.5", "--output", o],
+        r"classic.noise takes no --truncation",
+    ),
     "unknown arch": (
         lambda b, o: ["convert", b["good"], "--arch", "swinir", "--output", o],
         r"invalid choice: 'swinir'",
