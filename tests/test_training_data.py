@@ -597,3 +597,14 @@ def test_a_first_ctrl_c_stops_at_the_step_boundary(tmp_path):
     finally:
         signal.signal(signal.SIGINT, previous[0])
         signal.signal(signal.SIGTERM, previous[1])
+
+
+def test_init_from_a_missing_folder_says_so(tmp_path, monkeypatch):
+    """A relative `--init-from weights/...` from outside the checkout said "config.json is unreadable: [Errno 2]"."""
+    import argparse
+
+    from genrepair.training.common import arch_from_init
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"--init-from weights/denoise.color: no such folder here \(.*\); give the"):
+        arch_from_init(argparse.Namespace(init_from="weights/denoise.color", nb=None), nb=4)

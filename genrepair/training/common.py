@@ -248,12 +248,25 @@ def command() -> str:
     return f"python -m {spec.name if spec else sys.argv[0]} {' '.join(sys.argv[1:])}".strip()
 
 
+def _check_init_folder(folder) -> None:
+    """An ``--init-from`` folder that is not there (`weights/x` given outside the checkout, say) is named as such."""
+    from ..hub import weights_dir
+
+    if not Path(folder).is_dir():
+        raise ValueError(
+            f"--init-from {folder}: no such folder here ({Path.cwd()}); give the model folder's path "
+            f"(the bundled ones are in {weights_dir()})"
+        )
+
+
 def arch_from_init(args, **defaults) -> dict:
     """Architecture flags left unset (None) take the ``--init-from`` folder's config.json value, else the
     default given here: fine-tuning a release needs no copy of its architecture on the command line.
     Returns that config ({} without ``--init-from``)."""
     from ..hub import read_config
 
+    if args.init_from:
+        _check_init_folder(args.init_from)
     config = read_config(args.init_from) if args.init_from else {}
     for key, default in defaults.items():
         if getattr(args, key) is None:
@@ -274,6 +287,8 @@ def init_from(model: nn.Module, folder: Path | None, grow: bool = False) -> None
     if folder is None:
         return
     from safetensors.torch import load_file
+
+    _check_init_folder(folder)
 
     state = load_file(str(Path(folder) / "model.safetensors"))
     if not grow:
