@@ -177,16 +177,17 @@ def _map_images(args, fn, protect: list[Path] = ()) -> None:
 
 
 def cmd_list(args) -> None:
-    from .hub import FILES, local_models, weights_dir
+    from .hub import _has_files, local_models, weights_dir
     from .registry import list_models
 
+    folder = weights_dir()
     for s in list_models(args.task):
-        local = s.name.startswith("classic.") or all((weights_dir() / s.name / f).is_file() for f in FILES)
-        where = "" if local else f" (not in {weights_dir()}: from the Hugging Face cache or Hub)"
+        local = s.name.startswith("classic.") or _has_files(folder / s.name)
+        where = "" if local else f" (not in {folder}: from the Hugging Face cache or Hub)"
         print(f"{s.name}\t{s.task}\t{s.description}{where}")
     for name, task in local_models().items():  # converted or own models under weights/, loaded by name too
         if args.task in (None, task):
-            print(f"{name}\t{task}\tmodel folder {weights_dir() / name} (not in the registry)")
+            print(f"{name}\t{task}\tmodel folder {folder / name} (not in the registry)")
 
 
 TRUNCATION_OFF = 1e9  # generate's default: no latent value is resampled

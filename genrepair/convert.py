@@ -100,10 +100,12 @@ def _article(arch: str) -> str:
     return "an" if arch[:1] in "aeiouf" else "a"  # "an ffdnet": the letter is read "ef"
 
 
-def _try_instead(sd: dict, arch: str, otherwise: str) -> str:
-    """The hint for a checkpoint that is not ``arch``: what its key names point to, else ``otherwise``."""
+def _try_instead(sd: dict, arch: str, otherwise: str | None = None) -> str:
+    """The hint for a checkpoint that is not ``arch``: what its key names point to, else ``otherwise`` (or none)."""
     guess = guess_arch(sd)
-    return f" (its tensors look like {guess}'s: try --arch {guess})" if guess not in (None, arch) else f" ({otherwise})"
+    if guess not in (None, arch):
+        return f" (its tensors look like {guess}'s: try --arch {guess})"
+    return f" ({otherwise})" if otherwise else ""
 
 
 def _kair_convs(sd: dict, arch: str) -> list[int]:
@@ -173,9 +175,7 @@ def build(arch: str, sd: dict[str, torch.Tensor], name: str = "") -> torch.nn.Mo
         raise
     except (KeyError, IndexError, RuntimeError, ValueError) as e:
         why = f"missing tensor {e.args[0]!r}" if isinstance(e, KeyError) else one_line(e, 600)
-        guess = guess_arch(sd)
-        hint = f" (its tensors look like {guess}'s: try --arch {guess})" if guess not in (None, arch) else ""
-        raise ConversionError(f"not {_article(arch)} {arch} checkpoint: {why}{hint}") from e
+        raise ConversionError(f"not {_article(arch)} {arch} checkpoint: {why}{_try_instead(sd, arch)}") from e
     _check_usable(model, sd, f"{name}: " if name else "")
     return model.eval()
 

@@ -265,9 +265,10 @@ def arch_from_init(args, **defaults) -> dict:
     Returns that config ({} without ``--init-from``)."""
     from ..hub import read_config
 
+    config = {}
     if args.init_from:
         _check_init_folder(args.init_from)
-    config = read_config(args.init_from) if args.init_from else {}
+        config = read_config(args.init_from)
     for key, default in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, config.get(key, default))
