@@ -1,6 +1,7 @@
 """The ``genrepair`` command line. Bad input exits with status 2 and one line on stderr.
 
-A folder in gives a folder out with the same file names, as PNG. Input files are never overwritten, other
+A folder in gives a folder out with the same file names, as PNG (with --recursive also its subfolders' images,
+in the same subfolders). Input files are never overwritten, other
 existing files only with --overwrite. In a batch, a file that is not a readable image is reported and skipped.
 """
 
@@ -35,18 +36,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _inputs(paths: list[str]) -> list[tuple[Path, str]]:
-    """(file, relative output name) for each input; folders expand to their images."""
+def _inputs(paths: list[str], recursive: bool = False, skip: Path | None = None) -> list[tuple[Path, str]]:
+    """(file, relative output name) for each input; folders expand to their images, with ``recursive`` also
+    those of their subfolders (output names keep the subfolder path). ``skip`` (the output folder) is not
+    searched: outputs written inside an input folder are not inputs of the next run."""
     out = []
     for p in map(Path, paths):
         if p.is_dir():
-            # hidden files are skipped: macOS leaves "._name.jpg" metadata files beside photos on shared drives
-            files = sorted(
-                f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXT and not f.name.startswith(".") and f.is_file()
-            )
+            files = _folder_images(p, recursive, skip)
             if not files:
-                raise CLIError(f"{p}: folder holds no images")
-            out += [(f, f.stem + ".png") for f in files]
+                below = not recursive and _folder_images(p, True, skip)
+                raise CLIError(
+                    f"{p}: folder holds no images" + (" (its subfolders do: pass --recursive)" if below else "")
+                )
+            out += [(f, f.relative_to(p).with_suffix(".png").as_posix()) for f in files]
         elif p.is_file():
             out.append((p, p.stem + ".png"))
         else:
@@ -58,6 +61,24 @@ def _inputs(paths: list[str]) -> list[tuple[Path, str]]:
             seen.add(key)
             unique.append((f, name))
     return unique
+
+
+def _folder_images(folder: Path, recursive: bool, skip: Path | None) -> list[Path]:
+    """The images in ``folder``, sorted; hidden files and folders are skipped (macOS leaves "._name.jpg" metadata
+    files beside photos on shared drives), and so are links to folders (no loops) and ``skip``."""
+
+    def images(names: list[str], where: Path) -> list[Path]:
+        files = (where / n for n in names if not n.startswith(".") and Path(n).suffix.lower() in IMAGE_EXT)
+        return [f for f in files if f.is_file()]
+
+    if not recursive:
+        return sorted(images(os.listdir(folder), folder))
+    skip = skip.resolve() if skip is not None else None
+    found = []
+    for where, dirs, names in os.walk(folder):  # links to folders are listed, not followed
+        dirs[:] = [d for d in dirs if not d.startswith(".") and (skip is None or Path(where, d).resolve() != skip)]
+        found += images(names, Path(where))
+    return sorted(found, key=lambda f: f.relative_to(folder).parts)
 
 
 def _not_png(output: Path) -> str:
@@ -93,7 +114,8 @@ def _targets(
             raise CLIError(f"{first} and {src} would both be written to {where}; rename one")
         seen[key] = (src, t)
     _check_new(targets, overwrite)
-    _check_folder(output if folder else output.parent)  # made when the first file is written (_save_png)
+    for where in dict.fromkeys(t.parent for t in targets):  # made when its first file is written (_save_png)
+        _check_folder(where)
     return targets
 
 
@@ -151,7 +173,7 @@ def _map_images(args, fn, protect: list[Path] = ()) -> None:
 
     from .imageio import ImageInputError
 
-    inputs = _inputs(args.inputs)
+    inputs = _inputs(args.inputs, getattr(args, "recursive", False), skip=Path(args.output))
     many = len(inputs) > 1 or any(Path(p).is_dir() for p in args.inputs)
     targets = _targets(inputs, str(args.output), many, protect, args.overwrite)
     skipped = 0
@@ -503,6 +525,10 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("inputs", nargs="+", help="image files and/or folders of images")
         s.add_argument("-m", "--model", default=default, help=model_help)
         s.add_argument("-o", "--output", required=True, help=OUTPUT_HELP)
+        s.add_argument(
+            "-r", "--recursive", action="store_true",
+            help="also the images in the folders' subfolders, written to the same subfolders under --output",
+        )  # fmt: skip
         if name == "denoise":
             s.add_argument("--sigma", default="auto", help="noise level, 0-75 on the 0-255 scale, or 'auto' (default)")
             s.add_argument(

@@ -727,3 +727,37 @@ def test_verbose_and_device_work_on_either_side_of_the_command() -> None:
         assert build_parser().parse_args(argv).verbose is True
     assert build_parser().parse_args(["list"]).verbose is False
     assert build_parser().parse_args(["list", "--device", "cpu"]).device == "cpu"
+
+
+def test_recursive_folder_keeps_its_subfolders(model_dirs, tmp_path: Path, capsys) -> None:
+    """``-r`` takes the images of subfolders too and writes them to the same subfolders; hidden folders and the
+    output folder (here inside the input) are not searched, so a second run does not take its outputs as inputs."""
+    folder = tmp_path / "album"
+    for rel in ("top.jpg", "2024/summer/beach.png", "2024/winter.bmp", ".thumbs/small.png"):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        photo(12, 10, seed=len(rel)).save(folder / rel)
+    before = snapshot(folder)
+    out = folder / "clean"
+    args = ("denoise", folder, "--model", model_dirs["denoise"], "--sigma", "10", "--output", out)
+    assert cli(*args) == 0  # without -r: the top level only
+    assert sorted(str(f.relative_to(out)) for f in out.rglob("*.png")) == ["top.png"]
+    capsys.readouterr()
+    assert cli(*args, "--recursive", "--overwrite") == 0
+    written = sorted(f.relative_to(out).as_posix() for f in out.rglob("*.png"))
+    assert written == ["2024/summer/beach.png", "2024/winter.png", "top.png"]
+    assert capsys.readouterr().out.splitlines() == [
+        str(out / f) for f in ("2024/summer/beach.png", "2024/winter.png", "top.png")
+    ]
+    assert cli(*args, "-r", "--overwrite") == 0  # again: clean/ is skipped, so nothing lands in clean/clean/
+    assert not (out / "clean").exists()
+    assert_unchanged(before)
+
+
+def test_a_folder_with_images_only_in_subfolders_suggests_recursive(model_dirs, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "album"
+    (folder / "2024").mkdir(parents=True)
+    photo(8, 8).save(folder / "2024" / "a.png")
+    assert cli("denoise", folder, "--model", model_dirs["denoise"], "--output", tmp_path / "out") == 2
+    assert one_error_line(capsys.readouterr().err).endswith(
+        "folder holds no images (its subfolders do: pass --recursive)"
+    )

@@ -555,7 +555,7 @@ def test_training_refuses_what_would_lose_work(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(sys, "argv", argv)
     with pytest.raises(SystemExit, match="no checkpoint .*typo/last.pt to export"):
         train_denoise.main()
-    assert not (tmp_path / "weights").exists()
+    assert not (tmp_path / "weights").exists() and not (tmp_path / "typo").exists()
     gray_root = tmp_path / "data" / "denoise" / "train" / "gray" / "Train400"
     gray_root.mkdir(parents=True)
     for i in range(2):
@@ -608,3 +608,24 @@ def test_init_from_a_missing_folder_says_so(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match=r"--init-from weights/denoise.color: no such folder here \(.*\); give the"):
         arch_from_init(argparse.Namespace(init_from="weights/denoise.color", nb=None), nb=4)
+
+
+@pytest.mark.parametrize(
+    ("trainer", "args", "message"),
+    [
+        ("denoise", ["--init-from", "nowhere"], "--init-from nowhere: no such folder here"),
+        ("inpaint", ["--steps", "1"], "no training images found: check --data-root"),
+        ("cyclegan", ["--init-from", "nowhere"], "--init-from nowhere: expected a folder holding"),
+        ("gan", ["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_trainers_refuse_bad_input_with_one_line_and_status_2(tmp_path, trainer, args, message):
+    """As the genrepair command does: one line on stderr (no traceback), exit status 2 (a refusal was status 1)."""
+    import subprocess
+
+    cmd = [sys.executable, "-m", f"genrepair.training.{trainer}", "--data-root", str(tmp_path / "data"), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    last = proc.stderr.splitlines()[-1]
+    assert last.startswith(f"{trainer}.py: error: ") and message in last, proc.stderr
+    assert "Traceback" not in proc.stderr and list(tmp_path.iterdir()) == [], "a refused run leaves nothing behind"

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import torch
@@ -67,21 +68,29 @@ def settle(args: argparse.Namespace, name: str) -> None:
 
 
 def run_main(main: Callable[[], None]) -> None:
-    """Run a trainer's ``main``; a bad folder, file or option ends it with one line, not a traceback."""
+    """Run a trainer's ``main``; a bad folder, file or option ends it with one line on stderr and exit status 2,
+    as the ``genrepair`` command and argparse do, not a traceback (or status 1)."""
     from PIL import UnidentifiedImageError
 
     from ..hub import ModelLoadError, one_line
 
     try:
         main()
+    except SystemExit as e:
+        if not isinstance(e.code, str):  # argparse's own errors (status 2 already), --help, a normal end
+            raise
+        _refuse(e.code)
     except (ModelLoadError, OSError, UnidentifiedImageError, ValueError, KeyError) as e:
-        sys.exit(f"error: {one_line(e, 500)}")
+        _refuse(one_line(e, 500))
     except RuntimeError as e:
         if "loading state_dict" not in str(e):
             raise
-        sys.exit(
-            f"error: the weights do not fit this run's options (architecture flags, --gray, dataset): {one_line(e, 400)}"
-        )
+        _refuse(f"the weights do not fit this run's options (architecture flags, --gray, dataset): {one_line(e, 400)}")
+
+
+def _refuse(message: str) -> NoReturn:
+    print(f"{Path(sys.argv[0]).name}: error: {message.removeprefix('error: ')}", file=sys.stderr)
+    sys.exit(2)
 
 
 def patch_discriminator(ndf: int = 64, n_layers: int = 3) -> nn.Sequential:
@@ -123,10 +132,10 @@ class Trainer:
         self.start = time.time()
         self.cpu_start = time.process_time()
         self.last_save = time.time()
-        args.run_dir.mkdir(parents=True, exist_ok=True)
         self.ckpt = args.run_dir / "last.pt"
-        if args.export_only and not self.ckpt.exists():
+        if args.export_only and not self.ckpt.exists():  # before making the folder: a typo leaves nothing behind
             raise SystemExit(f"--export-only: no checkpoint {self.ckpt} to export (check --run-dir)")
+        args.run_dir.mkdir(parents=True, exist_ok=True)
         if self.ckpt.exists():
             state = torch.load(self.ckpt, map_location="cpu", weights_only=True)
             missing = {k for k in modules if k not in state["modules"]}
