@@ -723,6 +723,8 @@ def run_denoise(
     out, blind = denoise_on_gpu(model_name, source, sigma, bool(best))
     used = out.info["genrepair_sigma"]
     how = "estimated from the image" if auto else "set by hand"
+    if out.info.get("genrepair_sigma_unmeasured"):
+        how = f"the picture, {out.width}×{out.height} px, is too small to estimate the noise from: set σ by hand"
     if blind:
         how += "; this model is blind and does not use it"
     note = f"Denoised by **{model_name}**; noise level used: **σ = {used:.1f}** ({how})"

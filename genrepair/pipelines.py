@@ -30,7 +30,7 @@ from PIL import Image
 
 from .imageio import RGB16, Decoded, ImageInputError, composite_on, decode, encode, env_int, open_image, rgb16
 from .models import TASK_OF_CLASS
-from .noise import estimate_noise_level, jpeg_source
+from .noise import estimate_noise_level, jpeg_source, measurable
 
 log = logging.getLogger("genrepair")
 
@@ -523,7 +523,8 @@ def check_sigma(sigma, sigma_max: float = 75.0) -> float:
 
 @torch.inference_mode()
 def denoise(model, image, sigma: float | str | None = None, tile: int | None = None, ensemble: int = 1) -> Image.Image:
-    """Denoise; ``sigma`` (0-255 scale) or None/"auto" to estimate it. The used sigma is in ``.info``.
+    """Denoise; ``sigma`` (0-255 scale) or None/"auto" to estimate it. The used sigma is in ``.info["genrepair_sigma"]``;
+    ``.info["genrepair_sigma_unmeasured"]`` is True when the image was too small to estimate it from (0 was used).
 
     The estimate is JPEG-aware when ``image`` is the file itself (path, bytes, file object, ``Image.open``'s result):
     a decoded array has lost the quantization table and gets the plain estimate, low on noise JPEG smoothed.
@@ -538,6 +539,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
     d = decode(src)
     model = _for_pixels(model, d)
     sigma_max = float(getattr(model, "sigma_max", 75.0))
+    unmeasured = False
     if sigma is None or (isinstance(sigma, str) and sigma.lower() == "auto"):
         # JPEG files need the JPEG-aware estimate, measured on the pixels as stored (its 8x8 blocks start at
         # the stored top-left corner, which an EXIF rotation moves)
@@ -548,6 +550,14 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
             px = d.pixels if not jpeg or src.getexif().get(0x0112, 1) == 1 else decode(src, exif=False).pixels
             opaque = None if d.alpha is None else d.alpha >= 1  # what shows of a cut-out: its background has no noise
             used = min(estimate_noise_level(px, jpeg=jpeg, valid=opaque), sigma_max)
+            if not measurable(px):
+                unmeasured = True
+                log.warning(
+                    "%dx%d pixels are too few to estimate the noise level from (it takes about 8x8 in colour, "
+                    "12x12 in gray): nothing was removed; give sigma by hand",
+                    px.shape[1],
+                    px.shape[0],
+                )
     else:
         used = check_sigma(sigma, sigma_max)
         if getattr(model, "blind", False):
@@ -582,6 +592,8 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
         out[clear] = d.pixels[clear]  # what the file holds under full transparency is kept as it was
     img = encode(out, d.alpha, d.high_bit, d.icc)
     img.info["genrepair_sigma"] = used
+    if unmeasured:
+        img.info["genrepair_sigma_unmeasured"] = True  # too small to estimate: used is 0
     return img
 
 

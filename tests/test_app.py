@@ -335,6 +335,16 @@ def test_denoise_manual_sigma(client, tmp_path):
     assert "8 flipped/rotated passes" not in note
 
 
+def test_denoise_auto_on_a_picture_too_small_to_measure_says_so(client, tmp_path):
+    needs("denoise.color")
+    src = png(tmp_path, "icon.png", np.random.default_rng(0).integers(0, 256, (6, 6, 3), np.uint8))
+    _, _, out_file, note, slider = client.predict(
+        "denoise.color", handle_file(src), 10, True, 0, 0, False, api_name="/denoise"
+    )
+    assert "6×6 px, is too small to estimate the noise from: set σ by hand" in note and "σ = 0.0" in note
+    assert slider == 0 and pixels(out_file).shape == (6, 6, 3)
+
+
 def test_the_gpu_parts_take_and_give_what_zerogpu_can_pickle(client, tmp_path, monkeypatch):
     """ZeroGPU runs the @spaces.GPU functions in a worker and pickles their arguments and results: a JPEG's
     automatic noise level must survive that (a pickled Image has lost the quantization tables), and so must an

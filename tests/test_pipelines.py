@@ -636,6 +636,31 @@ def test_noise_level_estimate(sigma: int) -> None:
     assert estimate_noise_level(clean) < 1.0
 
 
+@pytest.mark.parametrize("shape", [(12, 12, 3), (16, 16, 3), (24, 24, 3), (48, 48, 3), (16, 16, 1), (6, 200, 3)])
+def test_noise_estimate_on_small_and_thin_images(shape: tuple[int, int, int]) -> None:
+    """Too few patches for the covariance of all channels read low (sigma 25: 14 at 24 px colour) or 0 (16 px,
+    or under 7 px a side); each channel's patches, with a smaller patch, are samples enough."""
+    clean = textured(h=shape[0], w=shape[1])[..., : shape[2]]
+    for sigma in (15, 25, 50):  # a few hundred pixels: single readings spread by 10-20%
+        rngs = [np.random.default_rng(seed) for seed in range(8)]
+        reads = np.array([estimate_noise_level(clean + r.normal(0, sigma / 255, clean.shape)) for r in rngs])
+        assert abs(reads.mean() - sigma) < 0.08 * sigma and (abs(reads - sigma) < 0.3 * sigma).all(), (shape, reads)
+    assert estimate_noise_level(clean) < 3.0
+
+
+def test_too_small_to_estimate_is_said(denoiser) -> None:
+    from genrepair.noise import measurable
+
+    rng = np.random.default_rng(0)
+    assert measurable(rng.random((8, 8, 3))) and not measurable(rng.random((8, 8, 1)))
+    assert not measurable(np.zeros((8, 8, 3), np.uint8))  # three equal channels are gray
+    assert not measurable(rng.random((3000, 2, 3))) and measurable(rng.random((12, 12)))
+    tiny = Image.fromarray(np.random.default_rng(0).integers(0, 255, (5, 5, 3), np.uint8))
+    out = denoise(denoiser, tiny, sigma="auto")
+    assert out.info["genrepair_sigma"] == 0 and out.info["genrepair_sigma_unmeasured"]
+    assert "genrepair_sigma_unmeasured" not in denoise(denoiser, photo(16, 16), sigma="auto").info
+
+
 @pytest.mark.parametrize("lo, hi", [(0.0, 0.6), (0.4, 1.0)])
 def test_noise_estimate_sees_through_clipping(lo: float, hi: float) -> None:
     """Noise clipped at black or white (an 8-bit file of a noisy photo) has less spread there: sigma 50 on a
