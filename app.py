@@ -1020,8 +1020,10 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     model.change(model_note, model, note, **UI_ONLY)
     compare_opencv.change(lambda c: gr.Image(visible=c), compare_opencv, baseline, **UI_ONLY)
     # unqueued: a queued version left the browser's editor blank and re-uploading (seen in chromium); its files
-    # are checked against the limits from their headers before decoding (original_background)
-    clear.click(clear_mask, editor, [editor, mask], **UI_ONLY)
+    # are checked against the limits from their headers before decoding (original_background). No progress
+    # overlay: with it the editor reloaded blank and strokes painted after Clear mask were lost (0 of 6 in
+    # headless chromium; "The mask is empty")
+    clear.click(clear_mask, editor, [editor, mask], **UI_ONLY, show_progress="hidden")
     # an uploaded mask stays until Clear mask: dropping it on the editor's upload also dropped an example's mask (the
     # example loads the editor after the mask); one of another size is refused with that advice, the note names it
     go.click(

@@ -251,6 +251,35 @@ def test_inpaint_mask_painted_with_the_mouse(page, tmp_path):
     assert Image.open(io.BytesIO(data)).mode == "RGB"  # an opaque upload comes back without the canvas's alpha
 
 
+def test_inpaint_strokes_painted_after_clear_mask_count(page, tmp_path):
+    """Clear mask reloads the editor with an empty Mask layer; with Gradio's progress overlay on that update the
+    editor came back blank and the next strokes were lost ("The mask is empty")."""
+    needs("inpaint.photo")
+    panel = open_tab(page, "Inpaint")
+    canvas = upload_to_editor(panel, scene_png(tmp_path / "scene.png", 160, 120))
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def stroke(x: float, y: float) -> None:
+        page.mouse.move(x, y)
+        page.mouse.down()
+        for step in range(6):
+            page.mouse.move(x + 8 * step, y, steps=2)
+        page.mouse.up()
+
+    stroke(cx - 60, cy - 30)  # top left: cleared below
+    run(panel, "Clear mask")
+    page.wait_for_timeout(3000)  # the editor reloads its image and layers
+    stroke(cx + 10, cy + 30)  # bottom right: the only hole
+    run(panel, "Inpaint")
+    assert slider_sizes(panel) == [(160, 120)] * 2
+    shown = panel.locator("img[data-testid=imageslider-image]").first.get_attribute("src")
+    hole = np.asarray(Image.open(io.BytesIO(page.request.get(shown).body())).convert("RGB"), int)
+    changed = (np.abs(hole - np.asarray(Image.open(tmp_path / "scene.png"), int)) > 0).any(2)
+    assert changed[60:, 80:].any(), "the stroke painted after Clear mask is the hole"
+    assert not changed[:60, :80].any(), "the cleared stroke is not"
+
+
 def test_inpaint_example_with_a_mask_file(page):
     """The second example brings a mask file: loading the example into the editor used to drop it again (the
     editor's upload event cleared the mask), so the example always said the mask was empty."""
