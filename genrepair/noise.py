@@ -260,7 +260,7 @@ def estimate_noise_level(
     return sigma
 
 
-def measurable(pixels: np.ndarray, patch: int = 7) -> bool:
+def measurable(pixels: np.ndarray) -> bool:
     """Whether an image (HxW or HxWxC) has enough pixels for ``estimate_noise_level`` to read: about 8x8 colour,
     12x12 gray (three equal channels count as one), a strip 6 pixels wide. On a smaller one it reads 0."""
     img = np.asarray(pixels)
@@ -268,6 +268,10 @@ def measurable(pixels: np.ndarray, patch: int = 7) -> bool:
     if c == 3 and img.size:
         white = float(np.iinfo(img.dtype).max) if np.issubdtype(img.dtype, np.integer) else 1.0
         c = 1 if _same_channels(img.astype(np.float64) / white) else 3
+    return _enough_for_3x3(h, w, c)
+
+
+def _enough_for_3x3(h: int, w: int, c: int) -> bool:
     return c * _corner_count(h, w, 3) >= FEWEST_SAMPLES * 9
 
 
@@ -289,7 +293,7 @@ def _small_sigma(img: np.ndarray, patch: int, valid: np.ndarray | None) -> float
     sizes = [p for p in range(patch, 2, -1) if c * _corner_count(h, w, p) >= SPLIT_SAMPLES * p * p]
     if sizes:
         p = sizes[0]
-    elif measurable(img, patch):
+    elif _enough_for_3x3(h, w, c):
         p = 3  # fewer samples, a little more spread and lower
     else:
         return 0.0

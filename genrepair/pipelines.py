@@ -550,7 +550,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
             px = d.pixels if not jpeg or src.getexif().get(0x0112, 1) == 1 else decode(src, exif=False).pixels
             opaque = None if d.alpha is None else d.alpha >= 1  # what shows of a cut-out: its background has no noise
             used = min(estimate_noise_level(px, jpeg=jpeg, valid=opaque), sigma_max)
-            if not measurable(px):
+            if used == 0 and not measurable(px):  # 0 is also what a clean picture reads
                 unmeasured = True
                 log.warning(
                     "%dx%d pixels are too few to estimate the noise level from (it takes about 8x8 in colour, "
