@@ -42,12 +42,13 @@ from pathlib import Path
 import cv2
 import gradio as gr
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 import genrepair
 from genrepair.device import is_out_of_memory, pick_device
 from genrepair.hub import env_on, local_models, weights_dir
 from genrepair.imageio import (
+    READABLE,
     check_file,
     composite_on,
     decode,
@@ -160,6 +161,12 @@ def class_names(name: str) -> list[str]:
 # ---------------------------------------------------------------- glue
 
 
+def sentence(error) -> str:
+    """An error's message as the app shows every message: one sentence, ending with a full stop."""
+    text = str(error).strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 def friendly(fn):
     """Show bad input and model errors to the user as ``gr.Error``; the server keeps running."""
 
@@ -170,7 +177,7 @@ def friendly(fn):
         except gr.Error:
             raise
         except USER_ERRORS as e:
-            raise gr.Error(str(e)) from e
+            raise gr.Error(sentence(e)) from e
         except Exception as e:
             if is_out_of_memory(e):
                 raise gr.Error("Out of memory: try a smaller image.") from e
@@ -299,6 +306,8 @@ def numeric(component, what: str, optional: bool = False):
         if payload is None and (optional or isinstance(component, gr.Number)):
             return None
         x = number(payload, what)
+        if getattr(component, "precision", None) == 0 and x != int(x):  # Gradio would round it: 1.5 became seed 2
+            raise gr.Error(f"The {what} must be a whole number, got {_plain(x)}.")
         low, high = component.minimum, component.maximum
         if (low is not None and x < low) or (high is not None and x > high):
             if low is not None and high is not None:
@@ -326,9 +335,7 @@ def readable(component):
             return inner(payload)
         except gr.Error:
             raise
-        except Image.DecompressionBombError as e:
-            raise gr.Error("The uploaded image has too many pixels to open.") from e
-        except Exception as e:
+        except Exception as e:  # the pixel limit (Pillow's own, over 179 MP) included
             raise gr.Error(_why_unreadable(payload)) from e
 
     component.preprocess = preprocess
@@ -336,17 +343,25 @@ def readable(component):
 
 
 def _why_unreadable(payload) -> str:
-    """The specific reason when our own reader names one (say, a JPEG cut short), else the general one."""
+    """Why an upload cannot be opened, in the words our own reader uses everywhere else (the file's name and the
+    reason: not an image, an SVG, a JPEG cut short, over the pixel limit), else a general message."""
     path = getattr(payload, "path", None) or getattr(getattr(payload, "background", None), "path", None)
     if path:
         try:
             open_image(path)
         except genrepair.ImageInputError as e:
-            if not isinstance(e.__cause__, UnidentifiedImageError):  # not an image at all: the general message
-                return f"{e}."
+            return sentence(e)
         except Exception:  # noqa: BLE001, S110 - whatever else failed, the general message below applies
             pass
-    return "The upload is not an image file that can be read (PNG, JPEG, WebP, AVIF, BMP, TIFF or GIF)."
+    return f"The upload is not an image file that can be read ({READABLE} can be read)."
+
+
+def upload_stem(path) -> str:
+    """An upload's name without its extension, to name a download after it: leading dots dropped (``..png`` or
+    ``.photo.jpg`` would download as a hidden file), ``image`` where no name is left, and cut to 150 bytes of UTF-8
+    (a 250-byte name plus "-denoised.png" was over the 255 bytes a file name may have)."""
+    stem = Path(str(path)).stem.lstrip(". ").rstrip()
+    return stem.encode()[:150].decode(errors="ignore") or "image"
 
 
 def files_or_none(img: Image.Image | None, stem: str) -> str | None:
@@ -647,7 +662,7 @@ def run_translate(model_name, image, mirror=False, progress=gr.Progress()):
         note = f"Translated by **{model_name}**. No reverse model is available here, so no round trip."
     if mirror:
         note += " Each output is the average of the image's and its mirror's translation."
-    out_file = save_png(out, f"{model_name}-{Path(str(image)).stem}")
+    out_file = save_png(out, f"{model_name}-{upload_stem(image)}")
     return (save_png(as_shown(src), "input"), out_file), files_or_none(back, "round-trip"), out_file, note
 
 
@@ -736,7 +751,7 @@ def run_denoise(
     if compare_opencv:
         progress(0.7, desc="OpenCV non-local means")
         baseline = opencv_denoise(noisy, used)
-    out_file = save_png(out, f"{Path(str(image)).stem}-denoised")
+    out_file = save_png(out, f"{upload_stem(image)}-denoised")
     shown = round(min(max(used, 0.0), 75.0)) if auto else sigma  # the greyed slider shows the estimate
     return (
         (save_png(as_shown(noisy), "input"), out_file),
@@ -849,8 +864,7 @@ def _check_editor_files(payload) -> None:
         try:
             check_file(path)
         except genrepair.ImageInputError as e:
-            if not isinstance(e.__cause__, UnidentifiedImageError):  # not an image: the general message follows
-                raise gr.Error(f"{e}.") from e
+            raise gr.Error(sentence(e)) from e
 
 
 def _canvas_export(background) -> bool:

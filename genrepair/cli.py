@@ -158,7 +158,7 @@ def _save_png(img, dst: Path) -> None:
     from .imageio import write_png
 
     _make_folder(dst.parent)  # only now: a run that fails before its first output leaves no empty folder
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    tmp = dst.with_name(f".{dst.name[:100]}.{os.getpid()}.tmp")  # a 250-byte name stays within a name's 255
     try:
         write_png(img, tmp)  # 16 bits a channel where the input had them
         os.replace(tmp, dst)

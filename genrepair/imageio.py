@@ -31,6 +31,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 50_000_000
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1")  # not AVIF
+READABLE = "PNG, JPEG, WebP, AVIF, BMP, TIFF, GIF and other formats Pillow knows"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 RGB16 = "genrepair.rgb16"  # PIL ``info`` key: the uint16 HxWx3/4 pixels behind an 8-bit RGB(A) image
 UNSIGNED32 = "genrepair.unsigned32"  # PIL ``info`` key: a mode "I" image read from unsigned 32-bit samples
@@ -119,22 +121,37 @@ def check_file(path: str | os.PathLike) -> None:
             with Image.open(path) as img:
                 _check_pixels(img, path.name)
     except Image.DecompressionBombError as e:
-        raise ImageInputError(f"{path.name}: over the pixel limit of {max_pixels()} ({e})") from e
+        with open(path, "rb") as f:
+            _refuse_bomb(f, path.name, e)
     except UnidentifiedImageError as e:
         with open(path, "rb") as f:
-            _refuse_unidentified(path.name, f.read(4), e)
+            _refuse_unidentified(path.name, f.read(512), e)
 
 
 def _refuse_unidentified(name: str, head: bytes, e: UnidentifiedImageError) -> NoReturn:
-    """Pillow did not recognise the file. A TIFF (by its first bytes) is one in a pixel format Pillow has no mode
-    for: its own message, raised with no cause (the app shows a cause-less message; one caused by Pillow's
-    not recognising the file gets the app's general "not an image file" message)."""
-    if head in (b"II*\0", b"MM\0*"):
+    """Pillow did not recognise the file (``head``: its first bytes). A TIFF is one in a pixel format Pillow has no
+    mode for, an SVG is a drawing and a HEIC photo needs a codec Pillow lacks: each gets its own advice; anything
+    else says which formats can be read."""
+    if head[:4] in (b"II*\0", b"MM\0*"):
         raise ImageInputError(
             f"{name}: a TIFF whose pixel format cannot be read (32-bit float colour, say); "
             "save it as an 8- or 16-bit TIFF or PNG"
         ) from None
-    raise ImageInputError(f"{name}: not a recognised image file") from e
+    if _is_svg(name, head):
+        raise ImageInputError(f"{name}: an SVG drawing, not a pixel image; export it as PNG first") from e
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        raise ImageInputError(
+            f"{name}: a HEIC/HEIF photo, which cannot be read here; save or share it as JPEG or PNG "
+            "(an iPhone does so with Settings > Camera > Formats > Most Compatible)"
+        ) from e
+    raise ImageInputError(f"{name}: not a recognised image file ({READABLE} can be read)") from e
+
+
+def _is_svg(name: str, head: bytes) -> bool:
+    """An SVG drawing by its name or its first bytes (an XML or <svg> start, after any byte-order mark)."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    xml_svg = start.startswith(b"<?xml") and b"<svg" in start
+    return name.lower().endswith((".svg", ".svgz")) or start.startswith(b"<svg") or xml_svg
 
 
 def _decode_file(f, size: int, name: str) -> Image.Image:
@@ -169,10 +186,10 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
     except ImageInputError:
         raise
     except Image.DecompressionBombError as e:
-        raise ImageInputError(f"{name}: over the pixel limit of {max_pixels()} ({e})") from e
+        _refuse_bomb(f, name, e)
     except UnidentifiedImageError as e:
         f.seek(0)
-        _refuse_unidentified(name, f.read(4), e)
+        _refuse_unidentified(name, f.read(512), e)
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageInputError(f"{name}: the image is damaged or truncated ({e})") from e
     return img
@@ -337,9 +354,30 @@ def _check_pixels(img: Image.Image, label: str) -> None:
     if w < 1 or h < 1:
         raise ImageInputError(f"{label}: image has no pixels ({w}x{h})")
     if w * h > max_pixels():
-        raise ImageInputError(
-            f"{label}: {w}x{h} = {w * h} pixels is over the pixel limit of {max_pixels()} (GENREPAIR_MAX_PIXELS)"
-        )
+        raise ImageInputError(_over_the_limit(label, w, h))
+
+
+def _over_the_limit(label: str, w: int, h: int) -> str:
+    return f"{label}: {w}x{h} = {w * h} pixels is over the pixel limit of {max_pixels()} (GENREPAIR_MAX_PIXELS)"
+
+
+def _refuse_bomb(f, name: str, e: Image.DecompressionBombError) -> NoReturn:
+    """Pillow refuses to open an image over twice its own limit (about 179 MP) before we can read its size:
+    the size is read from the header by the format's own plug-in, so the message is the one every other image
+    over our limit gets."""
+    f.seek(0)
+    head = f.read(16)
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        try:
+            if accept and not accept(head):
+                continue
+            f.seek(0)
+            w, h = factory(f, name).size
+        except Exception:  # noqa: BLE001, S112 - not this format: try the next
+            continue
+        raise ImageInputError(_over_the_limit(name, w, h)) from e
+    raise ImageInputError(f"{name}: over the pixel limit of {max_pixels()} (GENREPAIR_MAX_PIXELS)") from e
 
 
 @dataclass

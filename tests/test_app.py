@@ -208,6 +208,10 @@ def test_settings_sent_through_the_api_are_checked(client, tmp_path):
         client.predict("gan.emoji", 100, 1, "random", 0, api_name="/generate")
     with pytest.raises(AppError, match="The seed must be a number, got 'x'"):
         client.predict("gan.emoji", 2, "x", "random", 0, api_name="/generate")
+    with pytest.raises(AppError, match="The seed must be a whole number, got 1.5"):  # Gradio rounded it to 2
+        client.predict("gan.emoji", 2, 1.5, "random", 0, api_name="/generate")
+    with pytest.raises(AppError, match="The second seed must be a whole number, got 0.25"):
+        client.predict("gan.emoji", 3, 0.25, 4, "random", 0, api_name="/interpolate")
     good = handle_file(png(tmp_path, "good.png", scene(32)))
     with pytest.raises(AppError, match="Set the noise level σ, or tick Auto"):
         client.predict("denoise.color", good, None, False, 0, 0, False, api_name="/denoise")
@@ -456,7 +460,7 @@ def test_inpaint_mask_upload_and_editor_layer_agree(client, tmp_path):
         client.predict("inpaint.photo", editor(src, [png(tmp_path, "wide.png", layer[::2])]), None, False, False,
                        api_name="/inpaint")  # fmt: skip
 
-    with pytest.raises(AppError, match="The upload is not an image file that can be read"):
+    with pytest.raises(AppError, match=r"notes\.png: not a recognised image file \(PNG, JPEG"):
         text = tmp_path / "notes.png"
         text.write_text("not an image")
         client.predict("inpaint.photo", editor(str(text)), handle_file(mask), False, False, api_name="/inpaint")
@@ -683,7 +687,7 @@ def test_bad_input_raises_and_server_stays_up(client, tmp_path):
     needs("denoise.color")
     text = tmp_path / "notes.png"
     text.write_text("this is not an image\n")
-    unreadable = "The upload is not an image file that can be read"  # Gradio opens it before the handler runs
+    unreadable = r"notes\.png: not a recognised image file \(PNG, JPEG"  # Gradio opens it before the handler runs
     with pytest.raises(AppError, match=unreadable):
         client.predict("denoise.color", handle_file(str(text)), 25, True, 0, 0, False, api_name="/denoise")
     good = png(tmp_path, "good.png", scene(32))
@@ -704,6 +708,47 @@ def test_bad_input_raises_and_server_stays_up(client, tmp_path):
         "denoise.color", handle_file(good), 25, True, 0, 0, False, api_name="/denoise"
     )
     assert pixels(out_file).shape == (32, 32, 3)
+
+
+def test_unreadable_and_oversized_uploads_get_the_same_message_in_every_tab(client, tmp_path, monkeypatch):
+    """An SVG, or an image over Pillow's own limit (refused before its size could be read), is named the same way
+    by Translate, Denoise and Inpaint (image or mask), and the pixel limit is said with the image's size."""
+    needs("cyclegan.flat2fluent3d")
+    needs("denoise.color")
+    needs("inpaint.photo")
+    svg = tmp_path / "logo.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>')
+    huge = tmp_path / "huge.png"
+    Image.new("L", (300, 200)).save(huge)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses over 2000 pixels, as over 179 MP
+    monkeypatch.setenv("GENREPAIR_MAX_PIXELS", "500")
+    good = png(tmp_path, "good.png", scene(16))
+    for path, message in [
+        (svg, r"logo\.svg: an SVG drawing, not a pixel image; export it as PNG first\.$"),
+        (huge, r"huge\.png: 300x200 = 60000 pixels is over the pixel limit of 500 \(GENREPAIR_MAX_PIXELS\)\.$"),
+    ]:
+        calls = {
+            "translate": lambda p: client.predict("cyclegan.flat2fluent3d", handle_file(p), api_name="/translate"),
+            "denoise": lambda p: client.predict("denoise.color", handle_file(p), 25, True, 0, 0, False, api_name="/denoise"),
+            "inpaint": lambda p: client.predict("inpaint.photo", editor(p), None, False, False, api_name="/inpaint"),
+            "mask": lambda p: client.predict("inpaint.photo", editor(good), handle_file(p), False, False, api_name="/inpaint"),
+        }  # fmt: skip
+        for tab, call in calls.items():
+            with pytest.raises(AppError) as e:
+                call(str(path))
+            assert re.search(message, str(e.value)), (tab, str(e.value))
+
+
+def test_downloads_are_named_after_the_upload_and_never_hidden(client, tmp_path):
+    needs("denoise.color")
+    for name, download in [("beach photo.png", "beach photo-denoised.png"), ("..png", "image-denoised.png"),
+                           (".hidden.png", "hidden-denoised.png"), ("é" * 120 + ".png", "é" * 75 + "-denoised.png")]:  # fmt: skip
+        src = tmp_path / name
+        Image.fromarray(scene(16)).save(src, format="PNG")
+        _, _, out_file, _, _ = client.predict(
+            "denoise.color", handle_file(str(src)), 10, False, 0, 0, False, api_name="/denoise"
+        )
+        assert Path(out_file).name == download
 
 
 def test_denoise_upload_picks_the_denoiser_for_the_picture(tmp_path):

@@ -25,7 +25,7 @@ from conftest import (
 from PIL import Image, ImageOps
 
 from genrepair import ImageInputError, ModelLoadError, denoise, inpaint, load_model, translate
-from genrepair.imageio import RGB16, decode, open_image, rgb16, write_png
+from genrepair.imageio import RGB16, check_file, decode, open_image, rgb16, write_png
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
@@ -445,6 +445,40 @@ def test_text_file_named_png(tmp_path: Path) -> None:
     with pytest.raises(ImageInputError, match=r"readme\.png: not a recognised image file"):
         translate(tiny("ResnetGenerator"), src)
     assert_unchanged(before)
+
+
+def test_svg_heic_and_other_files_say_what_can_be_read(tmp_path: Path) -> None:
+    drawing = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>\n'
+    (tmp_path / "drawing.svg").write_bytes(drawing)
+    (tmp_path / "drawing.png").write_bytes(drawing)  # named as a PNG: known by its first bytes
+    (tmp_path / "data.xml").write_bytes(b'<?xml version="1.0"?>\n<data/>\n')
+    for name in ("drawing.svg", "drawing.png"):
+        for read in (open_image, check_file):
+            with pytest.raises(ImageInputError, match=rf"{name}: an SVG drawing, not a pixel image; export it as PNG"):
+                read(tmp_path / name)
+    with pytest.raises(ImageInputError, match=r"data\.xml: not a recognised image file \(PNG, JPEG, .* can be read\)"):
+        open_image(tmp_path / "data.xml")
+    heic = struct.pack(">I", 24) + b"ftypheic" + bytes(4) + b"mif1heic" + bytes(200)  # an iPhone photo's first box
+    (tmp_path / "IMG_0001.HEIC").write_bytes(heic)
+    for read in (open_image, check_file):
+        with pytest.raises(ImageInputError, match=r"IMG_0001\.HEIC: a HEIC/HEIF photo, .* save or share it as JPEG"):
+            read(tmp_path / "IMG_0001.HEIC")
+
+
+def test_images_over_pillows_own_limit_are_refused_with_their_size(tmp_path: Path, monkeypatch) -> None:
+    """Pillow refuses an image over twice its limit (about 179 MP) before the size can be read: the message is the
+    one every image over our limit gets, for files, bytes and header-only checks, whatever the format."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    monkeypatch.setenv("GENREPAIR_MAX_PIXELS", "500")
+    for fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+        path = tmp_path / f"big.{fmt.lower()}"
+        Image.new("RGB", (300, 200)).save(path, format=fmt)
+        message = rf"{path.name}: 300x200 = 60000 pixels is over the pixel limit of 500 \(GENREPAIR_MAX_PIXELS\)"
+        for read in (open_image, check_file):
+            with pytest.raises(ImageInputError, match=message):
+                read(path)
+        with pytest.raises(ImageInputError, match=r"image: 300x200 = 60000 pixels is over the pixel limit"):
+            open_image(path.read_bytes())
 
 
 def test_missing_file_and_folder(tmp_path: Path) -> None:

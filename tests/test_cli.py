@@ -528,6 +528,16 @@ def test_output_into_the_input_folder_writes_new_files_only(model_dirs, tmp_path
     assert_unchanged(before)
 
 
+def test_an_input_with_the_longest_name_a_file_may_have_is_written(model_dirs, tmp_path: Path) -> None:
+    """A 255-byte name: the output takes the same name; the file written first, then renamed, must fit too."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = "n" * 251 + ".png"
+    photo(8, 8).save(folder / name)
+    assert cli("denoise", folder, "--model", model_dirs["denoise"], "--sigma", "5", "--output", tmp_path / "out") == 0
+    assert [f.name for f in (tmp_path / "out").iterdir()] == [name]
+
+
 def test_eval_cards_from_stored_results(tmp_path: Path, capsys) -> None:
     """``eval TASK --from-json`` rewrites the model cards from an earlier run's JSON without measuring again."""
     import json
