@@ -120,6 +120,7 @@ def check_file(path: str | os.PathLike) -> None:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
             with Image.open(path) as img:
                 _check_pixels(img, path.name)
+                _refuse_raw(img, path.name)
     except Image.DecompressionBombError as e:
         with open(path, "rb") as f:
             _refuse_bomb(f, path.name, e)
@@ -139,12 +140,32 @@ def _refuse_unidentified(name: str, head: bytes, e: UnidentifiedImageError) -> N
         ) from None
     if _is_svg(name, head):
         raise ImageInputError(f"{name}: an SVG drawing, not a pixel image; export it as PNG first") from e
-    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+    if _is_heif(head):
         raise ImageInputError(
             f"{name}: a HEIC/HEIF photo, which cannot be read here; save or share it as JPEG or PNG "
             "(an iPhone does so with Settings > Camera > Formats > Most Compatible)"
         ) from e
     raise ImageInputError(f"{name}: not a recognised image file ({READABLE} can be read)") from e
+
+
+def _refuse_raw(img: Image.Image, name: str) -> None:
+    """A camera RAW file built on TIFF (DNG, and NEF, ARW, CR2 and others like it) opens in Pillow as its first
+    page, a small preview, with the sensor data in sub-pages Pillow does not read: refused, not shrunk in silence.
+    Known by the DNG version tag, or a first page marked reduced-resolution (NewSubfileType 1) with sub-pages."""
+    tags = getattr(img, "tag_v2", None) if img.format == "TIFF" else None
+    if tags is not None and (50706 in tags or (tags.get(254, 0) & 1 and 330 in tags)):
+        raise ImageInputError(
+            f"{name}: a camera RAW file (DNG or similar), of which only the small preview could be read; "
+            "develop it to a 16-bit TIFF or PNG (or a JPEG) first"
+        )
+
+
+def _is_heif(head: bytes) -> bool:
+    """A HEIC/HEIF file by its ftyp box: a HEIF brand first, and no AVIF brand among the compatible ones (an AVIF
+    may name mif1 first; Pillow reads AVIF)."""
+    box = head[: int.from_bytes(head[:4], "big")]
+    brands = {box[i : i + 4] for i in range(16, len(box) - 3, 4)} | {box[8:12]}
+    return box[4:8] == b"ftyp" and box[8:12] in HEIF_BRANDS and not brands & {b"avif", b"avis"}
 
 
 def _is_svg(name: str, head: bytes) -> bool:
@@ -162,6 +183,7 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
             img = Image.open(f)
             _check_pixels(img, name)  # from the header, before any pixel is decoded
+            _refuse_raw(img, name)
             wide = img.mode in ("RGB", "RGBA") and ";16" in _rawmode(img)  # 16-bit gray + alpha opens as RGBA
             planar = _planar16(img, name)
             maxval = _ppm_maxval(img)

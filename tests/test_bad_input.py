@@ -463,6 +463,27 @@ def test_svg_heic_and_other_files_say_what_can_be_read(tmp_path: Path) -> None:
     for read in (open_image, check_file):
         with pytest.raises(ImageInputError, match=r"IMG_0001\.HEIC: a HEIC/HEIF photo, .* save or share it as JPEG"):
             read(tmp_path / "IMG_0001.HEIC")
+    avif = (
+        struct.pack(">I", 24) + b"ftypmif1" + bytes(4) + b"mif1avif" + bytes(200)
+    )  # an AVIF whose first brand is mif1
+    (tmp_path / "x.avif").write_bytes(avif)
+    with pytest.raises(ImageInputError, match=r"x\.avif: not a recognised image file"):
+        check_file(tmp_path / "x.avif")
+
+
+def test_camera_raw_files_are_refused_not_read_as_their_preview(tmp_path: Path) -> None:
+    """A DNG (or NEF, ARW...) is a TIFF whose first page is a small preview: Pillow read that preview as the image."""
+    tifffile = pytest.importorskip("tifffile")
+    dng_version = [(50706, 1, 4, (1, 4, 0, 0), True)]
+    for name, extratags in (("photo.dng", dng_version), ("photo.nef", [])):
+        with tifffile.TiffWriter(tmp_path / name) as tif:  # a 48x32 preview; the 600x400 sensor data in a sub-page
+            tif.write(np.zeros((32, 48, 3), np.uint8), subifds=1, subfiletype=1, photometric="rgb", extratags=extratags)
+            tif.write(np.zeros((400, 600), np.uint16), subfiletype=0)
+        for read in (open_image, check_file):
+            with pytest.raises(ImageInputError, match=rf"{name}: a camera RAW file .* develop it to a 16-bit TIFF"):
+                read(tmp_path / name)
+    tifffile.imwrite(tmp_path / "pages.tif", np.zeros((2, 8, 8), np.uint8))  # a plain multi-page TIFF still opens
+    assert open_image(tmp_path / "pages.tif").size == (8, 8)
 
 
 def test_images_over_pillows_own_limit_are_refused_with_their_size(tmp_path: Path, monkeypatch) -> None:
