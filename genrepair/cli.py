@@ -13,11 +13,13 @@ import logging
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 from . import __version__
 
 log = logging.getLogger("genrepair")
+PACKAGE = Path(__file__).resolve().parent  # warnings raised from here are shown as one line per input
 MODEL_HELP = "registry name (see `genrepair list`) or a model folder"
 OUTPUT_HELP = "a .png file (one input), or a folder (same names, as PNG)"
 # what a folder argument picks up: the formats Pillow reads without extra libraries (AVIF and JPEG 2000 included)
@@ -181,7 +183,9 @@ def _map_images(args, fn, protect: list[Path] = ()) -> None:
     bar = tqdm(list(zip(inputs, targets, strict=True)), disable=True if len(inputs) < 2 else None, desc=args.command)
     for (src, _), dst in bar:
         try:
-            img = fn(src)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                img = fn(src)
         except ImageInputError as e:
             if not str(e).startswith(f"{src.name}:"):  # a fault found in the pixels (NaN, say): name the file
                 e = ImageInputError(f"{src.name}: {e}")
@@ -190,6 +194,12 @@ def _map_images(args, fn, protect: list[Path] = ()) -> None:
             tqdm.write(f"genrepair: skipped: {e}", file=sys.stderr)
             skipped += 1
             continue
+        ours = [w for w in caught if Path(w.filename).resolve().is_relative_to(PACKAGE)]
+        for message in dict.fromkeys(str(w.message) for w in ours):  # each once, named by its file
+            tqdm.write(f"genrepair: warning: {src.name}: {message}", file=sys.stderr)
+        for w in caught:
+            if w not in ours:  # another library's: as Python shows them
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         _save_png(img, dst)
         print(dst)
     if skipped == len(inputs):

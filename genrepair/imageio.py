@@ -94,7 +94,9 @@ def open_image(src) -> Image.Image:
             f"expected an image file path, a PIL image, a numpy array, bytes or a binary file; got {type(src).__name__}"
         )
     _check_pixels(img, "image")
-    if img.tell() != 0:  # an animation the caller left on a later frame: its first frame, as for a file
+    # an animation the caller left on a later frame: its first frame, as for a file. A PSD opens on its merged
+    # image, which Pillow numbers 1 (its layers are the other frames, and there is no frame 0 to go back to)
+    if img.tell() != 0 and img.format != "PSD":
         frame = img.tell()
         img.seek(0)
         _check_pixels(img, "image")  # frame 0 may be larger (a pyramidal TIFF left on a thumbnail page)
@@ -135,7 +137,8 @@ def _refuse_unidentified(name: str, head: bytes, e: UnidentifiedImageError) -> N
     else says which formats can be read."""
     if head[:4] in (b"II*\0", b"MM\0*"):
         raise ImageInputError(
-            f"{name}: a TIFF whose pixel format cannot be read (32-bit float colour, say); "
+            f"{name}: a TIFF whose pixel format cannot be read (such as 32-bit float colour, 64-bit samples or "
+            "16-bit gray with alpha); "
             "save it as an 8- or 16-bit TIFF or PNG"
         ) from None
     if _is_svg(name, head):
@@ -146,6 +149,16 @@ def _refuse_unidentified(name: str, head: bytes, e: UnidentifiedImageError) -> N
             "(an iPhone does so with Settings > Camera > Formats > Most Compatible)"
         ) from e
     raise ImageInputError(f"{name}: not a recognised image file ({READABLE} can be read)") from e
+
+
+def _invert_min_is_white16(img: Image.Image) -> None:
+    """A 16-bit gray TIFF stored MinIsWhite (PhotometricInterpretation 0: 0 is white, as scanners and X-ray
+    images write them) turned into the usual 0 = black, in place: Pillow inverts 8-bit ones but not 16-bit ones,
+    which came out as negatives."""
+    tags = getattr(img, "tag_v2", None) if img.format == "TIFF" else None
+    if tags is not None and tags.get(262) == 0 and img.mode in ("I;16", "I;16B"):
+        arr = np.asarray(img)
+        img.frombytes((np.iinfo(np.uint16).max - arr).astype(arr.dtype).tobytes(), "raw", img.mode)
 
 
 def _refuse_raw(img: Image.Image, name: str) -> None:
@@ -190,9 +203,10 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             unsigned32 = _unsigned32(img)
             # Pillow turns a TIFF upright as it loads it (its size is the upright one already): planes read as
             # stored are turned the same way (OpenCV turns TIFFs itself)
-            orientation = img.tag_v2.get(274, 1) if planar else 1
-            w, h = img.size if orientation < 5 else img.size[::-1]
+            turn = img.tag_v2.get(274, 1) if planar else 1
+            w, h = img.size if turn < 5 else img.size[::-1]
             img.load()  # the first frame of an animation; the file can be closed after this
+            _invert_min_is_white16(img)
             if unsigned32:
                 img.info[UNSIGNED32] = True
             if wide or planar or maxval:
@@ -202,7 +216,7 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
                 _attach_rgb16(img, data)
             elif planar:  # Pillow read each 16-bit plane as 8-bit stripes: put the right pixels in its place
                 arr = _read_planes((h, w, len(img.mode)), img.mode, planar, data)
-                _put_rgb16(img, _ORIENT.get(orientation, _as_is)(arr))
+                _put_rgb16(img, _ORIENT.get(turn, _as_is)(arr))
             elif maxval and (arr := _read_ppm16(img, maxval, data)) is not None:
                 _put_rgb16(img, arr)
     except ImageInputError:
@@ -351,6 +365,8 @@ _ORIENT = {
 
 
 def _from_array(a: np.ndarray) -> Image.Image:
+    if a.dtype.byteorder not in ("=", "|"):  # big-endian samples (FITS, astropy, some TIFF readers): native order
+        a = a.astype(a.dtype.newbyteorder("="))
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
@@ -422,12 +438,41 @@ def _icc_for(icc, channels: int) -> bytes | None:
     return icc if isinstance(icc, bytes) and len(icc) >= 128 and icc[16:20] == space else None
 
 
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}  # fmt: skip
+
+
+def orientation(img: Image.Image) -> int:
+    """The EXIF orientation (1-8; 1 = as stored). Damaged EXIF data (a cut or mistyped block, which Pillow raises
+    SyntaxError, struct.error or TypeError on) counts as 1, with a warning: the picture itself is fine."""
+    try:
+        value = img.getexif().get(0x0112, 1)
+    except Exception as e:  # noqa: BLE001 - Pillow's EXIF parser raises many kinds on damaged data
+        _warn_exif(e)
+        return 1
+    return value if isinstance(value, int) and value in range(1, 9) else 1
+
+
+def _warn_exif(e: Exception) -> None:
+    warnings.warn(f"the image's EXIF data is damaged and was ignored ({type(e).__name__}: {e})", stacklevel=4)
+
+
 def upright(img: Image.Image) -> Image.Image:
-    """``img`` turned as its EXIF orientation says (``ImageOps.exif_transpose``), its 16-bit pixels too."""
+    """``img`` turned as its EXIF orientation says (``ImageOps.exif_transpose``), its 16-bit pixels too. Where
+    Pillow fails on damaged EXIF data, the orientation is read as :func:`orientation` reads it, the picture turned
+    by it and the EXIF block dropped."""
     wide = rgb16(img)
-    turned = ImageOps.exif_transpose(img) or img
+    try:
+        turned = ImageOps.exif_transpose(img) or img
+        o = orientation(img) if turned is not img else 1
+    except Exception as e:  # noqa: BLE001 - as in orientation(): damaged EXIF data, not a damaged picture
+        _warn_exif(e)
+        o = orientation(img)
+        turned = img.transpose(_TRANSPOSE[o]) if o != 1 else img.copy()
+        turned.info = {k: v for k, v in img.info.items() if k != "exif"}
     if wide is not None and turned is not img:  # a copy holds the unturned 16 bits: turn them the same way
-        turned.info[RGB16] = _ORIENT.get(img.getexif().get(0x0112, 1), _as_is)(wide)
+        turned.info[RGB16] = _ORIENT.get(o, _as_is)(wide)
         if rgb16(turned) is None:
             del turned.info[RGB16]
     return turned

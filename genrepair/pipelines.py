@@ -4,8 +4,10 @@ Conventions, written once:
 - masks: white (255) / 1 = hole to fill; 0 = keep, in any channel (a red brush counts). A mask that holds only
   two values, 0 and one other (0/1 or 0/255 in 8 or 16 bits), is read as exactly that: the other value is the hole.
   Otherwise a pixel is a hole above half of white, and so is the soft rim around such pixels (:func:`_grow_soft`:
-  a feathered or anti-aliased brush's faint edge; a JPEG-saved mask's noise and a gray background stay out). An RGBA mask
-  uses its alpha the same way.
+  a feathered or anti-aliased brush's faint edge; a JPEG-saved mask's noise and a gray background stay out). A mask
+  with transparent pixels uses its alpha the same way: its opaque part is the hole (strokes on a clear layer), unless
+  that is most of the image, when its transparent part is (an edit mask as OpenAI's image API takes them: the picture
+  with the area to replace erased). Alpha nowhere below half (a stray pixel at 254) counts only on a mask of one colour.
 - sketches: strokes are read the same way (alpha, or white lines on black).
 - model: a loaded model (:func:`genrepair.load_model`) or its name / folder, which is loaded for the call. A model
   in training mode is put in eval mode (as Hugging Face pipelines do): batch norm must not learn from the inputs.
@@ -28,7 +30,18 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .imageio import RGB16, Decoded, ImageInputError, composite_on, decode, encode, env_int, open_image, rgb16
+from .imageio import (
+    RGB16,
+    Decoded,
+    ImageInputError,
+    composite_on,
+    decode,
+    encode,
+    env_int,
+    open_image,
+    orientation,
+    rgb16,
+)
 from .models import TASK_OF_CLASS
 from .noise import estimate_noise_level, jpeg_source, measurable
 
@@ -547,7 +560,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
             used = 0.0  # fully transparent: nothing shows, nothing to measure (the pixels come back unchanged)
         else:
             jpeg = jpeg_source(src)
-            px = d.pixels if not jpeg or src.getexif().get(0x0112, 1) == 1 else decode(src, exif=False).pixels
+            px = d.pixels if not jpeg or orientation(src) == 1 else decode(src, exif=False).pixels
             opaque = None if d.alpha is None else d.alpha >= 1  # what shows of a cut-out: its background has no noise
             used = min(estimate_noise_level(px, jpeg=jpeg, valid=opaque), sigma_max)
             if used == 0 and not measurable(px):  # 0 is also what a clean picture reads
@@ -626,15 +639,20 @@ def _binary(img, label: str, size: tuple[int, int]) -> np.ndarray:
 
 def read_mask(img, label: str = "mask") -> np.ndarray:
     """A mask or sketch (any image source) -> bool HxW: its alpha if it has transparency, else its brightest
-    channel, read as the module doc says (two values: the other one is set; otherwise above half of white, with its soft rim)."""
+    channel, read as the module doc says (two values: the other one is set; otherwise above half of white, with its
+    soft rim; the smaller of the opaque and the transparent part when there is transparency)."""
     try:
         src = open_image(img)
         d = decode(src)
     except ImageInputError as e:
         raise ImageInputError(f"{label}: {e}") from e
-    if d.alpha is not None and d.alpha.min() < 1.0:
-        return _grow_soft(d.alpha)
     v = d.pixels.max(2)
+    clear = d.alpha is not None and d.alpha.min() < 0.5  # transparent somewhere, not just a stray pixel at 254
+    if clear and (d.alpha >= 0.5).mean() > 0.5:
+        log.info("%s: mostly opaque, so its transparent part is read as the hole (an edit mask)", label)
+        return _grow_soft(1 - d.alpha)
+    if clear or (d.alpha is not None and d.alpha.min() < 1 and v.min() == v.max()):  # or alpha is all it holds
+        return _grow_soft(d.alpha)
     top = float(v.max())
     lossless = src.format != "JPEG"  # a black JPEG mask's noise can be levels 0 and 1 only: never a 0/1 mask
     if lossless and 0 < top <= 0.5 and np.all((v == 0) | (v == top)):  # a 0/1 (or 0/other) mask: exactly its set pixels

@@ -471,6 +471,50 @@ def test_svg_heic_and_other_files_say_what_can_be_read(tmp_path: Path) -> None:
         check_file(tmp_path / "x.avif")
 
 
+def test_damaged_exif_data_is_ignored_not_fatal(identity, tmp_path: Path) -> None:
+    """Pillow's EXIF parser raises SyntaxError, struct.error or TypeError on damaged EXIF blocks (seen in the wild from
+    editors that write tags with the wrong type): the picture is read with a warning, turned if its orientation
+    can still be read; in a CLI batch such a file used to stop the run."""
+    entries = [struct.pack(">HHI", 0x0112, 3, 1) + struct.pack(">HH", 6, 0),  # orientation 6 (turn right)
+               struct.pack(">HHI", 0x0128, 2, 2) + b"x\x00\x00\x00"]  # ResolutionUnit, a number, stored as text  # fmt: skip
+    mistyped = b"Exif\x00\x00MM\x00\x2a" + struct.pack(">IH", 8, 2) + b"".join(entries) + bytes(4)
+    cut = b"Exif\x00\x00MM\x00\xbc\x00\x00\x00\x08"  # not even a TIFF header
+    rgb = np.random.default_rng(0).integers(0, 256, (16, 24, 3), np.uint8)
+    for name, exif, size in (
+        ("mistyped.jpg", mistyped, (16, 24)),
+        ("cut.png", cut, (24, 16)),
+        ("cut.webp", cut, (24, 16)),
+    ):
+        Image.fromarray(rgb).save(tmp_path / name, exif=exif, **({"lossless": True} if name.endswith("webp") else {}))
+        with pytest.warns(UserWarning, match="EXIF data is damaged and was ignored"):
+            out = through(identity, tmp_path / name)
+        assert out.size == size, name
+        if name.endswith("png"):
+            assert np.array_equal(np.asarray(out), rgb)
+
+
+def test_a_photoshop_file_reads_as_its_merged_image(tmp_path: Path) -> None:
+    """Pillow numbers a PSD's merged image frame 1 (its layers are the others): it was taken for an animation left on a
+    later frame, and going back to frame 0 raised EOFError."""
+    h, w = 6, 5
+    planes = np.arange(3 * h * w, dtype=np.uint8).reshape(3, h, w)
+    header = b"8BPS" + struct.pack(">H", 1) + bytes(6) + struct.pack(">HIIHH", 3, h, w, 8, 3)
+    (tmp_path / "flat.psd").write_bytes(header + bytes(4 + 4 + 4 + 2) + planes.tobytes())  # no sections, raw data
+    img = open_image(tmp_path / "flat.psd")
+    assert img.format == "PSD" and np.array_equal(np.asarray(img.convert("RGB")), planes.transpose(1, 2, 0))
+
+
+def test_a_16_bit_min_is_white_tiff_is_not_a_negative(identity, tmp_path: Path) -> None:
+    """PhotometricInterpretation 0 (0 = white, as scanners write them): Pillow turns 8-bit ones around, not 16-bit ones."""
+    tifffile = pytest.importorskip("tifffile")
+    stored = np.tile(np.linspace(0, 65535, 24), (16, 1)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "scan16.tif", stored, photometric="miniswhite")
+    tifffile.imwrite(tmp_path / "scan8.tif", (stored >> 8).astype(np.uint8), photometric="miniswhite")
+    out = through(identity, tmp_path / "scan16.tif")
+    assert out.mode == "I;16" and np.array_equal(np.asarray(out), 65535 - stored)
+    assert np.array_equal(np.asarray(through(identity, tmp_path / "scan8.tif")), 255 - (stored >> 8))  # as before
+
+
 def test_camera_raw_files_are_refused_not_read_as_their_preview(tmp_path: Path) -> None:
     """A DNG (or NEF, ARW...) is a TIFF whose first page is a small preview: Pillow read that preview as the image."""
     tifffile = pytest.importorskip("tifffile")
@@ -567,6 +611,9 @@ def test_arrays_bytes_and_file_objects_are_images_too(identity, inpainter, tmp_p
     deep = np.linspace(0, 65535, 16 * 24).reshape(16, 24).astype(np.uint16)
     out = denoise(identity, deep, sigma=0)
     assert out.mode == "I;16" and np.array_equal(np.asarray(out), deep)
+    out = denoise(identity, deep.astype(">u2"), sigma=0)  # big-endian, as astropy and FITS files give them
+    assert out.mode == "I;16" and np.array_equal(np.asarray(out), deep)
+    assert np.array_equal(np.asarray(denoise(identity, (rgb / 255.0).astype(">f8"), sigma=0)), rgb)
     photo(24, 16).save(tmp_path / "p.png")
     data = (tmp_path / "p.png").read_bytes()
     assert np.array_equal(np.asarray(denoise(identity, data, sigma=0)), rgb)

@@ -538,6 +538,21 @@ def test_an_input_with_the_longest_name_a_file_may_have_is_written(model_dirs, t
     assert [f.name for f in (tmp_path / "out").iterdir()] == [name]
 
 
+def test_a_file_with_damaged_exif_is_written_with_one_warning_naming_it(model_dirs, tmp_path: Path, capsys) -> None:
+    """Damaged EXIF data stopped a batch with a traceback; now the file is read, with one line naming it."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo(8, 8).save(folder / "cut.png", exif=b"Exif\x00\x00MM\x00\xbc\x00\x00\x00\x08")
+    photo(8, 8).save(folder / "fine.png")
+    assert cli("denoise", folder, "--model", model_dirs["denoise"], "--sigma", "5", "--output", tmp_path / "out") == 0
+    assert sorted(f.name for f in (tmp_path / "out").iterdir()) == ["cut.png", "fine.png"]
+    err = capsys.readouterr().err.splitlines()
+    warned = [line for line in err if "warning" in line]
+    assert len(warned) == 1 and warned[0].startswith(
+        "genrepair: warning: cut.png: the image's EXIF data is damaged and was ignored ("
+    )
+
+
 def test_eval_cards_from_stored_results(tmp_path: Path, capsys) -> None:
     """``eval TASK --from-json`` rewrites the model cards from an earlier run's JSON without measuring again."""
     import json

@@ -1087,6 +1087,25 @@ def test_a_soft_brush_mask_takes_its_faint_rim_but_not_faint_areas_apart(tmp_pat
         assert np.array_equal(read_mask(src), gray == 255)  # the background is not a rim: it was the whole image
 
 
+def test_masks_with_transparency_edit_masks_and_stray_alpha() -> None:
+    """Strokes on a clear layer: the opaque part is the hole. An edit mask as OpenAI's image API takes them (the picture,
+    opaque, with the area to replace erased): the transparent part is, since the opaque part is most of the image (it
+    was read inverted: all but the erased area filled). A white-on-black mask with one pixel at alpha 254: its colours
+    (the whole image was the hole)."""
+    want = np.zeros((30, 40), bool)
+    want[5:15, 5:15] = True
+    strokes = np.zeros((30, 40, 4), np.uint8)
+    strokes[want] = (255, 0, 0, 255)
+    edit = np.random.default_rng(0).integers(0, 256, (30, 40, 4)).astype(np.uint8)
+    edit[..., 3] = np.where(want, 0, 255)
+    stray = np.zeros((30, 40, 4), np.uint8)
+    stray[..., 3] = 255
+    stray[want, :3] = 255
+    stray[0, 0, 3] = 254
+    for name, mask in (("strokes", strokes), ("edit mask", edit), ("stray alpha", stray)):
+        assert np.array_equal(read_mask(mask), want), name
+
+
 def test_a_black_jpeg_mask_is_empty_even_when_its_noise_is_0_and_1(tmp_path) -> None:
     """The two-value rule is for lossless masks: a JPEG's levels 0 and 1 are noise, not a 0/1 mask."""
     path = tmp_path / "black.jpg"
