@@ -198,6 +198,7 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             _check_pixels(img, name)  # from the header, before any pixel is decoded
             _refuse_raw(img, name)
             wide = img.mode in ("RGB", "RGBA") and ";16" in _rawmode(img)  # 16-bit gray + alpha opens as RGBA
+            premultiplied = _rawmode(img).startswith("RGBa")
             planar = _planar16(img, name)
             maxval = _ppm_maxval(img)
             unsigned32 = _unsigned32(img)
@@ -213,7 +214,7 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
                 f.seek(0)
                 data = f.read()
             if wide:  # 16 bits a channel, which Pillow reads as 8: OpenCV reads them all
-                _attach_rgb16(img, data)
+                _attach_rgb16(img, data, premultiplied)
             elif planar:  # Pillow read each 16-bit plane as 8-bit stripes: put the right pixels in its place
                 arr = _read_planes((h, w, len(img.mode)), img.mode, planar, data)
                 _put_rgb16(img, _ORIENT.get(turn, _as_is)(arr))
@@ -314,8 +315,9 @@ def _put_rgb16(img: Image.Image, arr: np.ndarray) -> None:
     img.info[RGB16] = arr
 
 
-def _attach_rgb16(img: Image.Image, data: bytes) -> None:
-    """Put the file's 16-bit pixels in ``img.info[RGB16]``, if OpenCV reads the same picture from ``data``."""
+def _attach_rgb16(img: Image.Image, data: bytes, premultiplied: bool = False) -> None:
+    """Put the file's 16-bit pixels in ``img.info[RGB16]``, if OpenCV reads the same picture from ``data``;
+    ``premultiplied``: the colour is stored multiplied by alpha (a TIFF's associated alpha), divided out here."""
     import cv2
 
     # as stored (no EXIF turn) for a PNG, as Pillow is; a TIFF turned by its orientation tag, as Pillow does on load
@@ -324,7 +326,20 @@ def _attach_rgb16(img: Image.Image, data: bytes) -> None:
         arr = arr[..., :3]  # OpenCV's alpha from a tRNS colour key: decode makes it from the key itself
     if arr is None or arr.dtype != np.uint16 or arr.ndim != 3 or arr.shape[2] != len(img.mode):
         return
-    img.info[RGB16] = arr[..., [2, 1, 0, 3][: arr.shape[2]]]  # OpenCV's BGR(A) -> RGB(A)
+    arr = arr[..., [2, 1, 0, 3][: arr.shape[2]]]  # OpenCV's BGR(A) -> RGB(A)
+    if premultiplied:  # a TIFF's associated alpha: Pillow divides its 8-bit view by alpha, OpenCV leaves it stored
+        alpha = arr[..., 3:].astype(np.float64)
+        rgb = np.round(arr[..., :3] * 65535.0 / np.maximum(alpha, 1))
+        arr = np.concatenate([np.clip(np.where(alpha > 0, rgb, 0), 0, 65535), alpha], 2).astype(np.uint16)
+        # the same picture as Pillow's, which divides 8-bit colour by 8-bit alpha: a few levels apart, more where
+        # alpha is low (at alpha 117 of 255, up to 3); Pillow's view is then replaced by these high bytes
+        a8 = (arr[..., 3] >> 8).astype(np.float64)
+        seen = a8 >= 16
+        off = np.abs((arr[..., :3] >> 8).astype(int) - np.asarray(img)[..., :3]).max(2)
+        if np.all(off[seen] <= 2 + 255 / a8[seen]):
+            _put_rgb16(img, arr)
+        return
+    img.info[RGB16] = arr
     if rgb16(img) is None:  # not the picture Pillow decoded (another page of a TIFF, say): keep 8 bits
         del img.info[RGB16]
 

@@ -515,6 +515,21 @@ def test_a_16_bit_min_is_white_tiff_is_not_a_negative(identity, tmp_path: Path) 
     assert np.array_equal(np.asarray(through(identity, tmp_path / "scan8.tif")), 255 - (stored >> 8))  # as before
 
 
+def test_a_16_bit_tiff_with_premultiplied_alpha_keeps_16_bits(identity, tmp_path: Path) -> None:
+    """Associated (premultiplied) alpha: Pillow divides its 8-bit view by alpha, OpenCV's 16 bits are as stored, so they
+    did not match and the result came back at 8 bits. The 16 bits are divided by alpha too."""
+    tifffile = pytest.importorskip("tifffile")
+    rgb = np.random.default_rng(0).integers(0, 65536, (16, 24, 3)).astype(np.float64)
+    alpha = np.full((16, 24, 1), 30000.0)
+    alpha[0, :4, 0] = (0, 2000, 40000, 65535)
+    stored = np.concatenate([np.round(rgb * alpha / 65535), alpha], 2).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "cutout.tif", stored, photometric="rgb", extrasamples=["assocalpha"])
+    out = rgb16(through(identity, tmp_path / "cutout.tif"))
+    assert out is not None and np.array_equal(out[..., 3], stored[..., 3])
+    solid = alpha[..., 0] >= 30000
+    assert np.abs(out[..., :3][solid] - rgb[solid]).max() <= 3  # rounding of the stored products only
+
+
 def test_camera_raw_files_are_refused_not_read_as_their_preview(tmp_path: Path) -> None:
     """A DNG (or NEF, ARW...) is a TIFF whose first page is a small preview: Pillow read that preview as the image."""
     tifffile = pytest.importorskip("tifffile")
