@@ -451,7 +451,7 @@ def as_shown(img: Image.Image) -> Image.Image:
     """An upload as the pipelines see it, for the "before" view: EXIF rotation applied, modes PNG cannot
     hold (CMYK, float) converted. The pipelines still get the original file (a JPEG's own blocks matter)."""
     d = decode(img)
-    return encode(d.pixels, d.alpha, d.high_bit, d.icc)
+    return encode(d.pixels, d.alpha, d.high_bit, d.icc, d.colour)
 
 
 def label_arg(label: str | None) -> str | None:
@@ -468,7 +468,7 @@ def add_noise(img: Image.Image, sigma: float, seed: int) -> Image.Image:
     """Additive white Gaussian noise, ``sigma`` on the 0-255 scale; alpha is kept."""
     d = decode(img)
     noise = np.random.default_rng(int(seed)).normal(0, sigma / 255, d.pixels.shape)
-    return encode(d.pixels + noise, d.alpha, d.high_bit, d.icc)
+    return encode(d.pixels + noise, d.alpha, d.high_bit, d.icc, d.colour)
 
 
 def opencv_denoise(img: Image.Image, sigma: float) -> Image.Image:

@@ -18,6 +18,7 @@ Sizes are checked from the header before any pixel is decoded (``GENREPAIR_MAX_P
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
@@ -28,10 +29,11 @@ from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 50_000_000
 HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1")  # not AVIF
+COLOUR_KEYS = ("gamma", "chromaticity", "srgb")  # Pillow's names for a PNG's gAMA, cHRM and sRGB chunks
 READABLE = "PNG, JPEG, WebP, AVIF, BMP, TIFF, GIF and other formats Pillow knows"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 RGB16 = "genrepair.rgb16"  # PIL ``info`` key: the uint16 HxWx3/4 pixels behind an 8-bit RGB(A) image
@@ -441,6 +443,7 @@ class Decoded:
     alpha: np.ndarray | None
     high_bit: bool  # came from a 16/32-bit gray or 16-bit color image
     icc: bytes | None = None  # the file's ICC colour profile, when it describes these pixels (RGB or gray)
+    colour: dict | None = None  # a PNG's other colour chunks, as Pillow reads them: gamma, chromaticity, srgb
 
     @property
     def gray(self) -> bool:
@@ -504,13 +507,14 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
         img = upright(img)
     wide = rgb16(img)
     icc = img.info.get("icc_profile")
+    colour = {k: img.info[k] for k in COLOUR_KEYS if k in img.info} or None
     key = img.info.get("transparency")  # a PNG tRNS colour key: pixels of exactly that value are clear
     if wide is not None:
         px = wide.astype(np.float32) / 65535.0
         alpha = px[..., 3] if px.shape[2] == 4 else None
         if alpha is None and isinstance(key, tuple) and len(key) == 3:  # a 16-bit key (Pillow compares 8 bits)
             alpha = (wide != np.array(key, np.uint16)).any(2).astype(np.float32)
-        return Decoded(np.ascontiguousarray(px[..., :3]), alpha, True, _icc_for(icc, 3))
+        return Decoded(np.ascontiguousarray(px[..., :3]), alpha, True, _icc_for(icc, 3), colour)
     mode = img.mode
     alpha = None
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
@@ -528,6 +532,7 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
             alpha,
             True,
             _icc_for(icc, 1),
+            colour,
         )
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
@@ -549,7 +554,7 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
     arr = np.asarray(img, dtype=np.float32) / 255.0
     if arr.ndim == 2:
         arr = arr[..., None]
-    return Decoded(arr, alpha, False, _icc_for(icc, arr.shape[2]))
+    return Decoded(arr, alpha, False, _icc_for(icc, arr.shape[2]), colour)
 
 
 def _peak(arr: np.ndarray, mode: str, unsigned32: bool = False) -> float:
@@ -573,13 +578,17 @@ def _peak(arr: np.ndarray, mode: str, unsigned32: bool = False) -> float:
 
 
 def encode(
-    pixels: np.ndarray, alpha: np.ndarray | None = None, high_bit: bool = False, icc: bytes | None = None
+    pixels: np.ndarray,
+    alpha: np.ndarray | None = None,
+    high_bit: bool = False,
+    icc: bytes | None = None,
+    colour: dict | None = None,
 ) -> Image.Image:
     """float HxWxC in [0, 1] (+ alpha) -> PIL (L, LA, RGB, RGBA; high-bit input: 16-bit gray, or RGB(A)
     carrying 16-bit pixels in ``info[RGB16]``, gray + alpha included; see the module doc).
 
-    ``icc`` (a :class:`Decoded`'s) goes into ``info["icc_profile"]`` when it fits the channels; PNG saving
-    writes it."""
+    ``icc`` (a :class:`Decoded`'s) goes into ``info["icc_profile"]`` when it fits the channels, and ``colour`` (a
+    PNG's gamma, chromaticity and sRGB chunks) into ``info`` where there is no profile; PNG saving writes them."""
     pixels = np.clip(pixels, 0, 1)
     if pixels.shape[2] == 1 and high_bit and alpha is None:
         img = Image.fromarray((pixels[..., 0] * 65535 + 0.5).astype(np.uint16))
@@ -594,15 +603,37 @@ def encode(
             img.putalpha(Image.fromarray((np.clip(alpha, 0, 1) * 255 + 0.5).astype(np.uint8)))
     if profile := _icc_for(icc, 3 if img.mode in ("RGB", "RGBA") else 1):  # a gray one is dropped if it became RGBA
         img.info["icc_profile"] = profile
+    elif colour:
+        img.info.update({k: v for k, v in colour.items() if k in COLOUR_KEYS})
     return img
+
+
+def _colour_chunks(info: dict) -> list[tuple[bytes, bytes]]:
+    """The gAMA, cHRM and sRGB chunks for what Pillow read of them (``info``), none beside an ICC profile (which
+    stands for all three, and with which the PNG standard allows no sRGB chunk)."""
+    if info.get("icc_profile"):
+        return []
+    chunks = []
+    with contextlib.suppress(TypeError, ValueError, struct.error):  # values set by hand: left out if unfit
+        if (gamma := info.get("gamma")) is not None:
+            chunks.append((b"gAMA", struct.pack(">I", round(float(gamma) * 100000))))
+        if (white_and_primaries := info.get("chromaticity")) is not None and len(white_and_primaries) == 8:
+            chunks.append((b"cHRM", struct.pack(">8I", *(round(float(v) * 100000) for v in white_and_primaries))))
+        if (intent := info.get("srgb")) is not None:
+            chunks.append((b"sRGB", struct.pack(">B", int(intent))))
+    return chunks
 
 
 def write_png(img: Image.Image, dst) -> None:
     """Save ``img`` as PNG to a path or binary file: at 16 bits a channel when it carries them (:func:`rgb16`;
     ``img.save`` would write the 8-bit preview), with its ICC profile either way."""
     wide = rgb16(img)
+    colour = _colour_chunks(img.info)
     if wide is None:
-        img.save(dst, format="PNG")
+        extra = PngImagePlugin.PngInfo()
+        for kind, body in colour:
+            extra.add(kind, body)
+        img.save(dst, format="PNG", pnginfo=extra)
         return
     import cv2
 
@@ -613,6 +644,7 @@ def write_png(img: Image.Image, dst) -> None:
     if profile := _icc_for(img.info.get("icc_profile"), 3):  # OpenCV writes none: an iCCP chunk after IHDR
         assert data[12:16] == b"IHDR", "a PNG starts with its IHDR chunk"
         data = data[:33] + _png_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(profile)) + data[33:]
+    data = data[:33] + b"".join(_png_chunk(kind, body) for kind, body in colour) + data[33:]
     if hasattr(dst, "write"):
         dst.write(data)
     else:

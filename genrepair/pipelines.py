@@ -490,7 +490,7 @@ def translate(model, image, tile: int = 2048, ensemble: int = 1) -> Image.Image:
             out = np.where(edge, np.clip((out - (1 - a) * bg) / np.maximum(a, 1e-6), 0, 1), out)
     # what the model makes, in colour even from a gray picture (line art is stored gray; sketch -> colour and
     # photo -> painting models colour it); a gray model's output is gray. encode drops a profile that no longer fits
-    return encode(out, d.alpha, d.high_bit, d.icc)
+    return encode(out, d.alpha, d.high_bit, d.icc, d.colour)
 
 
 # ---------------------------------------------------------------- denoise
@@ -603,7 +603,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
         out = np.repeat(out, 3, 2)
     if clear is not None:
         out[clear] = d.pixels[clear]  # what the file holds under full transparency is kept as it was
-    img = encode(out, d.alpha, d.high_bit, d.icc)
+    img = encode(out, d.alpha, d.high_bit, d.icc, d.colour)
     img.info["genrepair_sigma"] = used
     if unmeasured:
         img.info["genrepair_sigma_unmeasured"] = True  # too small to estimate: used is 0
@@ -808,7 +808,7 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512, ensemble: int
     model = _for_pixels(model, d)
     h, w = d.pixels.shape[:2]
     hole = _binary(mask, "mask", (w, h))
-    original = encode(d.pixels, d.alpha, d.high_bit, d.icc)
+    original = encode(d.pixels, d.alpha, d.high_bit, d.icc, d.colour)
     if not hole.any():
         # stacklevel 3: past the inference_mode wrapper, to the caller's line
         warnings.warn("the mask is empty (no hole pixels): the image comes back unchanged", stacklevel=3)

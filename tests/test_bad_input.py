@@ -3,6 +3,7 @@ with a specific error. Input files are never modified."""
 
 from __future__ import annotations
 
+import io
 import struct
 import time
 from pathlib import Path
@@ -528,6 +529,37 @@ def test_a_16_bit_tiff_with_premultiplied_alpha_keeps_16_bits(identity, tmp_path
     assert out is not None and np.array_equal(out[..., 3], stored[..., 3])
     solid = alpha[..., 0] >= 30000
     assert np.abs(out[..., :3][solid] - rgb[solid]).max() <= 3  # rounding of the stored products only
+
+
+def test_png_gamma_chromaticity_and_srgb_chunks_are_kept(identity, tmp_path: Path) -> None:
+    """A PNG's gAMA, cHRM and sRGB chunks say how to show its values, as an ICC profile does (a linear-light PNG
+    looked darker after); they were dropped. Beside a profile only the profile is written (it stands for them)."""
+    from PIL import PngImagePlugin
+
+    white_and_primaries = (0.3127, 0.329, 0.64, 0.33, 0.3, 0.6, 0.15, 0.06)
+    chunks = [(b"gAMA", struct.pack(">I", 100000)), (b"cHRM", struct.pack(">8I", *(round(v * 1e5) for v in white_and_primaries)))]  # fmt: skip
+    info = PngImagePlugin.PngInfo()
+    for kind, body in chunks:
+        info.add(kind, body)
+    photo(24, 16).save(tmp_path / "linear.png", pnginfo=info)
+    wide = np.random.default_rng(0).integers(0, 65536, (16, 24, 3), dtype=np.uint16)
+    png16_rgb(tmp_path / "linear16.png", wide)
+    data = (tmp_path / "linear16.png").read_bytes()
+    (tmp_path / "linear16.png").write_bytes(data[:33] + b"".join(png_chunk(k, b) for k, b in chunks) + data[33:])
+    srgb = PngImagePlugin.PngInfo()
+    srgb.add(b"sRGB", b"\x00")
+    photo(24, 16).save(tmp_path / "srgb.png", pnginfo=srgb)
+    for name, want in (("linear.png", {"gamma": 1.0, "chromaticity": white_and_primaries}),
+                       ("linear16.png", {"gamma": 1.0, "chromaticity": white_and_primaries}), ("srgb.png", {"srgb": 0})):  # fmt: skip
+        buf = io.BytesIO()
+        write_png(through(identity, tmp_path / name), buf)
+        with Image.open(buf) as back:
+            assert {k: back.info.get(k) for k in want} == want, name
+    photo(24, 16).save(tmp_path / "both.png", pnginfo=info, icc_profile=icc_profile())
+    buf = io.BytesIO()
+    write_png(through(identity, tmp_path / "both.png"), buf)
+    with Image.open(buf) as back:
+        assert "icc_profile" in back.info and "gamma" not in back.info
 
 
 def test_camera_raw_files_are_refused_not_read_as_their_preview(tmp_path: Path) -> None:
