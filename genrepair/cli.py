@@ -321,9 +321,11 @@ def cmd_inpaint(args) -> None:
     args.inputs = [args.image]
     side_inputs = [Path(f) for f in (args.mask, args.sketch) if f is not None]
 
-    if not read_mask(args.mask).any():  # before any folder is made (the Python API gives the image back)
+    hole = read_mask(args.mask)
+    hole = ~hole if args.invert_mask else hole
+    if not hole.any():  # before any folder is made (the Python API gives the image back)
         raise CLIError(f"{args.mask}: the mask is empty (no white pixels): nothing to fill; white = hole")
-    _map_images(args, lambda p: inpaint(model, p, args.mask, args.sketch, ensemble=args.ensemble), protect=side_inputs)
+    _map_images(args, lambda p: inpaint(model, p, hole, args.sketch, ensemble=args.ensemble), protect=side_inputs)
 
 
 def cmd_convert(args) -> None:
@@ -554,7 +556,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("inpaint", help="fill the holes of a mask (white = hole)", parents=[runs])
     s.add_argument("image", help="the picture to repair (any format Pillow reads; the result is a PNG)")
-    s.add_argument("--mask", required=True, help="same size as the image; white (or opaque) = the hole to fill")
+    s.add_argument(
+        "--mask", required=True,
+        help="same size as the image; white = the hole to fill (with transparency: the opaque part, or the "
+        "transparent part of a mostly opaque mask, as OpenAI's edit masks)",
+    )  # fmt: skip
+    s.add_argument("--invert-mask", action="store_true", help="fill where the mask is black (or its other part)")
     s.add_argument(
         "--sketch", default=None,
         help="optional: white strokes on black (or opaque on transparent) where edges should run inside the hole",

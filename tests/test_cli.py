@@ -174,6 +174,13 @@ def test_inpaint(model_dirs, tmp_path: Path) -> None:
     assert cli(*args, "--output", tmp_path / "eight.png") == 0
     eight = np.asarray(Image.open(tmp_path / "eight.png"))
     assert np.array_equal(eight[keep], out[keep]) and not np.array_equal(eight, out)
+    assert (
+        cli("inpaint", src, "--mask", mask, "--invert-mask", "--model", model_dirs["inpaint"], "-o", tmp_path / "i.png")
+        == 0
+    )
+    inverted = np.asarray(Image.open(tmp_path / "i.png"))
+    original = np.asarray(Image.open(src))
+    assert np.array_equal(inverted[~keep], original[~keep]) and not np.array_equal(inverted[keep], original[keep])
     Image.new("L", (48, 40), 0).save(mask)  # an empty mask: refused (the Python API hands the image back)
     assert cli("inpaint", src, "--mask", mask, "--model", model_dirs["inpaint"], "-o", tmp_path / "new" / "e.png") == 2
     assert not (tmp_path / "new").exists()
