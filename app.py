@@ -49,6 +49,7 @@ from genrepair.device import is_out_of_memory, pick_device
 from genrepair.hub import env_on, local_models, weights_dir
 from genrepair.imageio import (
     READABLE,
+    carry_colour,
     check_file,
     composite_on,
     decode,
@@ -123,6 +124,8 @@ def default_model(task: str) -> str:
 @functools.cache
 def get_model(name: str):
     """Load each model once; failures are not cached, so weights that appear later are picked up."""
+    if not isinstance(name, str) or not name:  # an API caller's None, a list...: Gradio's choice check let it by
+        raise gr.Error(f"Choose a model from the list, got {name!r}.")
     if name in EXTRAS:
         return genrepair.load_model(weights_dir() / name)
     return genrepair.load_model(name, allow_any_repo=False)
@@ -139,6 +142,8 @@ def model_note(name: str) -> str:
 
 def reverse_model(name: str) -> str | None:
     """The opposite direction of a translator (``a2b`` -> ``b2a``), if such a model is listed."""
+    if not isinstance(name, str):
+        return None
     parts = re.split(r"([._])", name)
     for i, part in enumerate(parts):
         for j in [k for k, ch in enumerate(part) if ch == "2" and 0 < k < len(part) - 1]:
@@ -291,8 +296,15 @@ def whole(value, what: str, minimum: int | None = None) -> int:
 
 
 def _plain(x: float) -> str:
-    """A number as people write it: 2147483647, not 2.14748e+09; 0.05 as is."""
-    return str(int(x)) if x == int(x) else f"{x:g}"
+    """A number as people write it: 2147483647, not 2.14748e+09; 0.05 as is; 1e+308, not its 309 digits."""
+    return str(int(x)) if x == int(x) and abs(x) < 1e15 else f"{x:g}"
+
+
+def flag(value, what: str) -> bool:
+    """A checkbox's value: the browser sends true or false; an API caller's "false" (a string) was taken as ticked."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise gr.Error(f"The {what} setting must be true or false, got {str(value)[:80]!r}.")
 
 
 def numeric(component, what: str, optional: bool = False):
@@ -455,6 +467,8 @@ def as_shown(img: Image.Image) -> Image.Image:
 
 
 def label_arg(label: str | None) -> str | None:
+    if label is not None and not isinstance(label, str):
+        raise gr.Error(f"The category must be one of the list's names, got {str(label)[:80]!r}.")
     return None if label in (None, "", "random") else label
 
 
@@ -477,13 +491,13 @@ def opencv_denoise(img: Image.Image, sigma: float) -> Image.Image:
     arr = pixels8(img)
     h = max(0.5 * float(sigma), 1.0)
     if arr.ndim == 2:  # a gray image stays gray
-        return from_pixels8(cv2.fastNlMeansDenoising(arr, None, h, 7, 21))
-    return from_pixels8(cv2.fastNlMeansDenoisingColored(arr, None, h, h, 7, 21))
+        return carry_colour(from_pixels8(cv2.fastNlMeansDenoising(arr, None, h, 7, 21)), img)
+    return carry_colour(from_pixels8(cv2.fastNlMeansDenoisingColored(arr, None, h, h, 7, 21)), img)
 
 
 def opencv_inpaint(img: Image.Image, hole: np.ndarray) -> Image.Image:
     """Classical baseline: OpenCV's fast-marching (Telea) inpainting."""
-    return from_pixels8(cv2.inpaint(pixels8(img), hole.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA))
+    return carry_colour(from_pixels8(cv2.inpaint(pixels8(img), hole.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)), img)
 
 
 def strokes(layer, size: tuple[int, int], name: str = "Mask") -> np.ndarray:
@@ -515,7 +529,7 @@ def mark_hole(img: Image.Image, hole: np.ndarray) -> Image.Image:
     """The "before" view of inpainting: the hole tinted in the brush colour."""
     rgb = rgb8(img).astype(np.float32)
     rgb[hole] = 0.35 * rgb[hole] + 0.65 * HOLE_RGB
-    return Image.fromarray(rgb.astype(np.uint8))
+    return carry_colour(Image.fromarray(rgb.astype(np.uint8)), img)
 
 
 # ---------------------------------------------------------------- generate
@@ -649,7 +663,7 @@ def translate_on_gpu(model_name: str, src, passes: int, back_name: str | None):
 @friendly
 def run_translate(model_name, image, mirror=False, progress=gr.Progress()):
     src = require_image(image)
-    passes = 2 if mirror else 1
+    passes = 2 if flag(mirror, "mirror average") else 1
     back_name = reverse_model(model_name)
     back_name = back_name if back_name and has_weights(back_name) else None
     progress(0.1, desc=f"Translating with {model_name}" + (f", round trip with {back_name}" if back_name else ""))
@@ -724,6 +738,11 @@ def run_denoise(
     model_name, image, sigma, auto, add_noise_sigma, noise_seed, compare_opencv, best=False, progress=gr.Progress()
 ):
     noisy = require_image(image)
+    auto, compare_opencv, best = (
+        flag(auto, "Auto"),
+        flag(compare_opencv, "OpenCV comparison"),
+        flag(best, "Best quality"),
+    )
     if not auto and sigma is None:
         raise gr.Error("Set the noise level σ, or tick Auto.")
     sigma = None if auto else number(sigma, "noise level σ")
@@ -813,7 +832,9 @@ def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
                 add_sigma = numeric(
                     gr.Slider(0, 75, value=0, step=1, label="Gaussian noise σ to add (0 = none)"), "synthetic noise σ"
                 )
-                noise_seed = numeric(gr.Number(0, precision=0, minimum=0, label="Noise seed"), "noise seed")
+                noise_seed = numeric(
+                    gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Noise seed"), "noise seed"
+                )
             best = gr.Checkbox(False, label="Best quality: average 8 flipped/rotated passes (8x the time)")
             compare_opencv = gr.Checkbox(False, label="Also run OpenCV non-local means (slow on big images)")
             go = gr.Button("Denoise", variant="primary")
@@ -879,6 +900,59 @@ def _canvas_export(background) -> bool:
         return False
 
 
+MAX_BLOB_REQUESTS = 32  # editor uploads stored for requests not yet run (each a few canvas PNGs); the oldest go
+
+
+def guarded_blobs(editor: gr.ImageEditor) -> gr.ImageEditor:
+    """The browser's editor sends its canvas as separate uploads to Gradio's ``accept_blobs`` (under a request
+    id), then runs the request with only that id: :func:`_check_editor_files` never saw those files. Each one is
+    checked here as it arrives, from its header (the pixel and byte limits; a 60 MP blank PNG of 251 KB was
+    decoded first and held 570 MB), layers past the tab's few are refused (Gradio padded its list up to any
+    index sent: 153 MB for index 20000000), and requests that never run are dropped, the oldest first. A refusal
+    is said when the request runs (:func:`original_background`), where the browser shows messages."""
+    inner = editor.accept_blobs
+
+    def accept_blobs(data):
+        fields = getattr(data, "data", None)
+        fields = fields if isinstance(fields, dict) else {}  # the form's fields: id, type, index
+        request = str(fields.get("id", ""))
+        try:
+            kind, index = fields.get("type"), fields.get("index")
+            if kind not in ("background", "layer", "composite"):
+                raise gr.Error(f"Unknown editor upload {kind!r}.")
+            if kind == "layer" and not (str(index).isdigit() and int(index) < MAX_LAYERS):
+                raise gr.Error(f"Too many layers (layer {index}): the Inpaint tab uses {MAX_LAYERS} at most.")
+            name, blob = data.files[0]
+            check_file(bytes(blob), Path(str(name)).name or kind)
+        except genrepair.ImageInputError as e:
+            _refuse_blobs(editor, request, sentence(e))
+            return None
+        except gr.Error as e:
+            _refuse_blobs(editor, request, sentence(e.message))
+            return None
+        except (AttributeError, IndexError, TypeError, ValueError) as e:
+            _refuse_blobs(editor, request, f"The editor's upload could not be read ({type(e).__name__}).")
+            return None
+        storage = editor.blob_storage
+        while len(storage) >= MAX_BLOB_REQUESTS and request not in storage:
+            storage.pop(next(iter(storage)))  # the oldest request that never ran
+        return inner(data)
+
+    accept_blobs._is_server_fn = True  # what Gradio's component server calls
+    editor.accept_blobs = accept_blobs
+    return editor
+
+
+_REFUSED_BLOBS: dict[str, str] = {}  # request id -> why its editor uploads were refused (said when it runs)
+
+
+def _refuse_blobs(editor: gr.ImageEditor, request: str, why: str) -> None:
+    editor.blob_storage.pop(request, None)
+    while len(_REFUSED_BLOBS) >= MAX_BLOB_REQUESTS:
+        _REFUSED_BLOBS.pop(next(iter(_REFUSED_BLOBS)))
+    _REFUSED_BLOBS[request] = why
+
+
 def original_background(editor: gr.ImageEditor) -> gr.ImageEditor:
     """Hand the handler the uploaded background file itself (its path) when the request carries one (API
     calls, examples), instead of Gradio's copy converted to 8-bit RGBA: 16-bit and float images, gray
@@ -890,6 +964,8 @@ def original_background(editor: gr.ImageEditor) -> gr.ImageEditor:
     inner = editor.preprocess
 
     def preprocess(payload):
+        if (request := getattr(payload, "id", None)) is not None and str(request) in _REFUSED_BLOBS:
+            raise gr.Error(_REFUSED_BLOBS.pop(str(request)))
         if payload is not None:
             _check_editor_files(payload)
         background = getattr(payload, "background", None)
@@ -936,6 +1012,8 @@ def inpaint_on_gpu(model_name: str, img: Image.Image, hole: Image.Image, sketch,
 def run_inpaint(
     model_name, editor, mask=None, invert_mask=False, compare_opencv=False, best=False, progress=gr.Progress()
 ):
+    invert_mask, compare_opencv = flag(invert_mask, "Invert mask"), flag(compare_opencv, "OpenCV comparison")
+    best = flag(best, "Best quality")
     img = editor_image(editor)
     given = (editor.get("layers") or [])[:2]  # the Mask and Sketch layers, by position; others are not used
     layers = [
@@ -996,15 +1074,17 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
             )
             editor = readable(
                 original_background(
-                    gr.ImageEditor(
-                        type="pil",
-                        image_mode="RGBA",
-                        format="png",
-                        label="Image and mask",
-                        sources=("upload", "clipboard"),
-                        layers=gr.LayerOptions(layers=["Mask", "Sketch"], allow_additional_layers=False),
-                        brush=gr.Brush(colors=["#ff3b30", "#1e88e5", "#000000", "#ffffff"], default_size=16),
-                        transforms=(),
+                    guarded_blobs(
+                        gr.ImageEditor(
+                            type="pil",
+                            image_mode="RGBA",
+                            format="png",
+                            label="Image and mask",
+                            sources=("upload", "clipboard"),
+                            layers=gr.LayerOptions(layers=["Mask", "Sketch"], allow_additional_layers=False),
+                            brush=gr.Brush(colors=["#ff3b30", "#1e88e5", "#000000", "#ffffff"], default_size=16),
+                            transforms=(),
+                        )
                     )
                 )
             )

@@ -33,6 +33,7 @@ from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 50_000_000
 HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1")  # not AVIF
+PAD_SIDE = 16  # the models work on sides padded to a multiple of this (their downsampling); counted in the limit
 COLOUR_KEYS = ("gamma", "chromaticity", "srgb")  # Pillow's names for a PNG's gAMA, cHRM and sRGB chunks
 READABLE = "PNG, JPEG, WebP, AVIF, BMP, TIFF, GIF and other formats Pillow knows"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -115,22 +116,30 @@ def _check_size(size: int, name: str) -> None:
         raise ImageInputError(f"{name}: {size} bytes is over the {max_bytes()}-byte upload limit")
 
 
-def check_file(path: str | os.PathLike) -> None:
-    """An image file's byte and pixel limits, from its size and header only: nothing is decoded."""
-    path = Path(path)
-    _check_size(path.stat().st_size, path.name)
+def check_file(src: str | os.PathLike | bytes, name: str | None = None) -> None:
+    """An image file's byte and pixel limits, from its size and header only: nothing is decoded. ``src``: a path,
+    or the file's bytes (named ``name`` in messages)."""
+    if isinstance(src, bytes | bytearray):
+        _check_header(io.BytesIO(src), len(src), name or "image")
+        return
+    path = Path(src)
+    with open(path, "rb") as f:
+        _check_header(f, path.stat().st_size, path.name)
+
+
+def _check_header(f, size: int, name: str) -> None:
+    _check_size(size, name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
-            with Image.open(path) as img:
-                _check_pixels(img, path.name)
-                _refuse_raw(img, path.name)
+            with Image.open(f) as img:
+                _check_pixels(img, name)
+                _refuse_raw(img, name)
     except Image.DecompressionBombError as e:
-        with open(path, "rb") as f:
-            _refuse_bomb(f, path.name, e)
+        _refuse_bomb(f, name, e)
     except UnidentifiedImageError as e:
-        with open(path, "rb") as f:
-            _refuse_unidentified(path.name, f.read(512), e)
+        f.seek(0)
+        _refuse_unidentified(name, f.read(512), e)
 
 
 def _refuse_unidentified(name: str, head: bytes, e: UnidentifiedImageError) -> NoReturn:
@@ -143,6 +152,11 @@ def _refuse_unidentified(name: str, head: bytes, e: UnidentifiedImageError) -> N
             "16-bit gray with alpha); "
             "save it as an 8- or 16-bit TIFF or PNG"
         ) from None
+    if head[:4] == b"8BPS":
+        raise ImageInputError(
+            f"{name}: a Photoshop file whose pixel format cannot be read (16 or 32 bits a channel, say); save it as "
+            "an 8-bit PSD, or as a 16-bit PNG or TIFF"
+        ) from e
     if _is_svg(name, head):
         raise ImageInputError(f"{name}: an SVG drawing, not a pixel image; export it as PNG first") from e
     if _is_heif(head):
@@ -410,6 +424,12 @@ def _check_pixels(img: Image.Image, label: str) -> None:
         raise ImageInputError(f"{label}: image has no pixels ({w}x{h})")
     if w * h > max_pixels():
         raise ImageInputError(_over_the_limit(label, w, h))
+    pw, ph = -(-w // PAD_SIDE) * PAD_SIDE, -(-h // PAD_SIDE) * PAD_SIDE
+    if pw * ph > 2 * max_pixels():  # a strip 1 px tall is padded to 16 for the models: 16 times the work
+        raise ImageInputError(
+            f"{label}: {w}x{h} is too thin: the models pad it to {pw}x{ph} = {pw * ph} pixels, over twice the pixel "
+            f"limit of {max_pixels()} (GENREPAIR_MAX_PIXELS)"
+        )
 
 
 def _over_the_limit(label: str, w: int, h: int) -> str:
@@ -606,6 +626,16 @@ def encode(
     elif colour:
         img.info.update({k: v for k, v in colour.items() if k in COLOUR_KEYS})
     return img
+
+
+def carry_colour(dst: Image.Image, src: Image.Image) -> Image.Image:
+    """``dst`` (a view made from ``src``'s pixels: a before view, a classical method's result) with ``src``'s ICC
+    profile, when it fits ``dst``'s channels, or its PNG colour chunks: so it shows in the same colours."""
+    if profile := _icc_for(src.info.get("icc_profile"), 3 if dst.mode in ("RGB", "RGBA") else 1):
+        dst.info["icc_profile"] = profile
+    elif not src.info.get("icc_profile"):
+        dst.info.update({k: src.info[k] for k in COLOUR_KEYS if k in src.info})
+    return dst
 
 
 def _colour_chunks(info: dict) -> list[tuple[bytes, bytes]]:

@@ -277,7 +277,7 @@ def _resolve_label(model, label, n: int, gen: torch.Generator) -> torch.Tensor |
         folded = [name.casefold() for name in names]  # "animals & nature" is "Animals & Nature"
         key = label.strip().casefold()
         if key not in folded:
-            raise ValueError(f"unknown label {label!r}; valid: {', '.join(names)}")
+            raise ValueError(f"unknown label {label[:80]!r}; valid: {', '.join(names)}")
         idx = folded.index(key)
     else:
         idx = int(label)

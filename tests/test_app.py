@@ -5,6 +5,7 @@ Tabs whose bundled weights (``weights/<name>/``) are missing are skipped, never 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -208,6 +209,10 @@ def test_settings_sent_through_the_api_are_checked(client, tmp_path):
         client.predict("gan.emoji", 100, 1, "random", 0, api_name="/generate")
     with pytest.raises(AppError, match="The seed must be a number, got 'x'"):
         client.predict("gan.emoji", 2, "x", "random", 0, api_name="/generate")
+    with pytest.raises(AppError, match="Choose a model from the list, got None"):  # Gradio's choice check lets None by
+        client.predict(None, 2, 1, "random", 0, api_name="/generate")
+    with pytest.raises(AppError, match="The category must be one of the list's names, got '\\[1\\]'"):
+        client.predict("gan.emoji", 2, 1, [1], 0, api_name="/generate")
     with pytest.raises(AppError, match="The seed must be a whole number, got 1.5"):  # Gradio rounded it to 2
         client.predict("gan.emoji", 2, 1.5, "random", 0, api_name="/generate")
     with pytest.raises(AppError, match="The second seed must be a whole number, got 0.25"):
@@ -217,8 +222,14 @@ def test_settings_sent_through_the_api_are_checked(client, tmp_path):
         client.predict("denoise.color", good, None, False, 0, 0, False, api_name="/denoise")
     with pytest.raises(AppError, match="The noise level σ must be a number, got True"):
         client.predict("denoise.color", good, True, False, 0, 0, False, api_name="/denoise")
-    with pytest.raises(AppError, match="The noise seed must be at least 0, got -3"):
+    with pytest.raises(AppError, match="The noise seed must be from 0 to 2147483647, got -3"):
         client.predict("denoise.color", good, 25, True, 10, -3, False, api_name="/denoise")
+    with pytest.raises(AppError, match="Choose a model from the list, got None"):
+        client.predict(None, good, 15, False, 0, 0, False, api_name="/denoise")
+    with pytest.raises(AppError, match="The Auto setting must be true or false, got 'false'"):  # it was ticked
+        client.predict("denoise.color", good, 15, "false", 0, 0, False, api_name="/denoise")
+    with pytest.raises(AppError, match=r"The number of images must be from 1 to 64, got 1e\+308\.$"):
+        client.predict("gan.emoji", 1e308, 1, "random", 0, api_name="/generate")
     *_, note, used = client.predict("denoise.color", good, "15", False, "10", "4", False, api_name="/denoise")
     assert used == 15 and "σ = 10, seed 4" in note  # numbers as strings are numbers
 
@@ -510,13 +521,13 @@ def test_icc_profile_survives_the_app(client, tmp_path):
     Image.fromarray(scene(48)).save(src, icc_profile=icc)
     mask = np.zeros((48, 48), np.uint8)
     mask[8:24, 8:24] = 255
-    (before, after), _, out_file, _, _ = client.predict(
-        "denoise.color", handle_file(src), 10, False, 0, 0, False, api_name="/denoise"
+    (before, after), classic, out_file, _, _ = client.predict(
+        "denoise.color", handle_file(src), 10, False, 0, 0, True, api_name="/denoise"
     )
-    (_, filled), _, inpainted, _ = client.predict(
-        "inpaint.photo", editor(src), handle_file(png(tmp_path, "m.png", mask)), False, False, api_name="/inpaint"
-    )
-    for f in (before, after, out_file, filled, inpainted):
+    (hole, filled), telea, inpainted, _ = client.predict(
+        "inpaint.photo", editor(src), handle_file(png(tmp_path, "m.png", mask)), False, True, api_name="/inpaint"
+    )  # the hole view and the OpenCV comparisons had none
+    for f in (before, after, classic, out_file, hole, filled, telea, inpainted):
         f = f if isinstance(f, str) else f["path"]
         assert Image.open(f).info.get("icc_profile") == icc, f
 
@@ -570,6 +581,52 @@ def test_inpaint_checks_every_layer_before_decoding_and_caps_their_number(client
         client.predict("inpaint.photo", editor(small, [str(huge)]), None, False, False, api_name="/inpaint")
     with pytest.raises(AppError, match=r"Too many layers \(5\)"):
         client.predict("inpaint.photo", editor(small, [small] * 5), None, False, False, api_name="/inpaint")
+
+
+def test_editor_uploads_sent_as_blobs_are_checked_as_they_arrive(client, tmp_path, monkeypatch):
+    """The browser's editor sends its canvas to Gradio's accept_blobs, then runs the request with only an id. Those
+    files were never checked: a 60 MP blank PNG of 251 KB was decoded before the pixel limit refused it, any number
+    of layers passed, and a layer index of 20000000 made Gradio pad a list to that length (153 MB)."""
+    import httpx
+
+    needs("inpaint.photo")
+    editor_id = next(b._id for b in app.demo.blocks.values() if isinstance(b, app.gr.ImageEditor))
+    url = client.src.rstrip("/") + "/gradio_api/component_server"
+
+    def send(request: str, kind: str, data: bytes, index: int | None = None) -> None:
+        form = {"session_hash": "blobs", "component_id": str(editor_id), "fn_name": "accept_blobs", "id": request,
+                "type": kind, "index": "null" if index is None else str(index)}  # fmt: skip
+        httpx.post(url, data=form, files={"file": (f"{kind}.png", data)}, timeout=60).raise_for_status()
+
+    def encoded(arr: np.ndarray) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, format="PNG")
+        return buf.getvalue()
+
+    def run(request: str):
+        payload = {"id": request, "background": None, "layers": [], "composite": None}
+        return client.predict("inpaint.photo", payload, None, False, False, api_name="/inpaint")
+
+    rgba = np.dstack([scene(), np.full((64, 64), 255, np.uint8)])
+    strokes = np.zeros((64, 64, 4), np.uint8)
+    strokes[20:40, 24:44] = (255, 59, 48, 255)
+    send("fine", "background", encoded(rgba))
+    send("fine", "layer", encoded(strokes), 0)
+    _, _, out_file, note = run("fine")  # the browser's way still works
+    assert pixels(out_file).shape == (64, 64, 3) and "filled 400 pixels" in note
+    send("stray", "background", encoded(rgba))
+    send("stray", "layer", encoded(strokes), 20_000_000)
+    with pytest.raises(AppError, match=r"Too many layers \(layer 20000000\)"):
+        run("stray")
+    monkeypatch.setenv("GENREPAIR_MAX_PIXELS", "1000")
+    send("big", "background", encoded(rgba))
+    with pytest.raises(AppError, match=r"background\.png: 64x64 = 4096 pixels is over the pixel limit of 1000"):
+        run("big")
+    monkeypatch.delenv("GENREPAIR_MAX_PIXELS")
+    for i in range(app.MAX_BLOB_REQUESTS + 8):  # requests that never run: the oldest are dropped
+        send(f"abandoned-{i}", "layer", encoded(strokes), 0)
+    editor = next(b for b in app.demo.blocks.values() if isinstance(b, app.gr.ImageEditor))
+    assert len(editor.blob_storage) <= app.MAX_BLOB_REQUESTS and "abandoned-0" not in editor.blob_storage
 
 
 def test_login_for_several_users(monkeypatch, tmp_path):

@@ -503,6 +503,10 @@ def test_a_photoshop_file_reads_as_its_merged_image(tmp_path: Path) -> None:
     (tmp_path / "flat.psd").write_bytes(header + bytes(4 + 4 + 4 + 2) + planes.tobytes())  # no sections, raw data
     img = open_image(tmp_path / "flat.psd")
     assert img.format == "PSD" and np.array_equal(np.asarray(img.convert("RGB")), planes.transpose(1, 2, 0))
+    deep = b"8BPS" + struct.pack(">H", 1) + bytes(6) + struct.pack(">HIIHH", 3, h, w, 16, 3)  # 16 bits a channel
+    (tmp_path / "deep.psd").write_bytes(deep + bytes(14) + planes.astype(">u2").tobytes())
+    with pytest.raises(ImageInputError, match=r"deep\.psd: a Photoshop file whose pixel format cannot be read"):
+        open_image(tmp_path / "deep.psd")
 
 
 def test_a_16_bit_min_is_white_tiff_is_not_a_negative(identity, tmp_path: Path) -> None:
@@ -575,6 +579,18 @@ def test_camera_raw_files_are_refused_not_read_as_their_preview(tmp_path: Path) 
                 read(tmp_path / name)
     tifffile.imwrite(tmp_path / "pages.tif", np.zeros((2, 8, 8), np.uint8))  # a plain multi-page TIFF still opens
     assert open_image(tmp_path / "pages.tif").size == (8, 8)
+
+
+def test_a_strip_one_pixel_tall_counts_its_padding_against_the_limit(tmp_path: Path, monkeypatch) -> None:
+    """The models pad each side to a multiple of 16: a 50,000,000x1 PNG of 146 KB passed the 50 MP limit and then cost
+    16 times a square picture's work (half an hour of the app's endpoint). Padding counts, up to twice the limit."""
+    monkeypatch.setenv("GENREPAIR_MAX_PIXELS", "1000")
+    Image.new("L", (900, 1)).save(tmp_path / "strip.png")
+    Image.new("L", (30, 30)).save(tmp_path / "square.png")  # padded to 32x32: fine
+    for read in (open_image, check_file):
+        with pytest.raises(ImageInputError, match=r"strip\.png: 900x1 is too thin: the models pad it to 912x16"):
+            read(tmp_path / "strip.png")
+        read(tmp_path / "square.png")
 
 
 def test_images_over_pillows_own_limit_are_refused_with_their_size(tmp_path: Path, monkeypatch) -> None:
