@@ -919,7 +919,7 @@ def guarded_blobs(editor: gr.ImageEditor) -> gr.ImageEditor:
         try:
             kind, index = fields.get("type"), fields.get("index")
             if kind not in ("background", "layer", "composite"):
-                raise gr.Error(f"Unknown editor upload {kind!r}.")
+                raise gr.Error(f"Unknown editor upload {str(kind)[:40]!r}.")
             if kind == "layer" and not (str(index).isdigit() and int(index) < MAX_LAYERS):
                 raise gr.Error(f"Too many layers (layer {index}): the Inpaint tab uses {MAX_LAYERS} at most.")
             name, blob = data.files[0]
@@ -933,10 +933,11 @@ def guarded_blobs(editor: gr.ImageEditor) -> gr.ImageEditor:
         except (AttributeError, IndexError, TypeError, ValueError) as e:
             _refuse_blobs(editor, request, f"The editor's upload could not be read ({type(e).__name__}).")
             return None
-        storage = editor.blob_storage
-        while len(storage) >= MAX_BLOB_REQUESTS and request not in storage:
-            storage.pop(next(iter(storage)))  # the oldest request that never ran
-        return inner(data)
+        with _BLOBS_LOCK:  # uploads arrive on several threads at once
+            storage = editor.blob_storage
+            while len(storage) >= MAX_BLOB_REQUESTS and request not in storage:
+                storage.pop(next(iter(storage)))  # the oldest request that never ran
+            return inner(data)
 
     accept_blobs._is_server_fn = True  # what Gradio's component server calls
     editor.accept_blobs = accept_blobs
@@ -944,13 +945,15 @@ def guarded_blobs(editor: gr.ImageEditor) -> gr.ImageEditor:
 
 
 _REFUSED_BLOBS: dict[str, str] = {}  # request id -> why its editor uploads were refused (said when it runs)
+_BLOBS_LOCK = threading.Lock()
 
 
 def _refuse_blobs(editor: gr.ImageEditor, request: str, why: str) -> None:
-    editor.blob_storage.pop(request, None)
-    while len(_REFUSED_BLOBS) >= MAX_BLOB_REQUESTS:
-        _REFUSED_BLOBS.pop(next(iter(_REFUSED_BLOBS)))
-    _REFUSED_BLOBS[request] = why
+    with _BLOBS_LOCK:
+        editor.blob_storage.pop(request, None)
+        while len(_REFUSED_BLOBS) >= MAX_BLOB_REQUESTS:
+            _REFUSED_BLOBS.pop(next(iter(_REFUSED_BLOBS)))
+        _REFUSED_BLOBS[request] = why
 
 
 def original_background(editor: gr.ImageEditor) -> gr.ImageEditor:
@@ -964,8 +967,8 @@ def original_background(editor: gr.ImageEditor) -> gr.ImageEditor:
     inner = editor.preprocess
 
     def preprocess(payload):
-        if (request := getattr(payload, "id", None)) is not None and str(request) in _REFUSED_BLOBS:
-            raise gr.Error(_REFUSED_BLOBS.pop(str(request)))
+        if (request := getattr(payload, "id", None)) is not None and (why := _REFUSED_BLOBS.pop(str(request), None)):
+            raise gr.Error(why)
         if payload is not None:
             _check_editor_files(payload)
         background = getattr(payload, "background", None)
