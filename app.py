@@ -167,8 +167,12 @@ def class_names(name: str) -> list[str]:
 
 
 def sentence(error) -> str:
-    """An error's message as the app shows every message: one sentence, ending with a full stop."""
+    """An error's message as the app shows every message: a capital first (unless it starts with a file or model
+    name, which keep their spelling) and a full stop at the end."""
     text = str(error).strip()
+    first = text.split(" ", 1)[0]
+    if text[:1].islower() and not any(c in first for c in "./_"):
+        text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 

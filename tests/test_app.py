@@ -101,6 +101,13 @@ def test_classical_comparisons_keep_gray_images_gray():
     assert np.array_equal(filled[~hole], np.asarray(gray)[~hole])  # Telea changes the hole only
 
 
+def test_messages_are_sentences_that_keep_file_and_model_names():
+    assert app.sentence("the mask covers the whole image") == "The mask covers the whole image."
+    assert app.sentence("cut.jpg: the image is damaged") == "cut.jpg: the image is damaged."
+    assert app.sentence("denoise.color is not available.") == "denoise.color is not available."
+    assert app.sentence("mask: pic.svg: an SVG drawing") == "Mask: pic.svg: an SVG drawing."
+
+
 def test_out_of_memory_is_a_message_and_other_errors_are_not_hidden():
     import gradio as gr
 
@@ -236,7 +243,7 @@ def test_settings_sent_through_the_api_are_checked(client, tmp_path):
 
 def test_generate_rejects_unknown_category(client):
     needs("gan.emoji")
-    with pytest.raises(AppError, match="unknown label"):
+    with pytest.raises(AppError, match="Unknown label"):
         client.predict("gan.emoji", 2, 0, "Dinosaurs", 0, api_name="/generate")
 
 
@@ -294,7 +301,7 @@ def test_missing_model_is_a_clear_error(client, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no-cache"))
     src = png(tmp_path, "x.png", scene())
     try:
-        with pytest.raises(AppError, match="could not load"):
+        with pytest.raises(AppError, match="Could not load"):
             client.predict("cyclegan.sketch2flat", handle_file(src), api_name="/translate")
     finally:
         app.get_model.cache_clear()
