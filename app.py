@@ -973,6 +973,10 @@ def original_background(editor: gr.ImageEditor) -> gr.ImageEditor:
     def preprocess(payload):
         if (request := getattr(payload, "id", None)) is not None and (why := _REFUSED_BLOBS.pop(str(request), None)):
             raise gr.Error(why)
+        if request is not None and request not in editor.blob_storage:  # Gradio would read nothing for the id
+            if getattr(payload, "background", None) is None:
+                raise gr.Error("The editor's image did not reach the server (too many at once?): press Inpaint again.")
+            payload = payload.model_copy(update={"id": None})  # an API caller's files, sent with a stray id
         if payload is not None:
             _check_editor_files(payload)
         background = getattr(payload, "background", None)

@@ -625,6 +625,13 @@ def test_editor_uploads_sent_as_blobs_are_checked_as_they_arrive(client, tmp_pat
     send("stray", "layer", encoded(strokes), 20_000_000)
     with pytest.raises(AppError, match=r"Too many layers \(layer 20000000\)"):
         run("stray")
+    with pytest.raises(AppError, match="The editor's image did not reach the server"):
+        run("never-sent")
+    _, _, out_file, _ = client.predict(  # an API caller's files with a stray id: the files, not "Upload an image"
+        "inpaint.photo", {**editor(png(tmp_path, "bg.png", scene())), "id": "stray"},
+        handle_file(png(tmp_path, "hole.png", strokes[..., 3])), False, False, api_name="/inpaint",
+    )  # fmt: skip
+    assert pixels(out_file).shape == (64, 64, 3)
     monkeypatch.setenv("GENREPAIR_MAX_PIXELS", "1000")
     send("big", "background", encoded(rgba))
     with pytest.raises(AppError, match=r"background\.png: 64x64 = 4096 pixels is over the pixel limit of 1000"):
@@ -632,8 +639,8 @@ def test_editor_uploads_sent_as_blobs_are_checked_as_they_arrive(client, tmp_pat
     monkeypatch.delenv("GENREPAIR_MAX_PIXELS")
     for i in range(app.MAX_BLOB_REQUESTS + 8):  # requests that never run: the oldest are dropped
         send(f"abandoned-{i}", "layer", encoded(strokes), 0)
-    editor = next(b for b in app.demo.blocks.values() if isinstance(b, app.gr.ImageEditor))
-    assert len(editor.blob_storage) <= app.MAX_BLOB_REQUESTS and "abandoned-0" not in editor.blob_storage
+    component = next(b for b in app.demo.blocks.values() if isinstance(b, app.gr.ImageEditor))
+    assert len(component.blob_storage) <= app.MAX_BLOB_REQUESTS and "abandoned-0" not in component.blob_storage
 
 
 def test_login_for_several_users(monkeypatch, tmp_path):
