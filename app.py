@@ -904,7 +904,10 @@ def _canvas_export(background) -> bool:
         return False
 
 
-MAX_BLOB_REQUESTS = 32  # editor uploads stored for requests not yet run (each a few canvas PNGs); the oldest go
+def max_blob_requests() -> int:
+    """Requests whose editor uploads are kept until they run (each a few canvas PNGs), the oldest dropped past it:
+    twice the queue's size and some, so a request waiting its turn in a full queue keeps its files."""
+    return 2 * env_int("GENREPAIR_QUEUE_SIZE", 32) + 8
 
 
 def guarded_blobs(editor: gr.ImageEditor) -> gr.ImageEditor:
@@ -939,7 +942,7 @@ def guarded_blobs(editor: gr.ImageEditor) -> gr.ImageEditor:
             return None
         with _BLOBS_LOCK:  # uploads arrive on several threads at once
             storage = editor.blob_storage
-            while len(storage) >= MAX_BLOB_REQUESTS and request not in storage:
+            while len(storage) >= max_blob_requests() and request not in storage:
                 storage.pop(next(iter(storage)))  # the oldest request that never ran
             return inner(data)
 
@@ -955,7 +958,7 @@ _BLOBS_LOCK = threading.Lock()
 def _refuse_blobs(editor: gr.ImageEditor, request: str, why: str) -> None:
     with _BLOBS_LOCK:
         editor.blob_storage.pop(request, None)
-        while len(_REFUSED_BLOBS) >= MAX_BLOB_REQUESTS:
+        while len(_REFUSED_BLOBS) >= max_blob_requests():
             _REFUSED_BLOBS.pop(next(iter(_REFUSED_BLOBS)))
         _REFUSED_BLOBS[request] = why
 

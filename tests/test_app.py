@@ -637,10 +637,11 @@ def test_editor_uploads_sent_as_blobs_are_checked_as_they_arrive(client, tmp_pat
     with pytest.raises(AppError, match=r"background\.png: 64x64 = 4096 pixels is over the pixel limit of 1000"):
         run("big")
     monkeypatch.delenv("GENREPAIR_MAX_PIXELS")
-    for i in range(app.MAX_BLOB_REQUESTS + 8):  # requests that never run: the oldest are dropped
+    monkeypatch.setenv("GENREPAIR_QUEUE_SIZE", "4")  # keeps 2 x 4 + 8 = 16
+    for i in range(24):  # requests that never run: the oldest are dropped
         send(f"abandoned-{i}", "layer", encoded(strokes), 0)
     component = next(b for b in app.demo.blocks.values() if isinstance(b, app.gr.ImageEditor))
-    assert len(component.blob_storage) <= app.MAX_BLOB_REQUESTS and "abandoned-0" not in component.blob_storage
+    assert len(component.blob_storage) <= 16 and "abandoned-0" not in component.blob_storage
 
 
 def test_login_for_several_users(monkeypatch, tmp_path):
