@@ -621,21 +621,24 @@ def encode(
         img = Image.fromarray(u8[..., 0] if u8.shape[2] == 1 else u8)
         if alpha is not None:
             img.putalpha(Image.fromarray((np.clip(alpha, 0, 1) * 255 + 0.5).astype(np.uint8)))
-    if profile := _icc_for(icc, 3 if img.mode in ("RGB", "RGBA") else 1):  # a gray one is dropped if it became RGBA
-        img.info["icc_profile"] = profile
-    elif colour:
-        img.info.update({k: v for k, v in colour.items() if k in COLOUR_KEYS})
-    return img
+    return _attach_colour(img, icc, colour)
 
 
 def carry_colour(dst: Image.Image, src: Image.Image) -> Image.Image:
     """``dst`` (a view made from ``src``'s pixels: a before view, a classical method's result) with ``src``'s ICC
     profile, when it fits ``dst``'s channels, or its PNG colour chunks: so it shows in the same colours."""
-    if profile := _icc_for(src.info.get("icc_profile"), 3 if dst.mode in ("RGB", "RGBA") else 1):
-        dst.info["icc_profile"] = profile
-    elif not src.info.get("icc_profile"):
-        dst.info.update({k: src.info[k] for k in COLOUR_KEYS if k in src.info})
-    return dst
+    icc = src.info.get("icc_profile")
+    return _attach_colour(dst, icc, None if icc else {k: src.info[k] for k in COLOUR_KEYS if k in src.info})
+
+
+def _attach_colour(img: Image.Image, icc, colour: dict | None) -> Image.Image:
+    """``img`` with ``icc`` in ``info`` when it fits its channels (a gray profile is dropped if it became RGBA),
+    else with ``colour``'s PNG colour chunks."""
+    if profile := _icc_for(icc, 3 if img.mode in ("RGB", "RGBA") else 1):
+        img.info["icc_profile"] = profile
+    elif colour:
+        img.info.update({k: v for k, v in colour.items() if k in COLOUR_KEYS})
+    return img
 
 
 def _colour_chunks(info: dict) -> list[tuple[bytes, bytes]]:
