@@ -8,8 +8,8 @@ image with negative values is refused), float gray from 0-1
 images use their first frame.
 16-bit color: Pillow holds 8 bits a channel, so a 16-bit RGB(A) PNG or TIFF (or a uint16 HxWx3/4 array)
 opens as an 8-bit PIL image (the high bytes, as Pillow shows it) that carries the full pixels, read by
-OpenCV (an uncompressed TIFF stored plane by plane: from its planes; a PPM with a maxval over 255: scaled
-to 65535), in ``info[RGB16]``; :func:`decode` uses them and :func:`encode` makes such an image again, which
+OpenCV (an uncompressed TIFF stored plane by plane: from its planes; a PPM with a maxval over 255, or a
+JPEG 2000 file of 9-16 bits a sample: scaled to 65535), in ``info[RGB16]``; :func:`decode` uses them and :func:`encode` makes such an image again, which
 :func:`write_png` saves as a 16-bit PNG. 16-bit gray with alpha (an alpha channel, which Pillow opens as
 RGBA, or a tRNS colour key) comes back as 16-bit RGBA; a 16-bit tRNS key is compared at 16 bits.
 Sizes are checked from the header before any pixel is decoded (``GENREPAIR_MAX_PIXELS``,
@@ -217,6 +217,7 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             premultiplied = _rawmode(img).startswith("RGBa")
             planar = _planar16(img, name)
             maxval = _ppm_maxval(img)
+            jp2 = img.format == "JPEG2000" and img.mode in ("RGB", "RGBA")
             unsigned32 = _unsigned32(img)
             # Pillow turns a TIFF upright as it loads it (its size is the upright one already): planes read as
             # stored are turned the same way (OpenCV turns TIFFs itself)
@@ -226,7 +227,7 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             _invert_min_is_white16(img)
             if unsigned32:
                 img.info[UNSIGNED32] = True
-            if wide or planar or maxval:
+            if wide or planar or maxval or jp2:
                 f.seek(0)
                 data = f.read()
             if wide:  # 16 bits a channel, which Pillow reads as 8: OpenCV reads them all
@@ -235,6 +236,8 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
                 arr = _read_planes((h, w, len(img.mode)), img.mode, planar, data)
                 _put_rgb16(img, _ORIENT.get(turn, _as_is)(arr))
             elif maxval and (arr := _read_ppm16(img, maxval, data)) is not None:
+                _put_rgb16(img, arr)
+            elif jp2 and (arr := _read_jp2_16(img, data)) is not None:
                 _put_rgb16(img, arr)
     except ImageInputError:
         raise
@@ -320,6 +323,40 @@ def _read_ppm16(img: Image.Image, maxval: int, data: bytes) -> np.ndarray | None
     samples = np.minimum(arr[..., ::-1].astype(np.uint32), maxval)  # values over maxval are clipped, as by Pillow
     scaled = ((samples * 65535 + maxval // 2) // maxval).astype(np.uint16)  # rounded, in whole numbers
     if np.abs(scaled / np.float32(257) - np.asarray(img, np.float32)).max() > 1:  # Pillow's own 8-bit scaling
+        return None
+    return scaled
+
+
+def _jp2_precision(data: bytes) -> int | None:
+    """Bits a sample of a JPEG 2000 file's components (from the codestream's SIZ marker), when all are the
+    same and unsigned; None otherwise."""
+    at = data.find(b"\xff\x51")
+    if at < 0 or len(data) < at + 40:
+        return None
+    count = int.from_bytes(data[at + 38 : at + 40], "big")
+    ssiz = data[at + 40 : at + 40 + 3 * count : 3]
+    if count == 0 or len(ssiz) != count or len(set(ssiz)) != 1 or ssiz[0] & 0x80:
+        return None
+    return (ssiz[0] & 0x7F) + 1
+
+
+def _read_jp2_16(img: Image.Image, data: bytes) -> np.ndarray | None:
+    """A color JPEG 2000 file of 9-16 bits a sample scaled to 0-65535, read by OpenCV: Pillow reads it at 8
+    bits and wraps its top values round to 0 (white came out black). None for 8-bit files, or if OpenCV does not
+    read the picture Pillow did."""
+    import cv2
+
+    bits = _jp2_precision(data)
+    if bits is None or not 8 < bits <= 16:
+        return None
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16 or arr.shape != (img.height, img.width, len(img.mode)):
+        return None
+    top = (1 << bits) - 1
+    samples = np.minimum(arr[..., [2, 1, 0, 3][: arr.shape[2]]].astype(np.uint32), top)
+    scaled = ((samples * 65535 + top // 2) // top).astype(np.uint16)
+    off = (scaled / np.float32(257) - np.asarray(img, np.float32)) % 256  # Pillow's view, wrapped at the top
+    if np.minimum(off, 256 - off).max() > 1.5:
         return None
     return scaled
 

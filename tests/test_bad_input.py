@@ -248,6 +248,23 @@ def test_16_bit_ppm_keeps_16_bits(identity, tmp_path: Path, maxval: int) -> None
         assert np.abs(np.asarray(out, int) - np.asarray(img, int)).max() <= 1
 
 
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16_bit_jpeg2000_keeps_16_bits(identity, tmp_path: Path, channels: int) -> None:
+    """A color JPEG 2000 file of 16 bits a sample: Pillow reads it at 8 bits and wraps its top values to 0 (white
+    came out black); OpenCV's 16-bit pixels are used instead."""
+    import cv2
+
+    y, x = np.mgrid[0:48, 0:64]  # 32 px or more: OpenCV writes 6 levels; smooth, which it stores losslessly
+    arr = np.stack([x * 1000, y * 1300, (x + y) * 500, 65535 - x * 900][:channels], -1).astype(np.uint16)
+    arr[:4] = 65535  # white rows: Pillow's view of them is black
+    src = tmp_path / "scan.jp2"
+    assert cv2.imwrite(str(src), arr[..., [2, 1, 0, 3][:channels]])
+    out = through(identity, src)
+    assert out.mode == ("RGB", "RGBA")[channels - 3]
+    assert np.array_equal(rgb16(out), arr)
+    assert np.asarray(out)[:4].min() == 255
+
+
 def _png16(path: Path, arr: np.ndarray, color_type: int, extra: bytes = b"") -> Path:
     h, w = arr.shape[:2]
     rows = b"".join(b"\x00" + arr[y].astype(">u2").tobytes() for y in range(h))
