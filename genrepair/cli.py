@@ -603,8 +603,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("eval", help="print a task's evaluation table", parents=[dev])
     s.add_argument("task", choices=["denoise", "inpaint", "generate", "translate"])
-    s.add_argument("--json", default=None)
-    s.add_argument("--data-root", default=None)
+    s.add_argument("--json", default=None, help="also write the results to this JSON file")
+    s.add_argument(
+        "--data-root",
+        default=None,
+        help="the shared data folder (default: $GENREPAIR_DATA, else ../shared/data beside the repository)",
+    )
     s.add_argument("--quick", action="store_true", help="a small subset, for a smoke test")
     s.add_argument(
         "-m", "--model", default=None,

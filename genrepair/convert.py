@@ -194,7 +194,7 @@ def _check_usable(model: torch.nn.Module, sd: dict[str, torch.Tensor], where: st
             f"{where}weight {ints[0]} is stored as {sd[ints[0]].dtype}, not a float type (a quantized "
             "checkpoint?); give the float one: integer values would be cast to float and run as garbage"
         )
-    if bad := [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]:
+    if bad := [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v.float()).all()]:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise ConversionError(
             f"{where}weight {bad[0]}{more} holds NaN or infinite values (a diverged training run or a damaged file)"

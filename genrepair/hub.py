@@ -25,7 +25,7 @@ from urllib.parse import unquote
 import torch
 from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url
 from huggingface_hub.errors import LocalEntryNotFoundError
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
 from . import models
@@ -131,8 +131,9 @@ def _fetch(
     The cache names LFS blobs by their sha256, so each such blob is hashed: a truncated or overwritten
     cache entry is caught here, not later as a confusing error (or silently wrong weights) in the model.
     A cache entry that is a copy instead of a link (Windows without symlinks, a cache copied with ``cp -L``)
-    has no hash in its name: it is checked against ``expected`` (the Hub's ETag, when downloading) and
-    against the hash recorded beside it when it was last checked so (see :func:`_check_cached`).
+    has no hash in its name: it is checked against ``expected`` (the Hub's ETag, when downloading), against the
+    hash recorded beside it when it was last checked, or else against the names of the repo's blobs that a copied
+    cache keeps (see :func:`_check_cached`).
     """
     kwargs = dict(
         revision=revision, cache_dir=_cache_dir(), endpoint=_endpoint(), etag_timeout=_etag_timeout(),
@@ -162,10 +163,19 @@ def _check_cached(path: Path, expected: str | None) -> None:
     if expected is not None and (_SHA256.fullmatch(expected) or _GIT_SHA1.fullmatch(expected)):
         if expected != (digest if _SHA256.fullmatch(expected) else _git_sha1(data)):
             raise CorruptCacheError(f"cached {path.name} does not hash to the Hub's {expected} ({path})", path)
-        with contextlib.suppress(OSError):  # a read-only cache is checked on each download only
-            record.write_text(digest)
-    elif record.is_file() and record.read_text().strip() != digest:
-        raise CorruptCacheError(f"cached {path.name} fails its sha256 check against {record.name} ({path})", path)
+    elif record.is_file():
+        if record.read_text().strip() != digest:
+            raise CorruptCacheError(f"cached {path.name} fails its sha256 check against {record.name} ({path})", path)
+        return
+    else:  # a cache copied with cp -L keeps the repo's blobs, named by their hashes: the copy must be one of them
+        blobs = path.parents[2] / "blobs"
+        names = {b.name for b in blobs.iterdir()} if blobs.is_dir() else set()
+        if not any(_SHA256.fullmatch(n) or _GIT_SHA1.fullmatch(n) for n in names):
+            return  # nothing to check it against (a copy made without symlinks is recorded on download)
+        if digest not in names and _git_sha1(data) not in names:
+            raise CorruptCacheError(f"cached {path.name} matches none of the cache's blobs ({path})", path)
+    with contextlib.suppress(OSError):  # a read-only cache is checked each time
+        record.write_text(digest)
 
 
 def _git_sha1(data: bytes) -> str:
@@ -387,6 +397,9 @@ def _constructor_kwargs(cls: type[torch.nn.Module], config: dict) -> dict:
     return kwargs
 
 
+SIZE_LIMITS = {"image_size": 2048, "pad_multiple": 256}  # a translated picture is enlarged to image_size
+
+
 def _check_numbers(cls: type, kwargs: dict, path: Path) -> None:
     """Refuse a non-number where the constructor's default is a number, a fraction or a negative number where it is
     a whole number (sizes and counts), and a noise range that is not positive."""
@@ -405,6 +418,8 @@ def _check_numbers(cls: type, kwargs: dict, path: Path) -> None:
             raise ModelLoadError(f"{path}: {key} must be a number, got {value!r}")
         if key in params and type(params[key].default) is int and (problem := _not_whole(key, value, 0)):
             raise ModelLoadError(f"{path}: {problem}")
+        if key in SIZE_LIMITS and value > SIZE_LIMITS[key]:  # the pipelines size pictures by them, before any limit
+            raise ModelLoadError(f"{path}: {key} {value} is over {SIZE_LIMITS[key]}, the most the pipelines take")
 
 
 def _build(folder: Path, how: str, name: str, spec_cls: str | None) -> torch.nn.Module:
@@ -415,7 +430,11 @@ def _build(folder: Path, how: str, name: str, spec_cls: str | None) -> torch.nn.
     _check_numbers(cls, kwargs, folder / "config.json")
     try:
         with torch.random.fork_rng(devices=[]):  # the random init is replaced by the weights: leave the user's RNG be
+            with torch.device("meta"):  # no memory: the sizes are compared with the file's before any is allocated
+                _check_shapes(cls(**kwargs).state_dict(), folder / "model.safetensors", name, how, cls.__name__)
             model = cls(**kwargs)
+    except ModelLoadError:
+        raise
     except Exception as e:  # noqa: BLE001 - whatever the constructor makes of odd values, name the config
         raise ModelLoadError(f"{folder / 'config.json'} does not describe a {cls.__name__}: {one_line(e)}") from e
     need, pad = getattr(model, "size_multiple", 1), getattr(model, "pad_multiple", 1)
@@ -437,11 +456,38 @@ def _build(folder: Path, how: str, name: str, spec_cls: str | None) -> torch.nn.
         model.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError) as e:
         raise ModelLoadError(f"{name!r} from {how} does not load as {cls.__name__}: {one_line(e, 300)}") from e
-    if bad := [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]:
+    if bad := [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v.float()).all()]:
         raise ModelLoadError(
             f"{name!r} from {how}: {len(bad)} weight tensors hold NaN or infinite values ({bad[0]}, ...)"
         )
     return model
+
+
+def _check_shapes(own: dict[str, torch.Tensor], path: Path, name: str, how: str, cls_name: str) -> None:
+    """Refuse weights whose names or shapes (from the file's header) differ from what the config builds, before
+    the model is built for real: a config.json of ``ngf: 4096`` asked for 4.8 GB before the weights were read."""
+    try:
+        with safe_open(str(path), "pt") as f:
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 - not a dict
+    except (SafetensorError, OSError) as e:
+        raise ModelLoadError(f"{name!r} from {how} does not load as {cls_name}: {one_line(e, 300)}") from e
+    missing = [k for k in own if k not in shapes]
+    extra = [k for k in shapes if k not in own]
+    wrong = [k for k in own if k in shapes and tuple(own[k].shape) != shapes[k]]
+    if missing or extra or wrong:
+        first = (
+            f"weight {wrong[0]} is {list(shapes[wrong[0]])} in the file, {list(own[wrong[0]].shape)} in the config's "
+            "model"
+            if wrong
+            else f"missing weight {missing[0]}"
+            if missing
+            else f"unexpected weight {extra[0]}"
+        )
+        counts = f"{len(missing)} missing, {len(extra)} unexpected, {len(wrong)} of another shape"
+        raise ModelLoadError(
+            f"{name!r} from {how} does not load as {cls_name}: config.json does not match the weights ({first}; "
+            f"{counts})"
+        )
 
 
 def load_model(

@@ -61,6 +61,19 @@ def test_convert_accepts_half_precision_and_stale_integer_buffers(tmp_path: Path
     load_model(convert(write_pth(tmp_path / "half.pth", sd), "cyclegan", tmp_path / "out"))
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float8_e4m3fn])
+def test_low_precision_weights_convert_and_load(tmp_path: Path, dtype: torch.dtype) -> None:
+    """bfloat16 and float8 weights run as float32 (float8 stopped the NaN check with a NotImplementedError)."""
+    from safetensors.torch import save_file
+
+    sd = {k: v.to(dtype) if v.is_floating_point() else v for k, v in cyclegan_state().items()}
+    folder = convert(write_pth(tmp_path / "low.pth", sd), "cyclegan", tmp_path / "out")
+    save_file(sd, str(folder / "model.safetensors"))  # the folder's weights in the low precision itself
+    model = load_model(folder)
+    want = {k: v.float() for k, v in sd.items()}
+    assert all(torch.equal(v, want[k]) for k, v in model.state_dict().items())
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -127,6 +127,28 @@ def test_a_cache_of_copies_is_checked_too(hub, repo, tmp_path, monkeypatch, capl
         load_model(NAME, device="cpu")
 
 
+def test_a_cache_copied_with_cp_l_is_checked_against_its_blobs(hub, repo, tmp_path, monkeypatch, caplog) -> None:
+    """``cp -L`` of a cache turns the snapshot's links into copies and keeps the blobs, named by their hashes: a
+    copy must be one of them (a damaged one was loaded silently, online and offline)."""
+    load_model(NAME, device="cpu")
+    snapshot = next((tmp_path / "hf-cache" / "models--genrepair--denoise-color" / "snapshots").iterdir())
+    for entry in snapshot.iterdir():  # what cp -L gives
+        data = entry.read_bytes()
+        entry.unlink()
+        entry.write_bytes(data)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert same_output(load_model(NAME, device="cpu"), repo[1])  # a sound copy loads with no network
+    copy = snapshot / "model.safetensors"
+    copy.with_name(".model.safetensors.genrepair-sha256").unlink()
+    _corrupt(copy, "flip")
+    with pytest.raises(ModelLoadError, match=r"cached model\.safetensors matches none of the cache's blobs"):
+        load_model(NAME, device="cpu")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    with caplog.at_level(logging.WARNING, logger="genrepair"):
+        model = load_model(NAME, device="cpu")  # online: the download checks the ETag and fetches it again
+    assert "does not hash to the Hub's" in caplog.text and same_output(model, repo[1])
+
+
 def _tree_state(root: Path) -> dict[str, tuple[int, int, int]]:
     return {str(p): (s.st_mode, s.st_size, s.st_mtime_ns) for p in [root, *root.rglob("*")] for s in [p.stat()]}
 

@@ -185,7 +185,7 @@ def test_missing_tensor_fails_to_load(saved) -> None:
     state = load_file(folder / "model.safetensors")
     del state["model.1.bias"]
     save_file(state, folder / "model.safetensors")
-    with pytest.raises(ModelLoadError, match=r"Missing key\(s\).*model\.1\.bias"):
+    with pytest.raises(ModelLoadError, match=r"does not match the weights \(missing weight model\.1\.bias; 1 missing"):
         load_model(folder)
 
 
@@ -194,7 +194,7 @@ def test_extra_tensor_fails_to_load(saved) -> None:
     state = load_file(folder / "model.safetensors")
     state["model.99.weight"] = torch.zeros(3)
     save_file(state, folder / "model.safetensors")
-    with pytest.raises(ModelLoadError, match=r"Unexpected key\(s\).*model\.99\.weight"):
+    with pytest.raises(ModelLoadError, match=r"\(unexpected weight model\.99\.weight; 0 missing, 1 unexpected"):
         load_model(folder)
 
 
@@ -203,8 +203,27 @@ def test_wrong_shape_fails_to_load(saved) -> None:
     cfg = json.loads((folder / "config.json").read_text())
     cfg["ngf"] = 8
     (folder / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(ModelLoadError, match="size mismatch"):
+    with pytest.raises(
+        ModelLoadError, match=r"weight model\.1\.weight is \[\d+, 3, 7, 7\] in the file, \[8, 3, 7, 7\]"
+    ):
         load_model(folder)
+
+
+def test_config_sizes_are_checked_before_memory_is_taken(saved, monkeypatch) -> None:
+    """The config's sizes are compared with the file's header on the meta device first: ``ngf: 4096`` asked for
+    4.8 GB before the weights were read; ``image_size`` and ``pad_multiple`` size users' pictures."""
+    folder, _ = saved
+    cfg = json.loads((folder / "config.json").read_text())
+    built = []
+    monkeypatch.setattr(torch.nn.Conv2d, "reset_parameters", lambda self: built.append(self.weight.device.type))
+    (folder / "config.json").write_text(json.dumps({**cfg, "ngf": 4096}))
+    with pytest.raises(ModelLoadError, match=r"config\.json does not match the weights"):
+        load_model(folder)
+    assert built and set(built) == {"meta"}
+    for key, value in (("image_size", 30000), ("pad_multiple", 2**20)):
+        (folder / "config.json").write_text(json.dumps({**cfg, key: value}))
+        with pytest.raises(ModelLoadError, match=f"config\\.json: {key} {value} is over"):
+            load_model(folder)
 
 
 def test_unknown_class_name_is_refused(saved) -> None:
