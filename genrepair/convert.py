@@ -293,14 +293,16 @@ def _save_whole(model: torch.nn.Module, output: Path, card: str) -> Path:
         staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=output))  # inside: only the folder must be writable
     except OSError as e:
         raise ConversionError(f"{output}: cannot write there ({one_line(e)})") from e
+    moved = False
     try:
         save_model(model, staging, card)
         for name in OUTPUTS:
             os.replace(staging / name, output / name)
+        moved = True
     except (OSError, SafetensorError) as e:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not existed:
-            shutil.rmtree(output, ignore_errors=True)  # only the staging folder was in it
         raise ConversionError(f"{output}: could not write the model ({one_line(e)})") from e
-    shutil.rmtree(staging, ignore_errors=True)
+    finally:  # Ctrl-C too: no hidden copy of the model is left behind
+        shutil.rmtree(staging, ignore_errors=True)
+        if not moved and not existed:
+            shutil.rmtree(output, ignore_errors=True)  # only the staging folder was in it
     return output

@@ -249,7 +249,10 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
     if path.is_dir():  # a folder here of a model's name that holds no model (a dataset folder): the model
         log.info("%s: the folder %s here is not a model folder; loading the model of that name", name, path)
     elif path.is_file():
-        raise ModelLoadError(f"{path} is a file; a model is a folder holding {' and '.join(FILES)}")
+        hint = ""
+        if any(path.match(pattern) for pattern in PICKLES):
+            hint = f"; convert a PyTorch checkpoint first: genrepair convert {path} --arch ARCH -o weights/{path.stem}"
+        raise ModelLoadError(f"{path} is a file; a model is a folder holding {' and '.join(FILES)}{hint}")
     spec = REGISTRY.get(name)
     if spec is not None:
         repo_id, revision, bundled = spec.repo_id, spec.revision, weights_dir() / name
@@ -302,12 +305,16 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
     raise ModelLoadError(f"could not load {name!r}; tried: " + "; ".join(tried))
 
 
-_HUB_PAGE = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+)(?:/(?:tree|blob|resolve)/(?P<rev>[^/?#]+))?/?")
+# a model page, or one of its files' (the repo is what loads): owner/name[/tree|blob|resolve/REV[/file]][?query]
+_HUB_PAGE = re.compile(
+    r"(?P<repo>[\w.-]+/[\w.-]+)(?:/(?:tree|blob|resolve)/(?P<rev>[^/?#]+)(?:/[^?#]*)?)?/?(?:[?#].*)?"
+)
 
 
 def _hub_repo(name: str) -> tuple[str, str | None] | None:
     """(repo id, revision) for a Hub model page's address (``https://huggingface.co/owner/name`` or the
-    ``HF_ENDPOINT``'s, with ``/tree/REV`` if given) or ``owner/name@REV``; None for anything else."""
+    ``HF_ENDPOINT``'s, with ``/tree/REV`` if given, or a file's address in it, ``/resolve/REV/model.safetensors``)
+    or ``owner/name@REV``; None for anything else."""
     for site in {"https://huggingface.co", "https://hf.co", _endpoint()}:
         if name.startswith(site + "/") and (m := _HUB_PAGE.fullmatch(name[len(site) + 1 :])):
             if m["repo"].split("/")[0] in ("spaces", "datasets", "docs", "models"):

@@ -251,3 +251,29 @@ def test_load_reads_a_config_saved_with_a_byte_order_mark(model_dirs, tmp_path: 
     text = (folder / "config.json").read_text()
     (folder / "config.json").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
     assert type(load_model(folder)).__name__ == "NoiseCondUNet"
+
+
+def test_a_checkpoint_file_given_as_the_model_says_how_to_convert_it(tmp_path: Path) -> None:
+    src = write_pth(tmp_path / "horse2zebra.pth", cyclegan_state())
+    with pytest.raises(
+        ModelLoadError, match=r"horse2zebra\.pth is a file; .*genrepair convert .* --arch ARCH -o weights/horse2zebra$"
+    ):
+        load_model(src)
+
+
+def test_an_interrupted_convert_leaves_no_hidden_copy(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C while the files were written left ``.convert-*`` with a whole model in it (130 MB for a DRUNet)."""
+    import genrepair.convert as conv
+
+    def interrupted(model, folder, card):
+        (Path(folder) / "model.safetensors").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(conv, "save_model", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        convert(write_pth(tmp_path / "a.pth", cyclegan_state()), "cyclegan", tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "old").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        convert(write_pth(tmp_path / "a.pth", cyclegan_state()), "cyclegan", tmp_path / "old")
+    assert list((tmp_path / "old").iterdir()) == []

@@ -219,7 +219,11 @@ def test_a_git_lfs_pointer_is_named_and_the_cache_or_hub_used(repo, tmp_path: Pa
 def test_hub_addresses_revisions_and_names_in_another_case(repo, tmp_path: Path, monkeypatch) -> None:
     with HubServer({"someone/tiny": repo[0]}) as hub:
         hub_env(monkeypatch, tmp_path, hub.url)
-        for pasted in (f"{hub.url}/someone/tiny", f"{hub.url}/someone/tiny/tree/main", "someone/tiny@main"):
+        files = (
+            f"{hub.url}/someone/tiny/resolve/main/model.safetensors?download=true",
+            f"{hub.url}/someone/tiny/blob/main/config.json",
+        )
+        for pasted in (f"{hub.url}/someone/tiny", f"{hub.url}/someone/tiny/tree/main", "someone/tiny@main", *files):
             assert same_output(load_model(pasted, device="cpu"), repo[1]), pasted
         with pytest.raises(ModelLoadError, match="RevisionNotFoundError|Revision Not Found|404"):
             load_model("someone/tiny@nope", device="cpu")
