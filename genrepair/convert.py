@@ -61,6 +61,8 @@ def read_checkpoint(src: str | Path) -> tuple[dict[str, torch.Tensor], list[str]
         damaged = re.search(r"PytorchStreamReader|central directory|corrupt|truncat|ran out of input|EOF", text, re.I)
         if found:
             why = f"it pickles a Python object ({found.group(1)}); only plain tensors are read (weights_only=True)"
+        elif _torchscript(src):
+            why = "a TorchScript file (torch.jit.save), which is code; give the state_dict saved with torch.save"
         elif damaged or src.stat().st_size == 0:
             why = f"the file is damaged, truncated or not a PyTorch checkpoint ({one_line(e, 120)})"
         else:
@@ -100,8 +102,25 @@ def _article(arch: str) -> str:
     return "an" if arch[:1] in "aeiouf" else "a"  # "an ffdnet": the letter is read "ef"
 
 
+def _torchscript(src: Path) -> bool:
+    """A zip archive holding TorchScript code (``torch.jit.save``), which ``torch.load`` refuses."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(src) as z:
+            return any(n.split("/", 1)[-1].startswith(("code/", "constants.pkl")) for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def _try_instead(sd: dict, arch: str, otherwise: str | None = None) -> str:
     """The hint for a checkpoint that is not ``arch``: what its key names point to, else ``otherwise`` (or none)."""
+    heads = sorted({k.split(".", 1)[0] for k in sd if "." in k})
+    if len(heads) > 1 and all(h.startswith("net") for h in heads):  # a GAN trainer's networks saved together
+        return f" (it holds several networks, {', '.join(heads)}: save one's state_dict on its own)"
+    first = next((v for k, v in sd.items() if re.fullmatch(r"(netD\.)?model\.0\.weight", k)), None)
+    if first is not None and first.ndim == 4 and tuple(first.shape[2:]) == (4, 4):
+        return " (its 4x4 convolutions are a PatchGAN discriminator's: convert the generator, latest_net_G_A.pth)"
     guess = guess_arch(sd)
     if guess not in (None, arch):
         return f" (its tensors look like {guess}'s: try --arch {guess})"
@@ -230,7 +249,8 @@ def guess_arch(sd: dict[str, torch.Tensor]) -> str | None:
     if any(".conv_block." in k for k in sd):
         return "cyclegan"
     first = sd.get("model.0.weight")
-    if first is not None and first.ndim == 4:  # KAIR's flat stacks: FFDNet takes 4*C+1 channels
+    if first is not None and first.ndim == 4 and tuple(first.shape[2:]) == (3, 3):  # KAIR's flat stacks: FFDNet
+        # takes 4*C+1 channels
         return "ffdnet" if first.shape[1] in (5, 13) else "dncnn"
     return None
 

@@ -274,7 +274,7 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
             f"unknown model {name!r}: not a registry name, a model folder or a model folder in {weights_dir()}"
             + (f" (did you mean {folded[close[0]]!r}?)" if close else "")
             + ("" if allow_any_repo else " (Hub repo ids are disabled here; set GENREPAIR_ALLOW_ANY_REPO=1)")
-            + f"; valid names: {', '.join(REGISTRY)}"
+            + f"; valid names: {', '.join(names)}"
             + ("" if "/" in name else "; GENREPAIR_WEIGHTS=DIR looks names up in DIR instead of the bundled folder")
         )
     prefer_hub = bundled is not None and env_on("GENREPAIR_PREFER_HUB")

@@ -277,3 +277,22 @@ def test_an_interrupted_convert_leaves_no_hidden_copy(tmp_path: Path, monkeypatc
     with pytest.raises(KeyboardInterrupt):
         convert(write_pth(tmp_path / "a.pth", cyclegan_state()), "cyclegan", tmp_path / "old")
     assert list((tmp_path / "old").iterdir()) == []
+
+
+def test_convert_says_what_a_wrong_file_is(tmp_path: Path) -> None:
+    """A discriminator sent the user round --arch cyclegan -> dncnn -> ffdnet -> dncnn; two generators saved
+    together read as "missing tensor"; a TorchScript file as "not a PyTorch checkpoint"."""
+    from genrepair.training.common import patch_discriminator
+
+    official = {f"model.{k}": v for k, v in patch_discriminator(ndf=4).state_dict().items()}  # the official names
+    netd = write_pth(tmp_path / "latest_net_D_A.pth", official)
+    for arch in ("cyclegan", "dncnn", "ffdnet"):
+        with pytest.raises(ConversionError, match="4x4 convolutions are a PatchGAN discriminator's: convert the gen"):
+            convert(netd, arch, tmp_path / "out")
+    both = {f"{net}.{k}": v for net in ("netG_A", "netG_B") for k, v in cyclegan_state().items()}
+    with pytest.raises(ConversionError, match=r"holds several networks, netG_A, netG_B: save one's state_dict"):
+        convert(write_pth(tmp_path / "both.pth", both), "cyclegan", tmp_path / "out")
+    scripted = tmp_path / "scripted.pth"
+    torch.jit.save(torch.jit.script(DnCNN(in_nc=1, out_nc=1, nc=4, nb=3)), scripted)
+    with pytest.raises(ConversionError, match=r"scripted\.pth: refused: a TorchScript file"):
+        convert(scripted, "dncnn", tmp_path / "out")
