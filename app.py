@@ -61,7 +61,7 @@ from genrepair.imageio import (
     upright,
     write_png,
 )
-from genrepair.pipelines import is_gray, read_mask, tile_size
+from genrepair.pipelines import is_gray, looks_gray_pixels, read_mask, tile_size
 
 try:
     import spaces
@@ -798,7 +798,8 @@ def picture_is_gray(path: str) -> bool:
             return True
         img.draft("RGB", (512, 512))  # JPEG: decode at a reduced scale
         img.thumbnail((512, 512))  # no EXIF rotation: it does not change whether the picture is gray
-        return is_gray(np.asarray(img.convert("RGB"))[..., :3])
+        rgba = np.asarray(img.convert("RGBA"), np.float32) / 255.0
+        return looks_gray_pixels(rgba[..., :3], rgba[..., 3] > 0)  # as the denoiser judges it, on what shows
 
 
 def match_denoiser(model_name: str, image: str | dict | None):

@@ -249,6 +249,8 @@ def cmd_generate(args) -> None:
         if label.isdigit() and int(label) < len(names):
             label = names[int(label)]  # `--label 3` is named like `--label "Animals & Nature"`
         stem += "_" + (re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "label")
+    if args.truncation != TRUNCATION_OFF:  # nor another truncation of the same seeds
+        stem += f"_trunc{args.truncation:g}"
     paths = [out] if one_file else [out / f"{stem}_seed{args.seed}_{i:03d}.png" for i in range(args.n)]
     _check_new(paths, args.overwrite)
     images = generate(model, args.n, args.seed, label=args.label, truncation=args.truncation)

@@ -43,7 +43,7 @@ from .imageio import (
     rgb16,
 )
 from .models import TASK_OF_CLASS
-from .noise import estimate_noise_level, jpeg_source, measurable
+from .noise import estimate_noise_level, jpeg_source, measurable, same_channels
 
 log = logging.getLogger("genrepair")
 
@@ -273,6 +273,8 @@ def _resolve_label(model, label, n: int, gen: torch.Generator) -> torch.Tensor |
     names = list(model.class_names)
     if label in (None, "", "random"):
         return torch.randint(0, model.num_classes, (n,), generator=gen)
+    if isinstance(label, bool) or not (isinstance(label, str) or _whole(label)):  # True was read as class 1
+        raise ValueError(f"a label is a class name or a whole number, got {label!r}")
     if isinstance(label, str) and not label.lstrip("-").isdigit():
         folded = [name.casefold() for name in names]  # "animals & nature" is "Animals & Nature"
         key = label.strip().casefold()
@@ -286,10 +288,14 @@ def _resolve_label(model, label, n: int, gen: torch.Generator) -> torch.Tensor |
     return torch.full((n,), idx, dtype=torch.long)
 
 
-def _latents(model, n: int, gen: torch.Generator, truncation: float) -> torch.Tensor:
-    z = torch.randn(n, model.z_dim, generator=gen)
+def _check_truncation(truncation) -> None:
     if not isinstance(truncation, int | float | np.number) or isinstance(truncation, bool) or not truncation > 0:
         raise ValueError(f"truncation must be a number above 0, got {truncation!r}")
+
+
+def _latents(model, n: int, gen: torch.Generator, truncation: float) -> torch.Tensor:
+    z = torch.randn(n, model.z_dim, generator=gen)
+    _check_truncation(truncation)
     if truncation < 1e6:
         # truncation trick: resample entries beyond the threshold
         for _ in range(100):
@@ -321,6 +327,7 @@ def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float = 
     if not _whole(n) or not 1 <= n <= MAX_SAMPLES:
         raise ValueError(f"n must be between 1 and {MAX_SAMPLES} (a whole number), got {n!r}")
     _check_seed(seed, n)
+    _check_truncation(truncation)  # for every generator: a classic one has no latent to truncate, and ignores it
     model = _prepare(model, "generate")
     if hasattr(model, "sample"):  # classic, non-learned generators
         if label not in (None, "", "random"):
@@ -565,11 +572,10 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
             used = min(estimate_noise_level(px, jpeg=jpeg, valid=opaque), sigma_max)
             if used == 0 and not measurable(px):  # 0 is also what a clean picture reads
                 unmeasured = True
-                log.warning(
-                    "%dx%d pixels are too few to estimate the noise level from (it takes about 8x8 in colour, "
-                    "12x12 in gray): nothing was removed; give sigma by hand",
-                    px.shape[1],
-                    px.shape[0],
+                warnings.warn(  # a warning, not a log line: the CLI names the file it is about
+                    f"{px.shape[1]}x{px.shape[0]} pixels are too few to estimate the noise level from (it takes "
+                    "about 8x8 in colour, 12x12 in gray): nothing was removed; give sigma by hand",
+                    stacklevel=3,
                 )
     else:
         used = check_sigma(sigma, sigma_max)
@@ -580,9 +586,10 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
     clear = None if d.alpha is None or d.alpha.min() > 0 else d.alpha <= 0  # fully transparent pixels
     if clear is not None:  # hidden colours would bleed into the edges: the visible ones, spread
         px = _spread_visible(px, ~clear)
-    stored_as_rgb = is_gray(px) and px.shape[2] == 3
+    stored_as_rgb = looks_gray_pixels(px, None if clear is None else ~clear) and px.shape[2] == 3
     if stored_as_rgb:  # a gray picture in an RGB file: its noise is the same in all three channels
-        px = px[..., :1]
+        tint = px - px.mean(2, keepdims=True)  # what sets the channels apart (a level or two in a JPEG of one)
+        px = px.mean(2, keepdims=True)
     # A color model reads a gray picture as three equal channels, so it sees the noise fully correlated across
     # them: as strong in luminance as independent noise sqrt(3) times stronger per channel, the level it was
     # trained for (denoise.color on Set12 images 1, 2, 5, 8: 28.5 / 24.3 / 18.6 dB at sigma 15 / 25 / 50 without
@@ -600,7 +607,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
             [_array(run_tiled(fn, _tensor(px[..., c : c + 1], model), tile, 96, mult)) for c in range(px.shape[2])], 2
         )
     if stored_as_rgb:
-        out = np.repeat(out, 3, 2)
+        out = np.clip(out + tint, 0, 1)
     if clear is not None:
         out[clear] = d.pixels[clear]  # what the file holds under full transparency is kept as it was
     img = encode(out, d.alpha, d.high_bit, d.icc, d.colour)
@@ -622,7 +629,14 @@ def is_gray(pixels: np.ndarray, ignore: np.ndarray | None = None) -> bool:
 
 def looks_gray(image) -> bool:
     """Whether an image (path, PIL image, array, bytes) is gray: what a gray denoiser is for."""
-    return is_gray(decode(open_image(image)).pixels)
+    d = decode(open_image(image))
+    return looks_gray_pixels(d.pixels, None if d.alpha is None else d.alpha > 0)
+
+
+def looks_gray_pixels(pixels: np.ndarray, visible: np.ndarray | None = None) -> bool:
+    """One channel, or three that agree to within rounding where ``visible`` (a gray photo saved as a colour JPEG
+    differs by a level or two), as the noise estimate judges it; a cut-out's hidden colours do not count."""
+    return pixels.shape[2] == 1 or (pixels.shape[2] == 3 and same_channels(pixels, visible))
 
 
 # ---------------------------------------------------------------- inpaint

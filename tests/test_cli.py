@@ -97,6 +97,12 @@ def test_generate_from_a_model_folder(model_dirs, tmp_path: Path) -> None:
     by_number = tmp_path / "by-number"  # classes cat, dog, owl: label 1 is dog, and its files are named so
     assert cli("generate", "--model", model_dirs["gan"], "--n", "1", "--label", "1", "--output", by_number) == 0
     assert [f.name for f in by_number.iterdir()] == ["gan_dog_seed0_000.png"]
+    args = ("generate", "--model", model_dirs["gan"], "--n", "1", "--label", "dog", "--output", out)
+    assert cli(*args, "--truncation", "0.7") == 0  # another truncation of the same seed: a file of its own
+    assert sorted(f.name for f in out.glob("*seed0_000.png")) == [
+        "gan_dog_seed0_000.png",
+        "gan_dog_trunc0.7_seed0_000.png",
+    ]
     assert sorted(p.name for p in model_dirs["gan"].parent.iterdir() if p.is_file()) == [], "wrote beside the model"
     assert_unchanged(before)
 
@@ -558,6 +564,20 @@ def test_a_file_with_damaged_exif_is_written_with_one_warning_naming_it(model_di
     assert len(warned) == 1 and warned[0].startswith(
         "genrepair: warning: cut.png: the image's EXIF data is damaged and was ignored ("
     )
+
+
+def test_a_picture_too_small_to_measure_is_named_in_its_warning(model_dirs, tmp_path: Path, capsys) -> None:
+    """The automatic level's "too few pixels" warning names its file in a batch, as the others do (it did not)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo(6, 5).save(folder / "tiny.png")
+    photo(40, 40).save(folder / "fine.png")
+    assert cli("denoise", folder, "--model", model_dirs["denoise"], "--output", tmp_path / "out") == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warned == [
+        "genrepair: warning: tiny.png: 6x5 pixels are too few to estimate the noise level from (it takes about 8x8 "
+        "in colour, 12x12 in gray): nothing was removed; give sigma by hand"
+    ]
 
 
 def test_eval_cards_from_stored_results(tmp_path: Path, capsys) -> None:
