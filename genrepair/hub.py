@@ -482,14 +482,10 @@ def _check_shapes(own: dict[str, torch.Tensor], path: Path, name: str, how: str,
     extra = [k for k in shapes if k not in own]
     wrong = [k for k in own if k in shapes and tuple(own[k].shape) != shapes[k]]
     if missing or extra or wrong:
-        first = (
-            f"weight {wrong[0]} is {list(shapes[wrong[0]])} in the file, {list(own[wrong[0]].shape)} in the config's "
-            "model"
-            if wrong
-            else f"missing weight {missing[0]}"
-            if missing
-            else f"unexpected weight {extra[0]}"
-        )
+        if wrong:
+            first = f"weight {wrong[0]} is {list(shapes[wrong[0]])} in the file, {list(own[wrong[0]].shape)} here"
+        else:
+            first = f"missing weight {missing[0]}" if missing else f"unexpected weight {extra[0]}"
         counts = f"{len(missing)} missing, {len(extra)} unexpected, {len(wrong)} of another shape"
         raise ModelLoadError(
             f"{name!r} from {how} does not load as {cls_name}: config.json does not match the weights ({first}; "

@@ -8,10 +8,11 @@ image with negative values is refused), float gray from 0-1
 images use their first frame.
 16-bit color: Pillow holds 8 bits a channel, so a 16-bit RGB(A) PNG or TIFF (or a uint16 HxWx3/4 array)
 opens as an 8-bit PIL image (the high bytes, as Pillow shows it) that carries the full pixels, read by
-OpenCV (an uncompressed TIFF stored plane by plane: from its planes; a PPM with a maxval over 255, or a
-JPEG 2000 file of 9-16 bits a sample: scaled to 65535), in ``info[RGB16]``; :func:`decode` uses them and :func:`encode` makes such an image again, which
-:func:`write_png` saves as a 16-bit PNG. 16-bit gray with alpha (an alpha channel, which Pillow opens as
-RGBA, or a tRNS colour key) comes back as 16-bit RGBA; a 16-bit tRNS key is compared at 16 bits.
+OpenCV (an uncompressed TIFF stored plane by plane: from its planes; a PPM with a maxval over 255, or a JPEG
+2000 file of 9-16 bits a sample: scaled to 65535), in ``info[RGB16]``; :func:`decode` uses them and
+:func:`encode` makes such an image again, which :func:`write_png` saves as a 16-bit PNG. 16-bit gray with
+alpha (an alpha channel, which Pillow opens as RGBA, or a tRNS colour key) comes back as 16-bit RGBA; a
+16-bit tRNS key is compared at 16 bits.
 Sizes are checked from the header before any pixel is decoded (``GENREPAIR_MAX_PIXELS``,
 ``GENREPAIR_MAX_UPLOAD_BYTES``).
 """

@@ -55,9 +55,8 @@ median 4.0, up to 20, where their colour versions read 0.5). So one channel is r
 patches only (``_weak_texture_sigma``, after Liu, Tanaka and Okutomi, 2013): those whose gradient energy is below
 what noise at the current reading gives, five rounds; those photos then read median 0.1, at most 0.5, and BSD68
 images 1-16 with sigma 5/15/25/50 noise 5.1/15.2/25.3/50.0 (median; before 7.3/15.8/25.4/50.1; clean: 0.3, before
-5.4). Gray JPEGs below quality 70 keep the
-plain estimate: JPEG flattens noise in a file's flattest blocks, and at quality 50 the weak-texture reading of sigma
-15 noise fell to 3.3 (12 BSD68 images: -1.98 dB).
+5.4). Gray JPEGs below quality 70 keep the plain estimate: JPEG flattens noise in a file's flattest blocks, and at
+quality 50 the weak-texture reading of sigma 15 noise fell to 3.3 (12 BSD68 images: -1.98 dB).
 
 Noise shared by the channels: a camera's noise after its colour noise reduction, film grain, a toned black-and-white
 photo, or luma noise alone, lies where the joint estimate finds the texture, and read near 0 (sigma 25 in luma read
@@ -108,8 +107,8 @@ JPEG_SCALE, JPEG_FLOOR = 0.75, 3.0  # the gentle correction below the margin: sq
 # nothing to read (``_small_sigma``; fewer samples read low: 16 px colour at 10 per dimension read 13.6 for 15)
 JOINT_SAMPLES, SPLIT_SAMPLES, FEWEST_SAMPLES = 20, 20, 10
 LUMA_OVER = (2.0, 2.0)  # the luma reading replaces the joint one above twice it plus 2 (grey texture reads there)
-WEAK_TEXTURE_ROUNDS = 5
-WEAK_TEXTURE_JPEG_FROM = 70  # gray JPEGs of lower quality keep the plain estimate (``_weak_texture_sigma``)  # selections of weak-texture patches (``_weak_texture_sigma``; Liu et al. use 3)
+WEAK_TEXTURE_ROUNDS = 5  # selections of weak-texture patches (``_weak_texture_sigma``; Liu et al. use 3)
+WEAK_TEXTURE_JPEG_FROM = 70  # gray JPEGs of lower quality keep the plain estimate (module docstring)
 JPEG_TABLE = Path(__file__).with_name("jpeg_sigma_table.json")
 JPEG_TABLE_UP_TO = (85, 90)  # the table below 85, the curve rule from 90, blended between
 # block_ac_level's coefficients: (row, column) frequencies of the 8x8 DCT, the lowest AC ones
@@ -258,7 +257,9 @@ def estimate_noise_level(
     curves were calibrated on the binned estimate without it, so that one keeps all patches); when fewer than
     enough patches remain, the valid ones, flat or not, then all. With ``skip_flat``, an image whose values
     sit at exactly 0 or 1 here and there (noise clipped to 8 or 16 bits) has its reading corrected for what
-    the clipping took off the noise (``_unclipped_sigma``)."""
+    the clipping took off the noise (``_unclipped_sigma``). One channel is read over its weak-texture patches
+    (``_weak_texture_sigma``); with ``luma`` (not for JPEG files), the mean of a colour image's channels is read too,
+    for noise the channels share (module docstring); ``luma=False`` gives the joint reading of the three alone."""
     if np.issubdtype(np.asarray(pixels).dtype, np.integer):
         pixels = np.asarray(pixels) / float(np.iinfo(np.asarray(pixels).dtype).max)
     img = np.asarray(pixels, dtype=np.float64)
@@ -282,8 +283,8 @@ def estimate_noise_level(
         return _small_sigma(img, patch, valid)
     usable = _usable_patches(img, patch, valid, skip_flat)
     sigma = _patch_sigma(img, patch, usable, max_patches, seed)
-    quality = JPEG_DEFAULT_QUALITY if jpeg is True else float(jpeg or 100)
-    if skip_flat and c == 1 and quality >= WEAK_TEXTURE_JPEG_FROM:  # low-quality JPEG flattens noise: reads low
+    jpeg_quality_or_100 = JPEG_DEFAULT_QUALITY if jpeg is True else float(jpeg or 100)  # not a JPEG: 100
+    if skip_flat and c == 1 and jpeg_quality_or_100 >= WEAK_TEXTURE_JPEG_FROM:  # low-quality JPEG flattens noise
         sigma, usable = _weak_texture_sigma(img, patch, sigma, usable, max_patches, seed)
     if skip_flat and sigma > 0 and _clipped(img):
         sigma = _unclipped_sigma(img, patch, usable, sigma, max_patches, seed)

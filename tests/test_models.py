@@ -204,7 +204,7 @@ def test_wrong_shape_fails_to_load(saved) -> None:
     cfg["ngf"] = 8
     (folder / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(
-        ModelLoadError, match=r"weight model\.1\.weight is \[\d+, 3, 7, 7\] in the file, \[8, 3, 7, 7\]"
+        ModelLoadError, match=r"weight model\.1\.weight is \[\d+, 3, 7, 7\] in the file, \[8, 3, 7, 7\] here"
     ):
         load_model(folder)
 
