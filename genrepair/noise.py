@@ -318,8 +318,8 @@ def _weak_texture_sigma(
         _box_sum(gh * gh, patch, patch - 2)[:n_h, 1 : 1 + n_w] + _box_sum(gv * gv, patch - 2, patch)[1 : 1 + n_h, :n_w]
     ).ravel()
     allowed = np.ones(energy.size, bool)
-    if usable is not None:
-        allowed[:] = False
+    if usable is not None:  # only the patches the caller may measure
+        allowed = np.zeros(energy.size, bool)
         allowed[usable] = True
     tau, need, pick = _weak_texture_tau(patch), 4 * patch * patch, usable
     for _ in range(WEAK_TEXTURE_ROUNDS):

@@ -586,7 +586,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
     clear = None if d.alpha is None or d.alpha.min() > 0 else d.alpha <= 0  # fully transparent pixels
     if clear is not None:  # hidden colours would bleed into the edges: the visible ones, spread
         px = _spread_visible(px, ~clear)
-    stored_as_rgb = looks_gray_pixels(px, None if clear is None else ~clear) and px.shape[2] == 3
+    stored_as_rgb = px.shape[2] == 3 and same_channels(px, None if clear is None else ~clear)  # as estimated
     if stored_as_rgb:  # a gray picture in an RGB file: its noise is the same in all three channels
         tint = px - px.mean(2, keepdims=True)  # what sets the channels apart (a level or two in a JPEG of one)
         px = px.mean(2, keepdims=True)
