@@ -770,6 +770,12 @@ def run_denoise(
         note += "; average of 8 flipped/rotated passes"
     if add_noise_sigma > 0:
         note += f". Synthetic noise added first: σ = {add_noise_sigma:g}, seed {noise_seed}"
+    if auto and not blind and (grain := out.info.get("genrepair_sigma_shared")):
+        note += (
+            f". The picture also shows grain its colour channels share (a camera's luma noise, film grain), which "
+            f"reads σ ≈ {grain:.0f} and which the automatic level leaves, since it cannot tell such grain from fine "
+            f"grey texture: if the result still looks grainy, untick Auto and try σ = {grain:.0f} or a little less"
+        )
     baseline = None
     if compare_opencv:
         progress(0.7, desc="OpenCV non-local means")

@@ -39,7 +39,8 @@ _COMMON_LIMITS = (
 LIMITATIONS = {
     "denoise": "Removes additive Gaussian-like noise (sigma 0-75 on the 0-255 scale); the automatic level is "
     "estimated from the image (JPEG-aware for color files). Real camera noise, which is signal-dependent and "
-    "spatially correlated, is only partly removed (see the RNI15 examples); fine texture may be smoothed at high "
+    "spatially correlated, is only partly removed (see the RNI15 examples); grain the color channels share reads "
+    "near 0 in automatic mode, which then suggests a level to try by hand; fine texture may be smoothed at high "
     "sigma.",
     "inpaint": "Trained with L1 and gradient losses only: large holes come out smooth rather than textured, and "
     "faces, text and other objects are not reconstructed. Trained on natural photos with holes covering 1-60% of "

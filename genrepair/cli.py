@@ -275,6 +275,12 @@ def cmd_denoise(args) -> None:
 
     def report(p, name, img):
         log.info("%s: %s, sigma %.1f", p, name, img.info["genrepair_sigma"])  # shown with -v
+        if grain := img.info.get("genrepair_sigma_shared"):  # only in automatic mode
+            log.warning(
+                "%s: grain its colour channels share reads sigma %.0f, which the automatic level (%.1f) leaves; if the "
+                "output still looks grainy, try --sigma %.0f or a little less",
+                p, grain, img.info["genrepair_sigma"], grain,
+            )  # fmt: skip
         return img
 
     if args.model is not None:

@@ -405,6 +405,9 @@ def _constructor_kwargs(cls: type[torch.nn.Module], config: dict) -> dict:
 
 
 SIZE_LIMITS = {"image_size": 2048, "pad_multiple": 256}  # a translated picture is enlarged to image_size
+# blocks per network or level: far above any published design (DnCNN 17-20, DRUNet 4, CycleGAN 9); a config with
+# n_blocks 100000 took ~75 s of meta-device construction before the shape check could refuse it
+DEPTH_LIMITS = {"n_blocks": 1000, "nb": 1000}
 
 
 def _check_numbers(cls: type, kwargs: dict, path: Path) -> None:
@@ -427,6 +430,8 @@ def _check_numbers(cls: type, kwargs: dict, path: Path) -> None:
             raise ModelLoadError(f"{path}: {problem}")
         if key in SIZE_LIMITS and value > SIZE_LIMITS[key]:  # the pipelines size pictures by them, before any limit
             raise ModelLoadError(f"{path}: {key} {value} is over {SIZE_LIMITS[key]}, the most the pipelines take")
+        if key in DEPTH_LIMITS and value > DEPTH_LIMITS[key]:
+            raise ModelLoadError(f"{path}: {key} {value} is over {DEPTH_LIMITS[key]}, far deeper than any such network")
 
 
 def _build(folder: Path, how: str, name: str, spec_cls: str | None) -> torch.nn.Module:

@@ -73,6 +73,7 @@ found clean colour photos read as noisy through it, above all sharpened ones (ne
 an unsharp mask on CBSD68's stone statues read 30.6 (PSNR against the clean input 44.07 -> 26.06 dB), 7 of 12
 luma-sharpened Kodak24 images read 3.8-10.5 (6-13 dB lost), clean JPEG q90 files saved as PNG up to 18, some flat
 emoji and an off-white text page 3-12. A floor on the joint reading or a tighter selection might make it safe; untested.
+The pipeline offers the reading (``shared_noise_level``) as a suggestion to try by hand instead (``pipelines._shared_grain``).
 
 Known limit: the two measurements cannot tell noise from dense fine texture in a photo with no flat
 8x8 block at all; such a clean file saved at quality 50-60 can read as sigma 15-20 (a synthetic stripe
@@ -293,10 +294,21 @@ def estimate_noise_level(
     if skip_flat and sigma > 0 and _clipped(img):
         sigma = _unclipped_sigma(img, patch, usable, sigma, max_patches, seed)
     if skip_flat and luma and c == 3:  # noise shared by the channels (luma noise) is invisible to the joint estimate
-        shared = float(np.sqrt(3.0)) * estimate_noise_level(img.mean(2), patch, max_patches, seed, valid=valid)
-        if shared > LUMA_OVER[0] * sigma + LUMA_OVER[1]:  # the mean of 3 channels holds sqrt(3) less white noise
+        shared = shared_noise_level(img, valid, patch, max_patches, seed)
+        if shared > LUMA_OVER[0] * sigma + LUMA_OVER[1]:  # grey texture reads there too
             sigma = shared
     return sigma
+
+
+def shared_noise_level(
+    pixels: np.ndarray, valid: np.ndarray | None = None, patch: int = 7, max_patches: int = 60_000, seed: int = 0
+) -> float:
+    """The level of noise the channels of an HxWx3 image in [0, 1] share (grain, a camera's luma noise): sqrt(3)
+    times the one-channel estimate of their mean, the level a colour denoiser wants for it (white noise in three
+    channels is sqrt(3) weaker in their mean, shared noise is not). Clean grey texture and sharpening read here
+    too (module docstring), so it is a suggestion, not the automatic level."""
+    img = np.asarray(pixels, dtype=np.float64)
+    return float(np.sqrt(3.0)) * estimate_noise_level(img.mean(2), patch, max_patches, seed, valid=valid)
 
 
 def _weak_texture_sigma(

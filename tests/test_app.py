@@ -367,6 +367,18 @@ def test_denoise_auto_on_a_picture_too_small_to_measure_says_so(client, tmp_path
     assert slider == 0 and pixels(out_file).shape == (6, 6, 3)
 
 
+def test_denoise_auto_suggests_a_level_for_grain_the_channels_share(client, tmp_path):
+    """Grain shared by the colour channels reads near 0 in automatic mode: the note says what it reads instead."""
+    needs("denoise.color")
+    grain = np.random.default_rng(0).normal(0, 15, (128, 128, 1))
+    src = png(tmp_path, "grainy.png", np.clip(np.round(scene(128) + grain), 0, 255).astype(np.uint8))
+    *_, note, slider = client.predict("denoise.color", handle_file(src), 10, True, 0, 0, False, api_name="/denoise")
+    suggested = float(re.search(r"grain its colour channels share .* reads σ ≈ (\d+)", note).group(1))
+    assert abs(suggested - 15 * np.sqrt(3)) < 4 and slider < 5, note
+    *_, note, _ = client.predict("denoise.color", handle_file(src), 10, False, 0, 0, False, api_name="/denoise")
+    assert "grain" not in note  # set by hand
+
+
 def test_the_gpu_parts_take_and_give_what_zerogpu_can_pickle(client, tmp_path, monkeypatch):
     """ZeroGPU runs the @spaces.GPU functions in a worker and pickles their arguments and results: a JPEG's
     automatic noise level must survive that (a pickled Image has lost the quantization tables), and so must an

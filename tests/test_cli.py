@@ -128,6 +128,25 @@ def test_denoise_folder_to_folder(model_dirs, inputs: Path, tmp_path: Path, caps
         assert a.size == b.size and np.asarray(a).tobytes() != np.asarray(b).tobytes()
 
 
+def test_denoise_auto_names_grain_the_channels_share(model_dirs, tmp_path: Path, caplog) -> None:
+    """Automatic mode leaves grain the colour channels share (it reads near 0): the CLI says what it reads."""
+    rng = np.random.default_rng(0)
+    clean = np.asarray(photo(96, 96, seed=5)).astype(float)
+    Image.fromarray(np.clip(np.round(clean + rng.normal(0, 15, (96, 96, 1))), 0, 255).astype(np.uint8)).save(
+        tmp_path / "grainy.png"
+    )
+    Image.fromarray(np.clip(np.round(clean + rng.normal(0, 15, clean.shape)), 0, 255).astype(np.uint8)).save(
+        tmp_path / "noisy.png"
+    )
+    args = ("denoise", "--model", model_dirs["denoise"], "--output", tmp_path / "out")
+    assert cli(*args, tmp_path / "grainy.png", tmp_path / "noisy.png") == 0
+    said = [r.getMessage() for r in caplog.records if "grain" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(str(tmp_path / "grainy.png")), said
+    level = re.search(r"reads sigma (\d+), which the automatic level \(([\d.]+)\) leaves", said[0])
+    assert abs(int(level.group(1)) - 15 * np.sqrt(3)) < 6 and float(level.group(2)) < 10, said[0]
+    assert f"try --sigma {level.group(1)}" in said[0]
+
+
 def test_denoise_writes_a_16_bit_rgb_png_at_16_bits(model_dirs, tmp_path: Path) -> None:
     import cv2
 

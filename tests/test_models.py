@@ -211,7 +211,8 @@ def test_wrong_shape_fails_to_load(saved) -> None:
 
 def test_config_sizes_are_checked_before_memory_is_taken(saved, monkeypatch) -> None:
     """The config's sizes are compared with the file's header on the meta device first: ``ngf: 4096`` asked for
-    4.8 GB before the weights were read; ``image_size`` and ``pad_multiple`` size users' pictures."""
+    4.8 GB before the weights were read; ``image_size`` and ``pad_multiple`` size users' pictures; a block count in
+    the hundred thousands took a minute to build even on the meta device."""
     folder, _ = saved
     cfg = json.loads((folder / "config.json").read_text())
     built = []
@@ -220,7 +221,7 @@ def test_config_sizes_are_checked_before_memory_is_taken(saved, monkeypatch) -> 
     with pytest.raises(ModelLoadError, match=r"config\.json does not match the weights"):
         load_model(folder)
     assert built and set(built) == {"meta"}
-    for key, value in (("image_size", 30000), ("pad_multiple", 2**20)):
+    for key, value in (("image_size", 30000), ("pad_multiple", 2**20), ("n_blocks", 100_000)):
         (folder / "config.json").write_text(json.dumps({**cfg, key: value}))
         with pytest.raises(ModelLoadError, match=f"config\\.json: {key} {value} is over"):
             load_model(folder)

@@ -665,6 +665,28 @@ def test_noise_shared_by_the_channels_is_measured(sigma: int) -> None:
     assert abs(estimate_noise_level(independent, luma=True) - sigma) < 1.0  # the joint reading stands
 
 
+def test_shared_grain_is_suggested_not_used(denoiser) -> None:
+    """Automatic mode reports grain the channels share as a suggestion (``genrepair_sigma_shared``) and keeps the
+    joint reading as the level used; independent noise, a hand-set sigma and a gray picture get no suggestion."""
+    clean = textured()
+    rng = np.random.default_rng(3)
+    grainy = clean + rng.normal(0, 15 / 255, clean.shape[:2])[..., None]
+    out = denoise(denoiser, Image.fromarray(_u8(grainy)), sigma="auto")
+    assert out.info["genrepair_sigma"] < 5, "premise: the automatic level misses shared grain"
+    assert abs(out.info["genrepair_sigma_shared"] - 15 * np.sqrt(3)) < 3
+    assert "genrepair_sigma_shared" not in denoise(denoiser, Image.fromarray(_u8(grainy)), sigma=10).info
+    independent = _u8(clean + rng.normal(0, 15 / 255, clean.shape))
+    out = denoise(denoiser, Image.fromarray(independent), sigma="auto")
+    assert abs(out.info["genrepair_sigma"] - 15) < 2 and "genrepair_sigma_shared" not in out.info
+    gray = Image.fromarray(_u8(grainy[..., 0]))
+    assert "genrepair_sigma_shared" not in denoise(denoiser, gray, sigma="auto").info
+    assert "genrepair_sigma_shared" not in denoise(denoiser, Image.fromarray(_u8(clean)), sigma="auto").info
+
+
+def _u8(x: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+
 def test_nearly_gray_picture_is_denoised_as_gray(tmp_path: Path) -> None:
     """A gray photo whose channels differ by a level (a colour JPEG of one, a faint tone) is gray to the noise
     estimate, so it is denoised as gray too: one channel for the model (three equal ones at sqrt(3) the level
