@@ -61,7 +61,7 @@ from genrepair.imageio import (
     upright,
     write_png,
 )
-from genrepair.pipelines import is_gray, looks_gray_pixels, read_mask, tile_size
+from genrepair.pipelines import fit_mask, is_gray, looks_gray_pixels, read_mask, tile_size
 
 try:
     import spaces
@@ -513,11 +513,9 @@ def strokes(layer, size: tuple[int, int], name: str = "Mask") -> np.ndarray:
     alpha = np.asarray(img.convert("RGBA").getchannel("A")) if img.mode in ("RGBA", "LA", "PA", "P") else None
     painted = alpha > 0 if alpha is not None and alpha.min() < 255 else read_mask(img, f"{name} layer")
     h, w = painted.shape
-    if (w, h) != size:
-        if abs(w * size[1] - h * size[0]) > w + h:  # not the image's aspect ratio, to a pixel
-            raise gr.Error(f"The {name} layer is {w}x{h} but the image is {size[0]}x{size[1]}; they must match.")
-        painted = cv2.resize(painted.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
-    return painted
+    if abs(w * size[1] - h * size[0]) > w + h:  # not the image's aspect ratio, to a pixel
+        raise gr.Error(f"The {name} layer is {w}x{h} but the image is {size[0]}x{size[1]}; they must match.")
+    return fit_mask(painted, size, f"{name} layer")
 
 
 def uploaded_mask(mask) -> np.ndarray:
@@ -1046,12 +1044,13 @@ def run_inpaint(
         hole = layers[0].copy()
     if mask is not None:  # an uploaded mask file, with whatever is painted on the Mask layer too
         uploaded = uploaded_mask(mask)
-        if uploaded.shape != (img.height, img.width):
+        h, w = uploaded.shape
+        if abs(w * img.height - h * img.width) > w + h:  # another shape: it cannot be placed (same shape: scaled)
             raise gr.Error(
-                f"The uploaded mask is {uploaded.shape[1]}x{uploaded.shape[0]} but the image is "
-                f"{img.width}x{img.height}; upload a mask of the image's size, or press Clear mask to drop it."
+                f"The uploaded mask is {w}x{h} but the image is {img.width}x{img.height}; upload a mask of the "
+                "image's size (or its shape at another scale), or press Clear mask to drop it."
             )
-        hole |= uploaded
+        hole |= fit_mask(uploaded, img.size, "uploaded mask")
     hole = ~hole if invert_mask else hole
     if not hole.any():
         raise gr.Error("The mask is empty: paint the area to fill on the Mask layer, or upload a mask (white = hole).")

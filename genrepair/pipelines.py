@@ -666,12 +666,29 @@ def looks_gray_pixels(pixels: np.ndarray, visible: np.ndarray | None = None) -> 
 
 
 def _binary(img, label: str, size: tuple[int, int]) -> np.ndarray:
-    """A mask/sketch image -> bool HxW of ``size``: :func:`read_mask`."""
-    hole = read_mask(img, label)
-    if hole.shape != (size[1], size[0]):
-        h, w = hole.shape
-        raise ImageInputError(f"{label} is {w}x{h} but the image is {size[0]}x{size[1]}; they must match")
-    return hole
+    """A mask/sketch image -> bool HxW of ``size``: :func:`read_mask`, scaled by :func:`fit_mask`."""
+    return fit_mask(read_mask(img, label), size, label)
+
+
+def fit_mask(mask: np.ndarray, size: tuple[int, int], label: str = "mask") -> np.ndarray:
+    """A bool HxW mask at the image's ``size`` (width, height): as it is, or scaled when it has the image's shape at
+    another scale (to a pixel; a mask painted on a preview, a layer the browser sent smaller). Shrunk, a pixel is
+    set when any of what it covers was (a hole never comes off its object); enlarged, each pixel becomes the block
+    it covers (nearest neighbour). Another shape cannot be placed and is refused."""
+    h, w = mask.shape
+    if (w, h) == tuple(size):
+        return mask
+    if abs(w * size[1] - h * size[0]) > w + h:  # not the image's aspect ratio, to a pixel
+        raise ImageInputError(
+            f"{label} is {w}x{h} but the image is {size[0]}x{size[1]}; they must match (or be the same shape at "
+            "another scale)"
+        )
+    import cv2
+
+    log.info("%s: %dx%d scaled to the image's %dx%d", label, w, h, *size)
+    if size[0] * size[1] < w * h:
+        return cv2.resize(mask.astype(np.float32), tuple(size), interpolation=cv2.INTER_AREA) > 0
+    return cv2.resize(mask.astype(np.uint8), tuple(size), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
 def read_mask(img, label: str = "mask") -> np.ndarray:

@@ -512,11 +512,15 @@ def test_inpaint_mask_upload_and_editor_layer_agree(client, tmp_path):
     assert pixels(gray_file).shape == gray.shape  # a gray upload comes back gray
     assert np.array_equal(pixels(gray_file)[~hole], gray[~hole])
 
-    small = png(tmp_path, "small.png", np.full((32, 32), 255, np.uint8))
+    half = png(tmp_path, "half.png", (hole[::2, ::2] * 255).astype(np.uint8))  # painted on a half-size preview
+    _, _, half_file, _ = client.predict("inpaint.photo", editor(src), handle_file(half), False, False,
+                                        api_name="/inpaint")  # fmt: skip
+    assert np.array_equal(pixels(half_file), out)
+    wide = png(tmp_path, "wide_mask.png", np.full((16, 32), 255, np.uint8))
     with pytest.raises(
-        AppError, match="The uploaded mask is 32x32 but the image is 64x64.*Clear mask"
+        AppError, match="The uploaded mask is 32x16 but the image is 64x64.*Clear mask"
     ):  # with a sketch layer too
-        client.predict("inpaint.photo", editor(src, [layer_path, layer_path]), handle_file(small), False, False,
+        client.predict("inpaint.photo", editor(src, [layer_path, layer_path]), handle_file(wide), False, False,
                        api_name="/inpaint")  # fmt: skip
 
     _, _, inverted_file, note = client.predict(

@@ -593,6 +593,25 @@ def test_inpaint_self_ensemble_moves_the_mask_and_sketch_with_the_image(inpainte
             inpaint(inpainter, img, mask, ensemble=bad)
 
 
+def test_mask_of_the_image_shape_at_another_scale_is_scaled(inpainter) -> None:
+    """A mask painted on a preview (half or a third of the size, to a pixel) fills the same hole: shrunk, a
+    pixel partly in the hole is in it; enlarged, where at least half is."""
+    from genrepair.pipelines import fit_mask
+
+    img, full = photo(60, 42), hole(60, 42, (12, 6, 30, 24))
+    want = np.asarray(inpaint(inpainter, img, full))
+    half = hole(30, 21, (6, 3, 15, 12))
+    assert np.array_equal(np.asarray(inpaint(inpainter, img, half)), want)
+    assert np.array_equal(np.asarray(inpaint(inpainter, img, full, sketch=hole(30, 21, (6, 3, 8, 12)))),
+                          np.asarray(inpaint(inpainter, img, full, sketch=hole(60, 42, (12, 6, 16, 24)))))  # fmt: skip
+    dot = np.zeros((42, 60), bool)
+    dot[20, 31] = True  # one pixel: shrunk to a third it is still there
+    assert fit_mask(dot, (20, 14)).sum() == 1 and fit_mask(dot, (20, 14))[6, 10]
+    assert fit_mask(fit_mask(dot, (20, 14)), (60, 42)).sum() == 9  # and enlarged, its 3x3 block
+    odd = np.zeros((41, 60), bool)  # a pixel off the shape: still placed
+    assert fit_mask(odd, (60, 42)).shape == (42, 60)
+
+
 @pytest.mark.parametrize("which", ["mask", "sketch"])
 def test_inpaint_size_mismatch_raises(which: str, inpainter) -> None:
     img = photo(40, 30)
