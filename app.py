@@ -92,6 +92,9 @@ _last_sweep = 0.0
 STRIP_COLUMNS = 4  # the interpolation strip wraps after this many images, so it stays legible on a phone
 HOLE_RGB = np.array([255, 59, 48])  # the mask brush colour, also used to mark the hole in "before"
 UI_ONLY = {"queue": False, "api_visibility": "private"}  # instant UI updates, not API endpoints
+# empties an output in the browser, at the click, before any server event (a server-side clear could arrive after
+# the run's result and wipe it)
+CLEAR = "() => ''"
 USER_ERRORS = (genrepair.ImageInputError, genrepair.ModelLoadError, ValueError)
 
 
@@ -582,9 +585,20 @@ def on_generator_change(model_name):
     return label, gr.Slider(visible=not is_classic(model_name)), model_note(model_name)
 
 
+NO_SAMPLE = "Click a sample to download it alone"
+
+
 def pick_sample(gallery, evt: gr.SelectData):
     """Offer the clicked sample alone as a download (the gallery holds PNG files)."""
-    return gallery[evt.index][0] if gallery else None
+    if not gallery or not isinstance(evt.index, int) or not 0 <= evt.index < len(gallery):
+        return no_sample()[0]
+    return gr.DownloadButton(f"Download sample {evt.index + 1} (PNG)", value=gallery[evt.index][0], interactive=True)
+
+
+def no_sample():
+    """The sample download with nothing selected: disabled, saying how to pick one; the gallery's preview closed
+    (after a new run it kept a highlighted sample that no click had chosen, and the button offered nothing)."""
+    return gr.DownloadButton(NO_SAMPLE, value=None, interactive=False), gr.Gallery(selected_index=None)
 
 
 def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
@@ -621,7 +635,7 @@ def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
             )
             with gr.Row():
                 grid_file = gr.File(label="All samples as one PNG", interactive=False)
-                one_file = gr.DownloadButton("Download the selected sample (PNG)", value=None)
+                one_file = gr.DownloadButton(NO_SAMPLE, value=None, interactive=False)
             with gr.Accordion("Interpolate between two seeds", open=False):
                 gr.Markdown("Walks from the seed above to a second seed (learned models only).")
                 with gr.Row():
@@ -641,7 +655,7 @@ def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     go.click(run_generate, [model, n, seed, label, truncation], [gallery, grid_file], api_name="generate")
     gallery.select(pick_sample, gallery, one_file, **UI_ONLY)
     for event in (go.click, model.change):  # a new run or model: the old selection is not offered any more
-        event(lambda: None, None, one_file, **UI_ONLY)
+        event(no_sample, None, [one_file, gallery], **UI_ONLY)
     go_lerp.click(
         run_interpolate, [model, seed, seed_b, steps, label, truncation], [strip, strip_file], api_name="interpolate"
     )
@@ -684,11 +698,13 @@ def run_translate(model_name, image, mirror=False, progress=gr.Progress()):
 
 def reverse_direction(name: str, output: str | None):
     """The reverse model, and the last output as the new input, as a translator's swap button does (the
-    output is in the reverse model's source style); without an output the input stays."""
+    output is in the reverse model's source style); without an output, or with one another model made (picked
+    since without a run: its output is in another style), the input stays."""
     back = reverse_model(name)
     if back is None:  # the button is greyed out then
         return gr.skip(), gr.skip()
-    return back, output or gr.skip()
+    made_here = output is not None and Path(output).name.startswith(f"{name}-")  # run_translate names it so
+    return back, output if made_here else gr.skip()
 
 
 def build_translate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
@@ -717,6 +733,7 @@ def build_translate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     model.change(model_note, model, note, **UI_ONLY)
     model.change(lambda name: gr.Button(interactive=reverse_model(name) is not None), model, swap, **UI_ONLY)
     swap.click(reverse_direction, [model, out_file], [model, image], **UI_ONLY)
+    go.click(None, None, info, js=CLEAR, **UI_ONLY)  # a run that fails leaves no note about the last picture
     go.click(run_translate, [model, image, mirror], [compare, round_trip, out_file, info], api_name="translate")
     return model, note
 
@@ -863,6 +880,7 @@ def build_denoise_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     # the raw upload (preprocess=False): an unreadable file is reported once, by the run, not also here
     image.upload(match_denoiser, [model, image], model, preprocess=False, **UI_ONLY)
     compare_opencv.change(lambda c: gr.Image(visible=c), compare_opencv, baseline, **UI_ONLY)
+    go.click(None, None, info, js=CLEAR, **UI_ONLY)  # a run that fails leaves no note about the last picture
     go.click(
         run_denoise,
         [model, image, sigma, auto, add_sigma, noise_seed, compare_opencv, best],
@@ -1042,15 +1060,20 @@ def run_inpaint(
     painted = bool(layers and layers[0] is not None and layers[0].any())
     if painted:
         hole = layers[0].copy()
+    left_out = scaled = None
     if mask is not None:  # an uploaded mask file, with whatever is painted on the Mask layer too
         uploaded = uploaded_mask(mask)
         h, w = uploaded.shape
-        if abs(w * img.height - h * img.width) > w + h:  # another shape: it cannot be placed (same shape: scaled)
+        if abs(w * img.height - h * img.width) <= w + h:  # the picture's shape, to a pixel (at another scale: scaled)
+            hole |= fit_mask(uploaded, img.size, "uploaded mask")
+            scaled = f"{w}x{h}" if (w, h) != img.size else None
+        elif painted:  # another picture's mask (an example's, say), left in its box: the strokes are the mask
+            left_out = f"{w}x{h}"
+        else:
             raise gr.Error(
                 f"The uploaded mask is {w}x{h} but the image is {img.width}x{img.height}; upload a mask of the "
-                "image's size (or its shape at another scale), or press Clear mask to drop it."
+                "image's shape, or remove it (× in 'Or upload a mask') and paint the Mask layer."
             )
-        hole |= fit_mask(uploaded, img.size, "uploaded mask")
     hole = ~hole if invert_mask else hole
     if not hole.any():
         raise gr.Error("The mask is empty: paint the area to fill on the Mask layer, or upload a mask (white = hole).")
@@ -1059,8 +1082,11 @@ def run_inpaint(
     out = inpaint_on_gpu(model_name, img, bool_image(hole), None if sketch is None else bool_image(sketch), bool(best))
     note = f"**{model_name}** filled {int(hole.sum())} pixels ({100 * hole.mean():.1f}% of the image)"
     note += ", guided by the sketch layer" if sketch is not None else ""
-    if mask is not None:
-        note += ", from the uploaded mask file" + (" and the painted Mask layer" if painted else "")
+    if left_out:
+        note += f", from the painted Mask layer (the uploaded mask, {left_out}, is another picture's shape: left out)"
+    elif mask is not None:
+        note += ", from the uploaded mask file" + (f" (scaled from {scaled})" if scaled else "")
+        note += " and the painted Mask layer" if painted else ""
     note += " (average of 8 flipped/rotated passes)." if best else "."
     baseline = opencv_inpaint(img, hole) if compare_opencv else None
     out_file = save_png(out, "inpainted")
@@ -1110,7 +1136,7 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
             )
             with gr.Accordion("Or upload a mask (white = hole)", open=False):
                 mask = readable(
-                    gr.Image(type="filepath", image_mode=None, format="png", label="Mask (same size as the image)")
+                    gr.Image(type="filepath", image_mode=None, format="png", label="Mask (the image's size or shape)")
                 )
             with gr.Row():
                 invert = gr.Checkbox(False, label="Invert mask")
@@ -1138,8 +1164,10 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
     # overlay: with it the editor reloaded blank and strokes painted after Clear mask were lost (0 of 6 in
     # headless chromium; "The mask is empty")
     clear.click(clear_mask, editor, [editor, mask], **UI_ONLY, show_progress="hidden")
-    # an uploaded mask stays until Clear mask: dropping it on the editor's upload also dropped an example's mask (the
-    # example loads the editor after the mask); one of another size is refused with that advice, the note names it
+    # an uploaded mask stays until Clear mask or its ×: dropping it on the editor's upload also dropped an example's
+    # mask (the example loads the editor after the mask); one of another shape gives way to painted strokes (the note
+    # says so) or is refused with that advice
+    go.click(None, None, info, js=CLEAR, **UI_ONLY)  # a run that fails leaves no note about the last picture
     go.click(
         run_inpaint,
         [model, editor, mask, invert, compare_opencv, best],

@@ -513,15 +513,16 @@ def test_inpaint_mask_upload_and_editor_layer_agree(client, tmp_path):
     assert np.array_equal(pixels(gray_file)[~hole], gray[~hole])
 
     half = png(tmp_path, "half.png", (hole[::2, ::2] * 255).astype(np.uint8))  # painted on a half-size preview
-    _, _, half_file, _ = client.predict("inpaint.photo", editor(src), handle_file(half), False, False,
-                                        api_name="/inpaint")  # fmt: skip
-    assert np.array_equal(pixels(half_file), out)
-    wide = png(tmp_path, "wide_mask.png", np.full((16, 32), 255, np.uint8))
-    with pytest.raises(
-        AppError, match="The uploaded mask is 32x16 but the image is 64x64.*Clear mask"
-    ):  # with a sketch layer too
-        client.predict("inpaint.photo", editor(src, [layer_path, layer_path]), handle_file(wide), False, False,
-                       api_name="/inpaint")  # fmt: skip
+    _, _, half_file, note = client.predict("inpaint.photo", editor(src), handle_file(half), False, False,
+                                           api_name="/inpaint")  # fmt: skip
+    assert np.array_equal(pixels(half_file), out) and "from the uploaded mask file (scaled from 32x32)" in note
+    wide = png(tmp_path, "wide_mask.png", np.full((16, 32), 255, np.uint8))  # another picture's (an example's, say)
+    with pytest.raises(AppError, match=r"The uploaded mask is 32x16 but the image is 64x64.*remove it \(×"):
+        client.predict("inpaint.photo", editor(src), handle_file(wide), False, False, api_name="/inpaint")
+    _, _, wide_file, note = client.predict("inpaint.photo", editor(src, [layer_path]), handle_file(wide),
+                                           False, False, api_name="/inpaint")  # fmt: skip
+    assert np.array_equal(pixels(wide_file), out)  # the painted strokes alone
+    assert "from the painted Mask layer (the uploaded mask, 32x16, is another picture's shape: left out)" in note
 
     _, _, inverted_file, note = client.predict(
         "inpaint.photo", editor(src), handle_file(mask), True, False, api_name="/inpaint"
@@ -889,3 +890,16 @@ def test_clear_mask_empties_the_mask_layer_and_keeps_the_sketch(tmp_path):
     assert np.array_equal(np.asarray(value["layers"][1]), np.asarray(sketch))  # the sketch stays
     assert np.array_equal(np.asarray(value["background"].convert("RGB")), np.asarray(bg))
     assert app.clear_mask(None) == (None, None)
+
+
+def test_reverse_direction_takes_only_the_output_of_the_model_shown(tmp_path):
+    """Reverse swaps the model and feeds the last output back, unless that output came from another model (one
+    picked since, without a run: its output is another style, and the user's input was replaced by it)."""
+    for name in ("cyclegan.flat2fluent3d", "cyclegan.fluent3d2flat", "cyclegan.sketch2flat", "cyclegan.flat2sketch"):
+        needs(name)
+    out = tmp_path / "cyclegan.flat2fluent3d-smiley.png"
+    assert app.reverse_direction("cyclegan.flat2fluent3d", str(out)) == ("cyclegan.fluent3d2flat", str(out))
+    model, image = app.reverse_direction("cyclegan.sketch2flat", str(out))
+    assert model == "cyclegan.flat2sketch" and isinstance(image, type(app.gr.skip()))
+    model, image = app.reverse_direction("cyclegan.sketch2flat", None)
+    assert model == "cyclegan.flat2sketch" and isinstance(image, type(app.gr.skip()))

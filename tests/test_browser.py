@@ -173,6 +173,17 @@ def test_generate_and_interpolate(page):
     assert tiles == [(64, 64)] * 16
     grid_link = block(panel, "All samples as one PNG").locator("a[href]").first
     assert download_size(page, grid_link) == (4 * 64, 4 * 64)
+    # one sample: the button is off until a sample is clicked, and again after a new run (it offered nothing)
+    assert panel.get_by_role("button", name="Click a sample to download it alone").is_disabled()
+    panel.locator(".gallery-item").nth(2).click()
+    picked = panel.get_by_role("button", name="Download sample 3 (PNG)")
+    picked.wait_for()
+    with page.expect_download() as download:
+        picked.click()
+    assert Image.open(download.value.path()).size == (64, 64)
+    run(panel, "Generate")
+    panel.get_by_role("button", name="Click a sample to download it alone").wait_for()
+    assert panel.get_by_role("button", name="Click a sample to download it alone").is_disabled()
 
     panel.get_by_text("Interpolate between two seeds").click()
     run(panel, "Interpolate")
@@ -320,10 +331,14 @@ def test_truncated_upload_shows_an_error(page, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes((REPO / "examples" / "landscape.png").read_bytes()[:300])
     panel = open_tab(page, "Denoise")
+    upload(panel, scene_png(tmp_path / "good.png", 40, 30))  # first a good run, whose note must not stay
+    run(panel, "Denoise")
+    panel.get_by_text("noise level used").wait_for()
     upload(panel, str(broken))
     block(panel, "Noisy image").locator("img").wait_for(state="attached")  # uploaded, though it cannot show
     run(panel, "Denoise")
     assert "damaged or truncated" in toast(page)
+    assert panel.get_by_text("noise level used").count() == 0  # the good run's note is gone, not left under the error
     # the run's outputs show the error badge, not the σ slider (an output too: the estimate goes there)
     assert block(panel, "Noisy | denoised").locator("span.error").count() == 1
     sigma = panel.get_by_label("number input for Noise level σ (0-255)")
