@@ -92,6 +92,8 @@ _last_sweep = 0.0
 STRIP_COLUMNS = 4  # the interpolation strip wraps after this many images, so it stays legible on a phone
 HOLE_RGB = np.array([255, 59, 48])  # the mask brush colour, also used to mark the hole in "before"
 UI_ONLY = {"queue": False, "api_visibility": "private"}  # instant UI updates, not API endpoints
+# 64 px samples shown larger: as blocks of pixels, not blurred by the browser's smoothing
+CSS = ".pixels img { image-rendering: pixelated; }"
 # empties an output in the browser, at the click, before any server event (a server-side clear could arrive after
 # the run's result and wipe it)
 CLEAR = "() => ''"
@@ -631,7 +633,13 @@ def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
             go = gr.Button("Generate", variant="primary")
         with gr.Column(scale=2):
             gallery = gr.Gallery(
-                label="Samples", columns=4, format="png", object_fit="contain", height="auto", interactive=False
+                label="Samples",
+                columns=4,
+                format="png",
+                object_fit="contain",
+                height="auto",
+                interactive=False,
+                elem_classes="pixels",
             )
             with gr.Row():
                 grid_file = gr.File(label="All samples as one PNG", interactive=False)
@@ -644,7 +652,9 @@ def build_generate_tab() -> tuple[gr.Dropdown, gr.Markdown]:
                     )
                     steps = numeric(gr.Slider(2, 32, value=8, step=1, label="Steps"), "number of steps")
                 go_lerp = gr.Button("Interpolate")
-                strip = gr.Image(label="Interpolation", type="pil", format="png", interactive=False)
+                strip = gr.Image(
+                    label="Interpolation", type="pil", format="png", interactive=False, elem_classes="pixels"
+                )
                 strip_file = gr.File(label="Strip as PNG", interactive=False)
     gr.Examples(
         [["gan.emoji", 16, 7, 0], ["gan.emoji", 16, 7, 1.0], ["vae.emoji", 16, 3, 0], ["classic.lsystem", 9, 1, 0]],
@@ -1209,6 +1219,7 @@ def launch(share: bool = False) -> None:
         server_name=os.environ.get("GRADIO_SERVER_NAME"),
         server_port=int(port) if port else None,
         max_file_size=max_file_size(),
+        css=CSS,
     )
 
 
