@@ -12,7 +12,8 @@ can call it (positionally in this order, or by these keyword names; images as ``
 - ``inpaint``     (model_name, editor, mask=None, invert_mask=False, compare_opencv=False, best=False)
                   -> ((image with hole marked, filled), OpenCV result or None, filled PNG, note)
   ``editor`` is an ImageEditor value ``{"background": image, "layers": [mask, sketch], "composite": None}``;
-  ``mask`` is an optional mask file (white = hole) used instead of the editor's mask layer.
+  ``mask`` is an optional mask file (white = hole), added to what the editor's mask layer holds (one of
+  another shape than the image gives way to painted strokes, and is refused without them).
 
 Label "random" and truncation 0 mean: no label, no truncation. Environment: GENREPAIR_QUEUE_SIZE (32),
 GENREPAIR_CONCURRENCY (1), GENREPAIR_MAX_FILE_SIZE ("50mb"), GENREPAIR_SHARE=1 or ``--share``, GENREPAIR_AUTH="user:password",

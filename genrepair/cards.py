@@ -36,12 +36,15 @@ _COMMON_LIMITS = (
     "the evaluation's own test sets (no test image was ever trained on), so those numbers carry a selection "
     "bias; images of your own are the fair check."
 )
+_DENOISE = (
+    "Removes additive Gaussian-like noise (sigma 0-75 on the 0-255 scale); the automatic level is estimated from "
+    "the image (JPEG-aware for color files). Real camera noise, which is signal-dependent and spatially correlated, "
+    "is only partly removed (see the RNI15 examples); "
+)
 LIMITATIONS = {
-    "denoise": "Removes additive Gaussian-like noise (sigma 0-75 on the 0-255 scale); the automatic level is "
-    "estimated from the image (JPEG-aware for color files). Real camera noise, which is signal-dependent and "
-    "spatially correlated, is only partly removed (see the RNI15 examples); grain the color channels share reads "
-    "near 0 in automatic mode, which then suggests a level to try by hand; fine texture may be smoothed at high "
-    "sigma.",
+    "denoise": _DENOISE + "grain the color channels share reads near 0 in automatic mode, which then suggests a "
+    "level to try by hand; fine texture may be smoothed at high sigma.",
+    "denoise.gray": _DENOISE + "fine texture may be smoothed at high sigma.",
     "inpaint": "Trained with L1 and gradient losses only: large holes come out smooth rather than textured, and "
     "faces, text and other objects are not reconstructed. Trained on natural photos with holes covering 1-60% of "
     "the crop it processes.",
@@ -95,8 +98,17 @@ def with_terms(body: str, name: str) -> str:
 
 
 def training_card(
-    name: str, summary: str, data: str, command: str, steps: int, notes: str = "", cpu_minutes: float | None = None
+    name: str,
+    summary: str,
+    data: str,
+    command: str,
+    steps: int,
+    notes: str = "",
+    cpu_minutes: float | None = None,
+    run_name: str | None = None,
 ) -> str:
+    """A new model card; ``run_name``: the default run folder's name when it is not the model's (a CycleGAN pair's
+    run is named after its first direction)."""
     cpu = f"- CPU time (process time, all runs of the checkpoint): {cpu_minutes:.1f} minutes\n" if cpu_minutes else ""
     return with_terms(
         f"""# {name}
@@ -107,8 +119,8 @@ def training_card(
 - Data: {data}
 - Command: `{command}`
 - Steps: {steps}
-{cpu}- Trained on a 2-core CPU; each run's resumable `last.pt` is in its `--run-dir` (default `runs/{name}`; not \
-published); `--init-from weights/{name}` fine-tunes these weights.
+{cpu}- Trained on a 2-core CPU; each run's resumable `last.pt` is in its `--run-dir` (default `runs/{run_name or name}`; \
+not published); `--init-from weights/{run_name or name}` fine-tunes these weights.
 {notes}
 <!-- eval:start -->
 ## Evaluation

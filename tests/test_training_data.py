@@ -626,6 +626,7 @@ def test_trainers_refuse_bad_input_with_one_line_and_status_2(tmp_path, trainer,
     cmd = [sys.executable, "-m", f"genrepair.training.{trainer}", "--data-root", str(tmp_path / "data"), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 2, proc.stderr
-    last = proc.stderr.splitlines()[-1]
-    assert last.startswith(f"{trainer}.py: error: ") and message in last, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr  # a bad option printed argparse's usage too
+    assert lines[0].startswith(f"{trainer}.py: error: ") and message in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr and list(tmp_path.iterdir()) == [], "a refused run leaves nothing behind"

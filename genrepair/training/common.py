@@ -22,7 +22,9 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def base_parser(name: str, description: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description)
+    from ..cli import _Parser  # a usage error in one line, as the genrepair command reports it
+
+    p = _Parser(description=description)
     p.add_argument("--data-root", type=Path, default=Path(os.environ.get("GENREPAIR_DATA", DEFAULT_DATA)))
     p.add_argument(
         "--run-dir", type=Path, help=f"resumable checkpoints + logs (default: runs/<model name>, e.g. runs/{name})"

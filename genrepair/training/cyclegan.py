@@ -134,6 +134,9 @@ def main() -> None:
         a for a in p._actions if a.dest == "output"
     ).help = "folder to write both model folders into (default: weights)"
     next(
+        a for a in p._actions if a.dest == "run_dir"
+    ).help = "resumable checkpoints + logs (default: runs/<first direction>, e.g. runs/cyclegan.flat2fluent3d)"
+    next(
         a for a in p._actions if a.dest == "init_from"
     ).help = "the folder holding both generators of the pair (e.g. weights), or one of the two"
     args = p.parse_args()
@@ -244,7 +247,7 @@ def main() -> None:
         export(
             g.eval(),
             out_dir / name,
-            training_card(name, summary, data, t.command, t.step, cpu_minutes=t.cpu_seconds() / 60),
+            training_card(name, summary, data, t.command, t.step, cpu_minutes=t.cpu_seconds() / 60, run_name=a2b),
         )
 
 
