@@ -1193,7 +1193,8 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
 with gr.Blocks(title="GenRepair", delete_cache=(KEEP_OUTPUTS_S, KEEP_OUTPUTS_S)) as demo:
     gr.Markdown(
         "# GenRepair\nGenerate emoji, translate between styles, remove noise and fill holes. "
-        "Every result downloads as a lossless PNG; each tab is also an API endpoint (see *Use via API* below)."
+        "Every result downloads as a lossless PNG; each tab is also an API endpoint (*Use via API* at the foot of "
+        "the page lists them on a wide screen)."
     )
     with gr.Tabs():
         with gr.Tab("Generate"):
