@@ -62,7 +62,7 @@ from genrepair.imageio import (
     upright,
     write_png,
 )
-from genrepair.pipelines import fit_mask, is_gray, looks_gray_pixels, read_mask, tile_size
+from genrepair.pipelines import fit_mask, is_gray, looks_gray_pixels, read_mask, same_shape, tile_size
 
 try:
     import spaces
@@ -519,7 +519,7 @@ def strokes(layer, size: tuple[int, int], name: str = "Mask") -> np.ndarray:
     alpha = np.asarray(img.convert("RGBA").getchannel("A")) if img.mode in ("RGBA", "LA", "PA", "P") else None
     painted = alpha > 0 if alpha is not None and alpha.min() < 255 else read_mask(img, f"{name} layer")
     h, w = painted.shape
-    if abs(w * size[1] - h * size[0]) > w + h:  # not the image's aspect ratio, to a pixel
+    if not same_shape((w, h), size):  # not the image's shape at some scale
         raise gr.Error(f"The {name} layer is {w}x{h} but the image is {size[0]}x{size[1]}; they must match.")
     return fit_mask(painted, size, f"{name} layer")
 
@@ -1075,7 +1075,7 @@ def run_inpaint(
     if mask is not None:  # an uploaded mask file, with whatever is painted on the Mask layer too
         uploaded = uploaded_mask(mask)
         h, w = uploaded.shape
-        if abs(w * img.height - h * img.width) <= w + h:  # the picture's shape, to a pixel (at another scale: scaled)
+        if same_shape((w, h), img.size):  # the picture's shape (at another scale: scaled)
             hole |= fit_mask(uploaded, img.size, "uploaded mask")
             scaled = f"{w}x{h}" if (w, h) != img.size else None
         elif painted:  # another picture's mask (an example's, say), left in its box: the strokes are the mask

@@ -307,8 +307,8 @@ def shared_noise_level(
     times the one-channel estimate of their mean, the level a colour denoiser wants for it (white noise in three
     channels is sqrt(3) weaker in their mean, shared noise is not). Clean grey texture and sharpening read here
     too (module docstring), so it is a suggestion, not the automatic level."""
-    img = np.asarray(pixels, dtype=np.float64)
-    return float(np.sqrt(3.0)) * estimate_noise_level(img.mean(2), patch, max_patches, seed, valid=valid)
+    mean = np.mean(pixels, axis=2, dtype=np.float64)  # no float64 copy of all three channels first
+    return float(np.sqrt(3.0)) * estimate_noise_level(mean, patch, max_patches, seed, valid=valid)
 
 
 def _weak_texture_sigma(

@@ -572,7 +572,8 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
             px = d.pixels if not jpeg or orientation(src) == 1 else decode(src, exif=False).pixels
             opaque = None if d.alpha is None else d.alpha >= 1  # what shows of a cut-out: its background has no noise
             used = min(estimate_noise_level(px, jpeg=jpeg, valid=opaque), sigma_max)
-            shared = _shared_grain(px, opaque, used, sigma_max)
+            if not getattr(model, "blind", False):  # a blind model takes no level to suggest
+                shared = _shared_grain(px, opaque, used, sigma_max)
             if used == 0 and not measurable(px):  # 0 is also what a clean picture reads
                 unmeasured = True
                 warnings.warn(  # a warning, not a log line: the CLI names the file it is about
@@ -672,13 +673,13 @@ def _binary(img, label: str, size: tuple[int, int]) -> np.ndarray:
 
 def fit_mask(mask: np.ndarray, size: tuple[int, int], label: str = "mask") -> np.ndarray:
     """A bool HxW mask at the image's ``size`` (width, height): as it is, or scaled when it has the image's shape at
-    another scale (to a pixel; a mask painted on a preview, a layer the browser sent smaller). Shrunk, a pixel is
-    set when any of what it covers was (a hole never comes off its object); enlarged, each pixel becomes the block
-    it covers (nearest neighbour). Another shape cannot be placed and is refused."""
+    another scale (:func:`same_shape`: a mask painted on a preview, a layer the browser sent smaller). A pixel is
+    set when any of what it covers was (a hole never comes off its object; enlarged by a whole factor, each pixel
+    becomes its block). Another shape cannot be placed and is refused."""
     h, w = mask.shape
     if (w, h) == tuple(size):
         return mask
-    if abs(w * size[1] - h * size[0]) > w + h:  # not the image's aspect ratio, to a pixel
+    if not same_shape((w, h), size):
         raise ImageInputError(
             f"{label} is {w}x{h} but the image is {size[0]}x{size[1]}; they must match (or be the same shape at "
             "another scale)"
@@ -686,9 +687,21 @@ def fit_mask(mask: np.ndarray, size: tuple[int, int], label: str = "mask") -> np
     import cv2
 
     log.info("%s: %dx%d scaled to the image's %dx%d", label, w, h, *size)
-    if size[0] * size[1] < w * h:
-        return cv2.resize(mask.astype(np.float32), tuple(size), interpolation=cv2.INTER_AREA) > 0
-    return cv2.resize(mask.astype(np.uint8), tuple(size), interpolation=cv2.INTER_NEAREST).astype(bool)
+    # each new pixel's share of the hole (a block of it when enlarged by a whole factor): any share counts
+    return cv2.resize(mask.astype(np.float32), tuple(size), interpolation=cv2.INTER_AREA) > 0
+
+
+def same_shape(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether sizes ``a`` and ``b`` (width, height) are one picture at two scales: one of them is the other
+    scaled by some factor and rounded, each side to within half a pixel (a preview made by any resizer). A
+    transposed size (an EXIF-rotated mask) is not, however nearly square."""
+
+    def rounded_from(small: tuple[int, int], big: tuple[int, int]) -> bool:
+        lo = max((small[0] - 0.5) / big[0], (small[1] - 0.5) / big[1])
+        hi = min((small[0] + 0.5) / big[0], (small[1] + 0.5) / big[1])
+        return lo <= hi
+
+    return rounded_from(a, b) or rounded_from(b, a)
 
 
 def read_mask(img, label: str = "mask") -> np.ndarray:

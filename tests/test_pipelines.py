@@ -608,8 +608,14 @@ def test_mask_of_the_image_shape_at_another_scale_is_scaled(inpainter) -> None:
     dot[20, 31] = True  # one pixel: shrunk to a third it is still there
     assert fit_mask(dot, (20, 14)).sum() == 1 and fit_mask(dot, (20, 14))[6, 10]
     assert fit_mask(fit_mask(dot, (20, 14)), (60, 42)).sum() == 9  # and enlarged, its 3x3 block
-    odd = np.zeros((41, 60), bool)  # a pixel off the shape: still placed
-    assert fit_mask(odd, (60, 42)).shape == (42, 60)
+    for preview, full in (((1024, 683), (6000, 4000)), ((512, 341), (5472, 3648)), ((75, 113), (3000, 4500))):
+        stroke = np.zeros(preview[::-1], bool)
+        stroke[:, preview[0] // 2] = True  # one pixel wide, top to bottom: never lost
+        scaled = fit_mask(stroke, full)
+        assert scaled.shape == full[::-1] and scaled.any(1).all(), (preview, full)
+    for other, size in (((999, 1000), (1000, 999)), ((290, 100), (2, 2)), ((2, 100), (1, 100)), ((64, 33), (64, 64))):
+        with pytest.raises(ImageInputError, match="they must match"):  # transposed, or another shape
+            fit_mask(np.ones(other[::-1], bool), size)
 
 
 @pytest.mark.parametrize("which", ["mask", "sketch"])
@@ -700,6 +706,8 @@ def test_shared_grain_is_suggested_not_used(denoiser) -> None:
     gray = Image.fromarray(_u8(grainy[..., 0]))
     assert "genrepair_sigma_shared" not in denoise(denoiser, gray, sigma="auto").info
     assert "genrepair_sigma_shared" not in denoise(denoiser, Image.fromarray(_u8(clean)), sigma="auto").info
+    blind = denoise(identity_denoiser(), Image.fromarray(_u8(grainy)), sigma="auto")  # takes no level to suggest
+    assert "genrepair_sigma_shared" not in blind.info
 
 
 def _u8(x: np.ndarray) -> np.ndarray:
