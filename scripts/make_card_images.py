@@ -8,6 +8,7 @@ Writes weights/<name>/examples.jpg and adds a link to it in the model card (once
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +39,13 @@ def save(name: str, img: Image.Image, caption: str) -> None:
     img.save(folder / "examples.jpg", quality=88)
     card = folder / "README.md"
     text = card.read_text()
+    block = f"## Examples\n{caption}\n\n![examples](examples.jpg)"
     if "examples.jpg" not in text:
-        card.write_text(text.rstrip() + f"\n\n## Examples\n{caption}\n\n![examples](examples.jpg)\n")
+        card.write_text(text.rstrip() + f"\n\n{block}\n")
+    else:  # the caption says what this grid shows
+        card.write_text(
+            re.sub(r"## Examples\n.*?\n\n!\[examples\]\(examples\.jpg\)", lambda _: block, text, flags=re.S)
+        )
     print(f"wrote {folder / 'examples.jpg'}")
 
 
@@ -92,8 +98,22 @@ def main() -> None:
         ins = [im.convert("L") if gray else im.convert("RGB") for im in rni[:6]]
         crops = [im.crop((0, 0, min(im.size), min(im.size))) for im in ins]
         kind = "photos converted to gray" if gray else "color photos"
-        save(name, sheet([crops, [genrepair.denoise(m, c) for c in crops]], 192),
-             f"Real noisy {kind} (RNI15, no ground truth), automatic noise level: input row, denoised row.")  # fmt: skip
+        auto = [genrepair.denoise(m, c) for c in crops]
+        caption = f"Real noisy {kind} (RNI15, no ground truth), automatic noise level: input row, denoised row."
+        grain = [
+            (i, out.info["genrepair_sigma_shared"])
+            for i, out in enumerate(auto)
+            if "genrepair_sigma_shared" in out.info
+        ]
+        rows = [crops, auto]
+        if grain:  # what automatic mode suggests for grain the channels share, shown too
+            rows.append([genrepair.denoise(m, c, sigma=dict(grain).get(i, "auto")) for i, c in enumerate(crops)])
+            said = ", ".join(f"{Path(rni[i].filename).stem} {s:.0f}" for i, s in grain)
+            caption = caption[:-1] + (
+                f"; third row: at the level automatic mode suggests for grain the color channels share ({said}), "
+                "the automatic result again for the others."
+            )
+        save(name, sheet(rows, 192), caption)
 
     if not wanted("inpaint.photo"):
         return
