@@ -1124,10 +1124,10 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
             note = gr.Markdown()  # filled on each page load (weights may appear) and on a model change
             gr.Markdown(
                 "Upload an image, then paint on the **Mask** layer (layer 1, first in the layer list) over what "
-                "should be replaced. Optionally draw guide lines on the **Sketch** layer (layer 2) inside the hole, "
-                "in another colour to tell them apart. The brush has a size control; only where you paint matters, "
-                "not the colour. (After *Clear mask* the editor lists both layers as 'Layer 1'; the first is still "
-                "the mask.)"
+                "should be replaced. Optionally draw guide lines on the **Sketch** layer (layer 2) inside the hole "
+                "(the half-transparent red shows them darker; an opaque colour tells them apart better). The brush "
+                "has a size control; only where you paint matters, not the colour. (After *Clear mask* the editor "
+                "lists both layers as 'Layer 1'; the first is still the mask.)"
             )
             editor = readable(
                 original_background(
@@ -1139,7 +1139,13 @@ def build_inpaint_tab() -> tuple[gr.Dropdown, gr.Markdown]:
                             label="Image and mask",
                             sources=("upload", "clipboard"),
                             layers=gr.LayerOptions(layers=["Mask", "Sketch"], allow_additional_layers=False),
-                            brush=gr.Brush(colors=["#ff3b30", "#1e88e5", "#000000", "#ffffff"], default_size=16),
+                            # half-opaque red first: what is under the mask stays visible, and sketch strokes
+                            # in it (same brush) show darker over it; the opaque colours for the sketch
+                            brush=gr.Brush(
+                                colors=[("#ff3b30", 0.55), "#1e88e5", "#000000", "#ffffff"],
+                                default_color=("#ff3b30", 0.55),
+                                default_size=16,
+                            ),
                             transforms=(),
                         )
                     )
