@@ -95,8 +95,8 @@ HOLE_RGB = np.array([255, 59, 48])  # the mask brush colour, also used to mark t
 UI_ONLY = {"queue": False, "api_visibility": "private"}  # instant UI updates, not API endpoints
 # 64 px samples shown larger: as blocks of pixels, not blurred by the browser's smoothing
 CSS = ".pixels img { image-rendering: pixelated; }"
-# empties an output in the browser, at the click, before any server event (a server-side clear could arrive after
-# the run's result and wipe it)
+# empties an output in the browser at the click (a server-side clear could arrive after the run's result and wipe
+# it); its event must be registered before the run's (registered after, it too wiped the result in chromium)
 CLEAR = "() => ''"
 USER_ERRORS = (genrepair.ImageInputError, genrepair.ModelLoadError, ValueError)
 
