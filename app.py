@@ -796,7 +796,7 @@ def run_denoise(
         note += "; average of 8 flipped/rotated passes"
     if add_noise_sigma > 0:
         note += f". Synthetic noise added first: σ = {add_noise_sigma:g}, seed {noise_seed}"
-    if auto and not blind and (grain := out.info.get("genrepair_sigma_shared")):
+    if grain := out.info.get("genrepair_sigma_shared"):  # automatic mode, a model that takes a level
         note += (
             f". The picture also shows grain its colour channels share (a camera's luma noise, film grain), which "
             f"reads σ ≈ {grain:.0f} and which the automatic level leaves, since it cannot tell such grain from fine "

@@ -119,8 +119,8 @@ def training_card(
 - Data: {data}
 - Command: `{command}`
 - Steps: {steps}
-{cpu}- Trained on a 2-core CPU; each run's resumable `last.pt` is in its `--run-dir` (default `runs/{run_name or name}`; \
-not published); `--init-from weights/{run_name or name}` fine-tunes these weights.
+{cpu}- Trained on a 2-core CPU; each run's resumable `last.pt` is in its `--run-dir` (default \
+`runs/{run_name or name}`; not published); `--init-from weights/{run_name or name}` fine-tunes these weights.
 {notes}
 <!-- eval:start -->
 ## Evaluation

@@ -73,7 +73,8 @@ found clean colour photos read as noisy through it, above all sharpened ones (ne
 an unsharp mask on CBSD68's stone statues read 30.6 (PSNR against the clean input 44.07 -> 26.06 dB), 7 of 12
 luma-sharpened Kodak24 images read 3.8-10.5 (6-13 dB lost), clean JPEG q90 files saved as PNG up to 18, some flat
 emoji and an off-white text page 3-12. A floor on the joint reading or a tighter selection might make it safe; untested.
-The pipeline offers the reading (``shared_noise_level``) as a suggestion to try by hand instead (``pipelines._shared_grain``).
+The pipeline offers the reading (``shared_noise_level``) as a suggestion to try by hand instead
+(``pipelines._shared_grain``).
 
 Known limit: the two measurements cannot tell noise from dense fine texture in a photo with no flat
 8x8 block at all; such a clean file saved at quality 50-60 can read as sigma 15-20 (a synthetic stripe

@@ -6,9 +6,9 @@
 one. Test images never trained on (the first ``--limit`` of BSD68 and Set12 in gray, CBSD68 in colour, and 11 of the
 photos/train photos as clean colour PNGs), noise added and then clipped and rounded to 8 bits (what a noisy photo's
 file holds), some saved as gray JPEGs; "luma only" adds one noise image to all three channels (noise the channels
-share), whose right level for a color model is sqrt(3) sigma (the default estimate, luma=False, misses it). Each file goes through ``genrepair.denoise`` in
-automatic mode with either estimate, and at the true level; prints the median levels read, the mean PSNRs, and on
-how many images the current estimate did better.
+share), whose right level for a color model is sqrt(3) sigma (the default estimate, luma=False, misses it).
+Each file goes through ``genrepair.denoise`` in automatic mode with either estimate, and at the true level; prints
+the median levels read, the mean PSNRs, and on how many images the current estimate did better.
 """
 
 from __future__ import annotations

@@ -100,15 +100,15 @@ def main() -> None:
         kind = "photos converted to gray" if gray else "color photos"
         auto = [genrepair.denoise(m, c) for c in crops]
         caption = f"Real noisy {kind} (RNI15, no ground truth), automatic noise level: input row, denoised row."
-        grain = [
-            (i, out.info["genrepair_sigma_shared"])
-            for i, out in enumerate(auto)
-            if "genrepair_sigma_shared" in out.info
-        ]
+        grain = {
+            i: out.info["genrepair_sigma_shared"] for i, out in enumerate(auto) if "genrepair_sigma_shared" in out.info
+        }
         rows = [crops, auto]
-        if grain:  # what automatic mode suggests for grain the channels share, shown too
-            rows.append([genrepair.denoise(m, c, sigma=dict(grain).get(i, "auto")) for i, c in enumerate(crops)])
-            said = ", ".join(f"{Path(rni[i].filename).stem} {s:.0f}" for i, s in grain)
+        if grain:  # what automatic mode suggests for grain the channels share, shown too (the others as they were)
+            rows.append(
+                [genrepair.denoise(m, c, sigma=grain[i]) if i in grain else auto[i] for i, c in enumerate(crops)]
+            )
+            said = ", ".join(f"{Path(rni[i].filename).stem} {s:.0f}" for i, s in grain.items())
             caption = caption[:-1] + (
                 f"; third row: at the level automatic mode suggests for grain the color channels share ({said}), "
                 "the automatic result again for the others."
