@@ -792,7 +792,14 @@ def run_denoise(
     if blind:
         how += "; this model is blind and does not use it"
     note = f"Denoised by **{model_name}**; noise level used: **σ = {used:.1f}** ({how})"
-    if best:
+    if out.info.get("genrepair_unchanged") and not out.info.get("genrepair_sigma_unmeasured"):
+        note = (
+            f"Nothing to remove: the noise level reads **σ = {used:.1f}** (estimated from the image), under one "
+            "level, so the picture is returned as it is (untick Auto and set σ to denoise it anyway)"
+            if auto
+            else "Nothing to remove at **σ = 0** (set by hand): the picture is returned as it is"
+        )
+    if best and not out.info.get("genrepair_unchanged"):
         note += "; average of 8 flipped/rotated passes"
     if add_noise_sigma > 0:
         note += f". Synthetic noise added first: σ = {add_noise_sigma:g}, seed {noise_seed}"

@@ -275,6 +275,12 @@ def cmd_denoise(args) -> None:
 
     def report(p, name, img):
         log.info("%s: %s, sigma %.1f", p, name, img.info["genrepair_sigma"])  # shown with -v
+        if sigma is None and img.info.get("genrepair_unchanged") and not img.info.get("genrepair_sigma_unmeasured"):
+            log.warning(
+                "%s: the noise level reads sigma %.1f, below 1: nothing to remove, written unchanged (give --sigma "
+                "to denoise it anyway)",
+                p, img.info["genrepair_sigma"],
+            )  # fmt: skip
         if grain := img.info.get("genrepair_sigma_shared"):  # only in automatic mode
             log.warning(
                 "%s: grain its colour channels share reads sigma %.0f, which the automatic level (%.1f) leaves; if the "

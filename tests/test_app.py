@@ -367,6 +367,19 @@ def test_denoise_auto_on_a_picture_too_small_to_measure_says_so(client, tmp_path
     assert slider == 0 and pixels(out_file).shape == (6, 6, 3)
 
 
+def test_denoise_says_when_there_is_nothing_to_remove(client, tmp_path):
+    needs("denoise.color")
+    src = png(tmp_path, "clean.png", scene(64))  # smooth, rounded to 8 bits: reads under one level
+    (_, after), _, out_file, note, slider = client.predict(
+        "denoise.color", handle_file(src), 10, True, 0, 0, False, True, api_name="/denoise"
+    )
+    assert note.startswith("Nothing to remove: the noise level reads **σ = 0.") and "untick Auto" in note, note
+    assert "8 flipped/rotated passes" not in note and slider == 0
+    assert np.array_equal(pixels(out_file), scene(64)) and np.array_equal(pixels(after), scene(64))
+    *_, note, _ = client.predict("denoise.color", handle_file(src), 0, False, 0, 0, False, api_name="/denoise")
+    assert note.startswith("Nothing to remove at **σ = 0** (set by hand)"), note
+
+
 def test_denoise_auto_suggests_a_level_for_grain_the_channels_share(client, tmp_path):
     """Grain shared by the colour channels reads near 0 in automatic mode: the note says what it reads instead."""
     needs("denoise.color")

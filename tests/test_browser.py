@@ -222,7 +222,10 @@ def test_denoise_upload(page, tmp_path):
         Image.open(scene_png(tmp_path / "g.png", 40, 30)).convert("L").save(tmp_path / "g.png")
         upload(panel, str(tmp_path / "g.png"))
         page.wait_for_function("el => el.value === 'denoise.gray'", arg=model.element_handle())
-    upload(panel, scene_png(tmp_path / "odd.png", 75, 52))
+    noisy = np.asarray(Image.open(scene_png(tmp_path / "odd.png", 75, 52)), float)
+    noisy += np.random.default_rng(0).normal(0, 10, noisy.shape)  # a clean picture is given back as it is
+    Image.fromarray(np.clip(noisy, 0, 255).round().astype(np.uint8)).save(tmp_path / "odd.png")
+    upload(panel, str(tmp_path / "odd.png"))
     page.wait_for_function("el => el.value === 'denoise.color'", arg=model.element_handle())
     loaded_sizes(block(panel, "Noisy image"), "img", 1)
     run(panel, "Denoise")

@@ -147,6 +147,26 @@ def test_denoise_auto_names_grain_the_channels_share(model_dirs, tmp_path: Path,
     assert f"try --sigma {level.group(1)}" in said[0]
 
 
+def test_denoise_auto_says_when_there_is_nothing_to_remove(model_dirs, tmp_path: Path, caplog) -> None:
+    """A clean picture reads under one level in automatic mode and is written as it is, which the CLI says."""
+    clean = np.asarray(photo(96, 96, seed=5)).astype(float)
+    yy, xx = np.mgrid[0:96, 0:96]
+    smooth = (128 + 60 * np.sin(xx / 9.0)[..., None] * np.cos(yy[..., None] / 13.0 + np.arange(3))).round()
+    Image.fromarray(smooth.astype(np.uint8)).save(tmp_path / "clean.png")
+    Image.fromarray(np.clip(clean, 0, 255).astype(np.uint8)).save(tmp_path / "grain.png")  # sigma ~5
+    args = ("denoise", "--model", model_dirs["denoise"], "--output", tmp_path / "out")
+    assert cli(*args, tmp_path / "clean.png", tmp_path / "grain.png") == 0
+    said = [r.getMessage() for r in caplog.records if "nothing to remove" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(str(tmp_path / "clean.png")), said
+    with Image.open(tmp_path / "clean.png") as a, Image.open(tmp_path / "out" / "clean.png") as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    caplog.clear()
+    assert cli(*args, "--sigma", "0", "--overwrite", tmp_path / "grain.png") == 0  # by hand: no word about it
+    assert not [r for r in caplog.records if "nothing to remove" in r.getMessage()]
+    with Image.open(tmp_path / "grain.png") as a, Image.open(tmp_path / "out" / "grain.png") as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
 def test_denoise_writes_a_16_bit_rgb_png_at_16_bits(model_dirs, tmp_path: Path) -> None:
     import cv2
 

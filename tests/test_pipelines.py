@@ -864,6 +864,25 @@ def test_denoise_of_a_cut_out_ignores_the_hidden_colours(denoiser) -> None:
     assert out.info["genrepair_sigma"] == 0 and np.array_equal(np.asarray(out), clear)
 
 
+def test_nothing_to_remove_gives_the_picture_back(denoiser) -> None:
+    """At sigma 0, or an automatic reading under one level, the denoisers are no identity (a clean 64 px screenshot
+    came back 33 dB from itself, its text blurred): the picture comes back as it is. Noise of sigma 3 is removed."""
+    clean = (np.clip(textured(h=96, w=112), 0, 1) * 255 + 0.5).astype(np.uint8)  # only rounding's noise
+    cut_out = np.dstack([clean, np.full(clean.shape[:2], 255, np.uint8)])
+    cut_out[:20, :, 3] = 0
+    for arr in (clean, cut_out, clean[..., 0]):
+        for sigma in (0, "auto"):
+            out = denoise(denoiser, Image.fromarray(arr), sigma=sigma)
+            assert out.info["genrepair_unchanged"] and out.info["genrepair_sigma"] < 1, (arr.shape, sigma)
+            assert np.array_equal(np.asarray(out), arr) and out.mode == Image.fromarray(arr).mode
+    assert "genrepair_unchanged" not in denoise(denoiser, Image.fromarray(clean), sigma=0.5).info  # asked for
+    assert "genrepair_unchanged" not in denoise(identity_denoiser(), Image.fromarray(clean), sigma=0).info  # blind
+    noisy = np.clip(np.round(clean + np.random.default_rng(0).normal(0, 3, clean.shape)), 0, 255).astype(np.uint8)
+    out = denoise(denoiser, Image.fromarray(noisy), sigma="auto")
+    assert "genrepair_unchanged" not in out.info and 2 < out.info["genrepair_sigma"] < 4
+    assert not np.array_equal(np.asarray(out), noisy)
+
+
 @pytest.mark.parametrize("sigma", [15, 25])
 def test_denoise_auto_reports_the_estimate(sigma: int, denoiser) -> None:
     clean = textured()
