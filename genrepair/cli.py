@@ -8,6 +8,7 @@ existing files only with --overwrite. In a batch, a file that is not a readable 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -22,9 +23,20 @@ log = logging.getLogger("genrepair")
 PACKAGE = Path(__file__).resolve().parent  # warnings raised from here are shown as one line per input
 MODEL_HELP = "registry name (see `genrepair list`) or a model folder"
 OUTPUT_HELP = "a .png file (one input), or a folder (same names, as PNG)"
-# what a folder argument picks up: the formats Pillow reads without extra libraries (AVIF and JPEG 2000 included)
-IMAGE_EXT = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".avif", ".jp2",
-             ".j2k", ".tga", ".ppm", ".pgm", ".pbm", ".pnm"}  # fmt: skip
+# What a folder run takes as pictures: every format Pillow opens (its own readers: .psd, .ico, .qoi, .pcx, ...) but
+# those it only names here (EPS needs Ghostscript; BUFR, GRIB, HDF5 and WMF are stubs; MPEG and IPTC are no
+# pictures), phones' .mpo, and the photos that get a message of their own when read (HEIC; camera RAW built on TIFF)
+NOT_PICTURES = {"EPS", "BUFR", "GRIB", "HDF5", "WMF", "MPEG", "IPTC"}
+MORE_EXT = {".mpo", ".heic", ".heif", ".dng", ".nef", ".cr2", ".arw", ".orf", ".rw2", ".pef", ".srw"}
+
+
+@functools.cache
+def image_extensions() -> frozenset[str]:
+    from PIL import Image
+
+    Image.init()
+    known = Image.registered_extensions()
+    return frozenset({e for e, f in known.items() if f in Image.OPEN and f not in NOT_PICTURES} | MORE_EXT)
 
 
 class CLIError(Exception):
@@ -70,7 +82,7 @@ def _folder_images(folder: Path, recursive: bool, skip: Path | None) -> list[Pat
     files beside photos on shared drives), and so are links to folders (no loops) and ``skip``."""
 
     def images(names: list[str], where: Path) -> list[Path]:
-        files = (where / n for n in names if not n.startswith(".") and Path(n).suffix.lower() in IMAGE_EXT)
+        files = (where / n for n in names if not n.startswith(".") and Path(n).suffix.lower() in image_extensions())
         return [f for f in files if f.is_file()]
 
     if not recursive:

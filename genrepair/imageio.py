@@ -224,6 +224,7 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
             # stored are turned the same way (OpenCV turns TIFFs itself)
             turn = img.tag_v2.get(274, 1) if planar else 1
             w, h = img.size if turn < 5 else img.size[::-1]
+            _scale_gray_key(img)
             img.load()  # the first frame of an animation; the file can be closed after this
             _invert_min_is_white16(img)
             if unsigned32:
@@ -250,6 +251,14 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageInputError(f"{name}: the image is damaged or truncated ({e})") from e
     return img
+
+
+def _scale_gray_key(img: Image.Image) -> None:
+    """A 2- or 4-bit gray PNG's tRNS colour key in the 0-255 values Pillow gives its pixels (it scales the pixels,
+    not the key: key 1 of a 2-bit file stands for 85). Known only before loading, from how the file stores them."""
+    key, bits = img.info.get("transparency"), {"L;2": 2, "L;4": 4}.get(_rawmode(img))
+    if img.format == "PNG" and bits and isinstance(key, int) and 0 <= key < 2**bits:
+        img.info["transparency"] = key * (255 // (2**bits - 1))
 
 
 def _rawmode(img: Image.Image) -> str:
@@ -598,6 +607,9 @@ def decode(img: Image.Image, exif: bool = True) -> Decoded:
         img = img.convert("LA" if mode == "L" else "RGBA")
     elif mode == "1":
         img = img.convert("L")
+        if isinstance(key, int):  # a 1-bit PNG's tRNS key, which Pillow gives as 0 or 255
+            img.info["transparency"] = 255 if key else 0
+            img = img.convert("LA")
     elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
         img = img.convert("RGB")
     elif mode == "La":  # premultiplied gray + alpha (Pillow cannot take it to RGBA)

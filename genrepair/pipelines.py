@@ -538,7 +538,7 @@ def check_sigma(sigma, sigma_max: float = 75.0) -> float:
         raise ValueError(f"sigma must be a number (0-255 scale) or 'auto', got {sigma!r}") from None
     if not math.isfinite(used) or not 0 <= used <= sigma_max:
         raise ValueError(f"sigma must be between 0 and {sigma_max:g} (0-255 scale), got {sigma}")
-    return used
+    return used + 0.0  # -0.0 reads 0
 
 
 @torch.inference_mode()
@@ -564,7 +564,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
     model = _for_pixels(model, d)
     sigma_max = float(getattr(model, "sigma_max", 75.0))
     unmeasured, shared = False, None
-    automatic = sigma is None or (isinstance(sigma, str) and sigma.lower() == "auto")
+    automatic = sigma is None or (isinstance(sigma, str) and sigma.strip().lower() == "auto")
     if automatic:
         # JPEG files need the JPEG-aware estimate, measured on the pixels as stored (its 8x8 blocks start at
         # the stored top-left corner, which an EXIF rotation moves)
@@ -739,7 +739,8 @@ def read_mask(img, label: str = "mask") -> np.ndarray:
     if clear or (d.alpha is not None and d.alpha.min() < 1 and v.min() == v.max()):  # or alpha is all it holds
         return _grow_soft(d.alpha)
     top = float(v.max())
-    lossless = src.format != "JPEG"  # a black JPEG mask's noise can be levels 0 and 1 only: never a 0/1 mask
+    # a black JPEG mask's noise can be levels 0 and 1 only: never a 0/1 mask (MPO: most phones' JPEGs)
+    lossless = src.format not in ("JPEG", "MPO")
     if lossless and 0 < top <= 0.5 and np.all((v == 0) | (v == top)):  # a 0/1 (or 0/other) mask: exactly its set pixels
         return v == top
     return _grow_soft(v)
@@ -905,7 +906,9 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512, ensemble: int
         )
     strokes = _binary(sketch, "sketch", (w, h)) if sketch is not None else np.zeros_like(hole)
     out_px = d.pixels.copy()
-    gray = is_gray(d.pixels, ignore=hole)  # a pen mark to remove from a gray photo is in the hole
+    # gray outside the hole (a pen mark to remove from a gray photo is in it), to within rounding: a colour JPEG of
+    # a gray photo, its channels a level or two apart, got fills tinted up to 9 levels
+    gray = looks_gray_pixels(d.pixels, ~hole)
     todo = hole.copy()  # hole pixels not filled yet: unknown to every window
     parts = _hole_parts(hole, work_size)
     least = work_size if len(parts) == 1 else work_size // 2  # small parts: half the context, a quarter of the time

@@ -348,6 +348,26 @@ def test_png_colour_key_transparency_becomes_alpha(identity, mode: str, tmp_path
     assert (a[:, :4, 0] == 200).all()
 
 
+@pytest.mark.parametrize("bits", [1, 2, 4])
+def test_low_bit_gray_png_colour_key_becomes_alpha(identity, bits: int, tmp_path: Path) -> None:
+    """1-, 2- and 4-bit gray PNGs with a tRNS key (optipng saves two-tone line art and masks so) keep their
+    transparency: Pillow scales such pixels to 0-255 but not the key (and drops 1-bit transparency on L)."""
+    top = 2**bits - 1
+    values = np.arange(12) % (top + 1)
+    pix = np.tile(values, (5, 1))
+    nbytes = -(-12 * bits // 8)
+    packed = ("".join(format(int(v), f"0{bits}b") for v in row).ljust(8 * nbytes, "0") for row in pix)
+    rows = b"".join(b"\x00" + int(bits_, 2).to_bytes(nbytes, "big") for bits_ in packed)
+    for key in sorted({0, top, min(1, top)}):
+        src = tmp_path / f"key{key}.png"
+        src.write_bytes(png_bytes(12, 5, bits, 0, rows, png_chunk(b"tRNS", struct.pack(">H", key))))
+        out = through(identity, src)
+        assert out.mode == "LA", (bits, key)
+        a = np.asarray(out)
+        assert np.array_equal(a[..., 1] == 0, pix == key), (bits, key)
+        assert np.array_equal(a[..., 0], pix * (255 // top)), (bits, key)
+
+
 @pytest.mark.parametrize("mode", ["RGBA", "LA"])
 def test_alpha_formats(identity, mode: str, tmp_path: Path) -> None:
     img = photo(11, 8).convert(mode[:-1])

@@ -570,6 +570,21 @@ def test_a_folder_of_avif_and_jfif_photos(model_dirs, tmp_path: Path) -> None:
     assert Image.open(out / "phone.png").size == (24, 16)
 
 
+def test_a_folder_run_takes_every_picture_pillow_opens(model_dirs, tmp_path: Path, capsys) -> None:
+    """Icons, PCX, TGA, QOI and phones' .mpo files are pictures too (they were left out without a word); an iPhone
+    HEIC photo is reported with its advice rather than skipped silently; other files stay out."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    for i, ext in enumerate((".ico", ".pcx", ".tga", ".qoi", ".mpo", ".png")):
+        photo(16, 16, seed=i).save(folder / f"p{i}{ext}")
+    (folder / "iphone.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64))
+    (folder / "notes.txt").write_text("not a picture")
+    assert cli("denoise", folder, "--model", model_dirs["denoise"], "--sigma", "10", "--output", out) == 2
+    assert sorted(f.name for f in out.iterdir()) == [f"p{i}.png" for i in range(6)]
+    err = capsys.readouterr().err
+    assert "iphone.heic: a HEIC/HEIF photo" in err and "notes.txt" not in err
+
+
 def test_output_into_the_input_folder_writes_new_files_only(model_dirs, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()

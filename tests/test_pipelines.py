@@ -538,6 +538,13 @@ def test_inpaint_fills_a_gray_picture_stored_as_rgb_in_gray(inpainter) -> None:
         and np.array_equal(out[..., 1], out[..., 2])
     )
     assert not np.array_equal(out, np.asarray(img))
+    # a colour JPEG of a gray photo: channels a level apart here and there (the colour fill was tinted up to 9)
+    gray = np.asarray(photo(40, 30).convert("L"), int)
+    tinted = np.dstack([gray, gray + np.random.default_rng(0).integers(0, 2, gray.shape), gray]).clip(0, 255)
+    hole_box = hole(40, 30, (10, 10, 25, 20))
+    out = np.asarray(inpaint(inpainter, tinted.astype(np.uint8), hole_box)).astype(int)
+    inside = np.asarray(hole_box) > 0
+    assert (out.max(2) == out.min(2))[inside].all() and np.array_equal(out[~inside], tinted[~inside])
 
 
 def test_inpaint_full_mask_is_a_clear_error(inpainter) -> None:
@@ -642,8 +649,9 @@ def test_denoise_sigma_not_a_number(denoiser) -> None:
 
 
 def test_denoise_sigma_bounds_are_inclusive(denoiser) -> None:
-    for sigma in (0, 75, "75", "auto", None):
+    for sigma in (0, 75, "75", "auto", None, " Auto ", " 15 "):
         assert denoise(denoiser, photo(16, 16), sigma=sigma).size == (16, 16)
+    assert str(denoise(denoiser, photo(16, 16), sigma=-0.0).info["genrepair_sigma"]) == "0.0"  # not -0.0
 
 
 def textured(seed: int = 0, h: int = 192, w: int = 224) -> np.ndarray:
@@ -1241,6 +1249,12 @@ def test_a_black_jpeg_mask_is_empty_even_when_its_noise_is_0_and_1(tmp_path) -> 
     buf = tmp_path / "noisy.jpg"
     Image.fromarray(noisy).save(buf, quality=100)
     assert not read_mask(buf).any() and not read_mask(path).any()
+    blocks = Image.fromarray(np.kron(noisy[:4, :5], np.ones((8, 8), np.uint8)))  # 0/1 blocks that survive JPEG
+    phone = tmp_path / "phone.jpg"  # MPO, as most phones' JPEGs open (a second, preview image in the file)
+    blocks.save(phone, "MPO", save_all=True, append_images=[blocks.resize((10, 8))], quality=95)
+    with Image.open(phone) as img:
+        assert img.format == "MPO" and set(np.unique(np.asarray(img))) <= {0, 1}
+    assert not read_mask(phone).any()
 
 
 def test_a_model_name_is_loaded_and_a_training_mode_model_is_put_in_eval(model_dirs) -> None:
