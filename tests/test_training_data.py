@@ -449,10 +449,37 @@ def test_patch_sampler_saturates_colors(tmp_path):
         PatchSampler([path], 32, saturate=-0.1)
 
 
+def test_patch_sampler_raises_fine_chroma_detail(tmp_path):
+    """chroma_detail=1 draws the same crops as the plain sampler and multiplies the fine detail of their chroma
+    (chroma less its blur) by one factor in [1, 3], keeping luma and the blurred chroma where nothing clips."""
+    import cv2
+
+    path = tmp_path / "photo.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(110, 146, (80, 90, 3), dtype=np.uint8)).save(path)
+    plain = PatchSampler([path], 32, seed=1).batch(1)[0].permute(1, 2, 0).numpy()
+    sharp = PatchSampler([path], 32, seed=1, chroma_detail=1.0).batch(1)[0].permute(1, 2, 0).numpy()
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    chroma, sharp_chroma = plain - (plain @ luma)[..., None], sharp - (sharp @ luma)[..., None]
+    smooth = cv2.GaussianBlur(chroma, (0, 0), 1.5, borderType=cv2.BORDER_REFLECT)
+    assert ((sharp > 0) & (sharp < 1)).all()  # mid-range colours: nothing clips, so the factor shows exactly
+    detail, raised = chroma - smooth, sharp_chroma - smooth
+    factor = float((raised * detail).sum() / (detail**2).sum())
+    assert 1.0 < factor <= 3.0
+    np.testing.assert_allclose(raised, factor * detail, atol=2e-5)
+    np.testing.assert_allclose(sharp @ luma, plain @ luma, atol=1e-5)
+    with pytest.raises(ValueError, match="chroma_detail needs color"):
+        PatchSampler([path], 32, gray=True, chroma_detail=0.5)
+    with pytest.raises(ValueError, match="chroma_detail is a probability"):
+        PatchSampler([path], 32, chroma_detail=1.5)
+
+
 def test_denoise_training_saturate_is_on_the_card(monkeypatch, tmp_path):
     _tiny_photo_root(tmp_path)
-    out = _train(monkeypatch, tmp_path, train_denoise, "vivid", "--channels", "8,16", "--nb", "1", "--saturate", "0.5")
-    assert "saturation raised 1-2x in 50% of crops" in (out / "README.md").read_text()
+    args = ("--channels", "8,16", "--nb", "1", "--saturate", "0.5", "--chroma-detail", "0.25")
+    out = _train(monkeypatch, tmp_path, train_denoise, "vivid", *args)
+    card = (out / "README.md").read_text()
+    assert "saturation raised 1-2x in 50% of crops" in card and "fine chroma detail raised 1-3x in 25% of crops" in card
     with pytest.raises(ValueError, match="saturate needs color"):
         _train(monkeypatch, tmp_path, train_denoise, "gray", "--gray", "--cbsd432", "--saturate", "0.5")
 

@@ -59,6 +59,12 @@ def main() -> None:
         help="chance that a color crop's colors are pushed away from its gray by a factor up to 2 (0 = never)",
     )
     p.add_argument(
+        "--chroma-detail",
+        type=float,
+        default=0.0,
+        help="chance that a color crop's fine chroma detail is raised by a factor up to 3 (0 = never)",
+    )
+    p.add_argument(
         "--loss",
         choices=("l1", "mse"),
         default="l1",
@@ -93,6 +99,8 @@ def main() -> None:
         train_data += f", RGB order shuffled in {args.permute_channels:.0%} of crops"
     if args.saturate:
         train_data += f", saturation raised 1-2x in {args.saturate:.0%} of crops"
+    if args.chroma_detail:
+        train_data += f", fine chroma detail raised 1-3x in {args.chroma_detail:.0%} of crops"
     if args.gray and from_color:
         train_data += "; started from a color model's weights (RGB input weights summed, outputs averaged)"
     sampler = PatchSampler(
@@ -103,6 +111,7 @@ def main() -> None:
         scales=scales,
         permute_channels=args.permute_channels,
         saturate=args.saturate,
+        chroma_detail=args.chroma_detail,
     )
     model = NoiseCondUNet(
         in_nc=1 if args.gray else 3,
