@@ -221,12 +221,12 @@ def _map_images(args, fn, protect: list[Path] = ()) -> None:
 
 
 def cmd_list(args) -> None:
-    from .hub import _has_files, local_models, weights_dir
+    from .hub import _has_files, _lfs_pointer, local_models, weights_dir
     from .registry import list_models
 
     folder = weights_dir()
-    for s in list_models(args.task):
-        local = s.name.startswith("classic.") or _has_files(folder / s.name)
+    for s in list_models(args.task):  # a Git LFS pointer is not the weights: load_model goes to the cache or Hub
+        local = s.name.startswith("classic.") or (_has_files(folder / s.name) and not _lfs_pointer(folder / s.name))
         where = "" if local else f" (not in {folder}: from the Hugging Face cache or Hub)"
         print(f"{s.name}\t{s.task}\t{s.description}{where}")
     for name, task in local_models().items():  # converted or own models under weights/, loaded by name too
@@ -372,7 +372,7 @@ PUSHED = ("config.json", "model.safetensors", "README.md", "examples.jpg")  # a 
 def cmd_push(args) -> None:
     from huggingface_hub import HfApi, get_session
 
-    from .hub import one_line
+    from .hub import ModelLoadError, _build, _check_folder, one_line
 
     folder = Path(args.folder)
     if not folder.is_dir():
@@ -382,6 +382,11 @@ def cmd_push(args) -> None:
     for f in ("config.json", "model.safetensors", "README.md"):
         if not (folder / f).is_file():
             raise CLIError(f"{folder}: missing {f}; push needs a full model folder")
+    try:  # as load_model would, on the CPU: a repo that does not load must not be published
+        _check_folder(folder)
+        _build(folder, f"folder {folder}", folder.name, None)
+    except ModelLoadError as e:
+        raise CLIError(f"refusing to push {folder}: {e}") from e
     api = HfApi()
     # huggingface_hub's (httpx) client waits forever by default: a Hub (or proxy) that accepts the connection and
     # never answers hung `push`. The limit is per read or write, so a large file that keeps moving is not cut off.

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
+from safetensors.torch import load_file
 
-from .hub import one_line, save_model
+from .hub import channel_problem, one_line, save_model, weights_dir
 from .models import DnCNN, DRUNet, FFDNet, ResnetGenerator
 from .models.cyclegan import decoder_layout
+from .registry import REGISTRY
 
 log = logging.getLogger("genrepair")
 ARCHES = ("cyclegan", "dncnn", "ffdnet", "drunet")
@@ -29,7 +31,6 @@ OUTPUTS = ("config.json", "model.safetensors", "README.md")
 # (scripts/make_card_images.py): --overwrite removes them, or the new model would be pushed with the old pictures
 DESCRIBE_OLD = ("examples.jpg",)
 WRAPPERS = ("state_dict", "params_ema", "params", "model")  # checked in this order, each inside the one before
-CHANNELS = (1, 3)  # what the pipelines hand a model and take back: gray or RGB
 
 
 class ConversionError(ValueError):
@@ -52,22 +53,14 @@ def read_checkpoint(src: str | Path) -> tuple[dict[str, torch.Tensor], list[str]
         raise ConversionError(f"{src}: is a folder; give the checkpoint file (.pth)")
     if not src.is_file():
         raise ConversionError(f"{src}: no such file")
-    try:
-        obj = torch.load(src, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - unpickling refuses anything but plain tensors/containers
-        # torch's own message advises weights_only=False; say what was found instead
-        text = str(e)
-        found = re.search(r"unsupported (?:global: )?GLOBAL (\S+)", text, re.IGNORECASE)  # torch's wording varies
-        damaged = re.search(r"PytorchStreamReader|central directory|corrupt|truncat|ran out of input|EOF", text, re.I)
-        if found:
-            why = f"it pickles a Python object ({found.group(1)}); only plain tensors are read (weights_only=True)"
-        elif _torchscript(src):
-            why = "a TorchScript file (torch.jit.save), which is code; give the state_dict saved with torch.save"
-        elif damaged or src.stat().st_size == 0:
-            why = f"the file is damaged, truncated or not a PyTorch checkpoint ({one_line(e, 120)})"
-        else:
-            why = "not a PyTorch checkpoint that loads with weights_only=True"
-        raise ConversionError(f"{src.name}: refused: {why}") from e
+    if _safetensors(src):  # a safetensors file named .pth: read as what it is, not refused as a pickle
+        try:
+            obj = load_file(str(src))
+        except (SafetensorError, OSError) as e:
+            why = f"the file is a damaged or truncated safetensors file ({one_line(e, 120)})"
+            raise ConversionError(f"{src.name}: refused: {why}") from e
+    else:
+        obj = _load_pickle(src)
     keys = []
     for key in WRAPPERS:
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
@@ -76,6 +69,38 @@ def read_checkpoint(src: str | Path) -> tuple[dict[str, torch.Tensor], list[str]
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ConversionError(f"{src.name}: expected a dict of tensors (a state_dict)")
     return {re.sub(r"^(module\.|_orig_mod\.)+", "", k): v for k, v in obj.items()}, keys
+
+
+def _safetensors(src: Path) -> bool:
+    """The file is laid out as safetensors, whatever its name: an 8-byte little-endian header length (at most
+    safetensors' 100 MB; a zip or a pickle reads as far more), then the JSON header."""
+    try:
+        with open(src, "rb") as f:
+            head = f.read(9)
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:] == b"{" and int.from_bytes(head[:8], "little") <= 100_000_000
+
+
+def _load_pickle(src: Path):
+    """``torch.load(weights_only=True)``; its errors say what the file is (torch's own advise weights_only=False)."""
+    try:
+        return torch.load(src, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - unpickling refuses anything but plain tensors/containers
+        text = str(e)
+        found = re.search(r"unsupported (?:global: )?GLOBAL (\S+)", text, re.IGNORECASE)  # torch's wording varies
+        damaged = re.search(
+            r"PytorchStreamReader|central directory|corrupt|truncat|ran out of input|EOF|negative seek", text, re.I
+        )
+        if found:
+            why = f"it pickles a Python object ({found.group(1)}); only plain tensors are read (weights_only=True)"
+        elif _torchscript(src):
+            why = "a TorchScript file (torch.jit.save), which is code; give the state_dict saved with torch.save"
+        elif damaged or isinstance(e, OSError) or src.stat().st_size == 0:  # a half-written file: Errno 22 on seek
+            why = f"the file is damaged, truncated or not a PyTorch checkpoint ({one_line(e, 120)})"
+        else:
+            why = "not a PyTorch checkpoint that loads with weights_only=True"
+        raise ConversionError(f"{src.name}: refused: {why}") from e
 
 
 _FIRST_KEY = {"cyclegan": r"model\.1\.weight", "dncnn": r"model\.\d+\.weight", "ffdnet": r"model\.\d+\.weight",
@@ -204,8 +229,8 @@ def _check_usable(model: torch.nn.Module, sd: dict[str, torch.Tensor], where: st
 
     ``load_state_dict`` casts integers to float without a word (a quantized file would run as garbage), and NaN
     only shows when the converted folder is loaded; a model of other channel counts than the pipelines hand over
-    (1 gray, 3 RGB) would fail inside the network on its first image. What the extra channels of such a model
-    mean (alpha, a mask, a label map) is not in the file, so it is refused here rather than guessed at.
+    (1 gray, 3 RGB) would fail inside the network on its first image: ``hub.channel_problem`` refuses it here, as
+    ``load_model`` does, rather than guess what its extra channels mean (alpha, a mask, a label map).
     """
     own = model.state_dict()
     if ints := [k for k, v in sd.items() if k in own and own[k].is_floating_point() and not v.is_floating_point()]:
@@ -218,28 +243,8 @@ def _check_usable(model: torch.nn.Module, sd: dict[str, torch.Tensor], where: st
         raise ConversionError(
             f"{where}weight {bad[0]}{more} holds NaN or infinite values (a diverged training run or a damaged file)"
         )
-    cfg = model._hub_mixin_config  # type: ignore[attr-defined] - the constructor's arguments
-    if isinstance(model, ResnetGenerator):
-        for side, verb, n, does in (
-            ("input", "reads", cfg["input_nc"], "gives it"),
-            ("output", "writes", cfg["output_nc"], "saves"),
-        ):
-            if n not in CHANNELS:
-                raise ConversionError(
-                    f"{where}the generator {verb} {n} {side} channels; genrepair translate {does} 1 (gray) or "
-                    "3 (RGB), so it could not run"
-                )
-    else:
-        n_in, n_out = cfg["in_nc"], cfg["out_nc"]
-        if n_in not in CHANNELS:
-            raise ConversionError(
-                f"{where}the denoiser reads {n_in} channels; genrepair denoise gives it 1 (gray) or 3 (RGB), "
-                "so it could not run"
-            )
-        if n_out != n_in:
-            raise ConversionError(
-                f"{where}the denoiser reads {n_in} channels but writes {n_out}; it must give back as many as it reads"
-            )
+    if problem := channel_problem(model):  # load_model refuses the same models
+        raise ConversionError(f"{where}{problem}")
 
 
 def guess_arch(sd: dict[str, torch.Tensor]) -> str | None:
@@ -263,9 +268,14 @@ def convert(src: str | Path, arch: str, output: str | Path, overwrite: bool = Fa
         raise ConversionError(f"unknown --arch {arch!r}; valid: {', '.join(ARCHES)}")
     if output.exists() and not output.is_dir():
         raise ConversionError(f"{output}: exists and is not a folder; --output names the model folder to write")
-    if src.resolve().parent == output.resolve() and src.name in ("config.json", "model.safetensors", "README.md"):
+    if any(src.resolve() == (output / n).resolve() for n in OUTPUTS):  # through a link of another name too
         raise ConversionError(f"{src}: refusing to overwrite the input file; choose another --output folder")
-    held = [n for n in OUTPUTS if (output / n).exists()]
+    out = output.resolve()
+    if out.parent == weights_dir().resolve() and out.name in REGISTRY and not overwrite:  # load_model reads it first
+        raise ConversionError(
+            f"{output}: it would replace the registry model {out.name}; choose another folder name or pass --overwrite"
+        )
+    held = [n for n in OUTPUTS if os.path.lexists(output / n)]  # a dangling link is held too
     if held and not overwrite:
         raise ConversionError(f"{output}: already holds {', '.join(held)}; pass --overwrite to replace it")
     sd, keys = read_checkpoint(src)

@@ -305,20 +305,26 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
     raise ModelLoadError(f"could not load {name!r}; tried: " + "; ".join(tried))
 
 
-# a model page, or one of its files' (the repo is what loads): owner/name[/tree|blob|resolve/REV[/file]][?query]
+# a model page, or one of its files' (the repo is what loads): owner/name[/tree|blob|resolve/REV[/path]][?query]
 _HUB_PAGE = re.compile(
-    r"(?P<repo>[\w.-]+/[\w.-]+)(?:/(?:tree|blob|resolve)/(?P<rev>[^/?#]+)(?:/[^?#]*)?)?/?(?:[?#].*)?"
+    r"(?P<repo>[\w.-]+/[\w.-]+)(?:/(?:tree|blob|resolve)/(?P<rev>[^/?#]+)(?:/(?P<path>[^?#]*))?)?/?(?:[?#].*)?"
 )
+ROOT_FILES = ("config.json", "model.safetensors", "README.md")  # what an address may name: the repo's root model
 
 
 def _hub_repo(name: str) -> tuple[str, str | None] | None:
     """(repo id, revision) for a Hub model page's address (``https://huggingface.co/owner/name`` or the
-    ``HF_ENDPOINT``'s, with ``/tree/REV`` if given, or a file's address in it, ``/resolve/REV/model.safetensors``)
-    or ``owner/name@REV``; None for anything else."""
+    ``HF_ENDPOINT``'s, with ``/tree/REV`` if given, or a root file's address in it, ``/resolve/REV/model.safetensors``)
+    or ``owner/name@REV``; None for anything else. An address in a subfolder is refused: only the root loads."""
     for site in {"https://huggingface.co", "https://hf.co", _endpoint()}:
         if name.startswith(site + "/") and (m := _HUB_PAGE.fullmatch(name[len(site) + 1 :])):
             if m["repo"].split("/")[0] in ("spaces", "datasets", "docs", "models"):
                 return None  # a Space's or dataset's page: not a model repo
+            if (path := unquote(m["path"] or "").strip("/")) and path not in ROOT_FILES:
+                raise ModelLoadError(  # a subfolder's model: loading the root's instead would be silently wrong
+                    f"{name}: names {path} in the repo {m['repo']}; genrepair loads a repo's root files only "
+                    f"({' and '.join(FILES)}), so give the address of a repo that holds the model at its root"
+                )
             return m["repo"], None if m["rev"] is None else unquote(m["rev"])  # refs%2Fpr%2F1: refs/pr/1
     if "@" in name and re.fullmatch(r"[\w-][\w.-]*/[\w.-]+@[\w./-]+", name):
         repo, rev = name.split("@", 1)
@@ -434,6 +440,33 @@ def _check_numbers(cls: type, kwargs: dict, path: Path) -> None:
             raise ModelLoadError(f"{path}: {key} {value} is over {DEPTH_LIMITS[key]}, far deeper than any such network")
 
 
+CHANNELS = (1, 3)  # what the pipelines hand a model and take back: gray or RGB
+
+
+def channel_problem(model: torch.nn.Module) -> str | None:
+    """Why no pipeline can run ``model`` with its channel counts (None: one can), for ``load_model`` and
+    ``genrepair convert`` alike. Such a model failed inside the network on its first image, or wrote a wrong
+    picture (two output channels saved as gray and alpha); what its extra channels mean is not in the file."""
+    cfg = getattr(model, "_hub_mixin_config", None) or {}  # the constructor's arguments, defaults included
+    if isinstance(model, models.ResnetGenerator):
+        for side, verb, does in (("input", "reads", "gives it"), ("output", "writes", "saves")):
+            if (n := cfg.get(f"{side}_nc", 3)) not in CHANNELS:
+                return (
+                    f"the generator {verb} {n} {side} channels; genrepair translate {does} 1 (gray) or 3 (RGB), "
+                    "so it could not run"
+                )
+    elif models.TASK_OF_CLASS.get(type(model).__name__) == "denoise" and "in_nc" in cfg:
+        n_in, n_out = cfg["in_nc"], cfg.get("out_nc", cfg["in_nc"])  # NoiseCondUNet gives back what it reads
+        if n_in not in CHANNELS:
+            return (
+                f"the denoiser reads {n_in} channels; genrepair denoise gives it 1 (gray) or 3 (RGB), "
+                "so it could not run"
+            )
+        if n_out != n_in:
+            return f"the denoiser reads {n_in} channels but writes {n_out}; it must give back as many as it reads"
+    return None
+
+
 def _build(folder: Path, how: str, name: str, spec_cls: str | None) -> torch.nn.Module:
     """The model ``folder`` describes, with its weights: every way a folder can be wrong is a ModelLoadError."""
     config = read_config(folder)
@@ -449,6 +482,13 @@ def _build(folder: Path, how: str, name: str, spec_cls: str | None) -> torch.nn.
         raise
     except Exception as e:  # noqa: BLE001 - whatever the constructor makes of odd values, name the config
         raise ModelLoadError(f"{folder / 'config.json'} does not describe a {cls.__name__}: {one_line(e)}") from e
+    if problem := channel_problem(model):  # before the weights are read: the config alone decides it
+        raise ModelLoadError(f"{folder / 'config.json'}: {problem}")
+    if spec_cls and cls.__name__ != spec_cls:  # a converted model saved under a registry name's folder
+        log.warning(
+            "%s: %s holds a %s, not the registry model's %s; it replaces that model under this name",
+            name, folder, cls.__name__, spec_cls,
+        )  # fmt: skip
     need, pad = getattr(model, "size_multiple", 1), getattr(model, "pad_multiple", 1)
     if pad % need:  # a smaller multiple fails inside the network on the first image whose sides do not divide
         raise ModelLoadError(

@@ -6,6 +6,7 @@ Each case once converted (or loaded) and then crashed with a raw traceback, or r
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -103,6 +104,25 @@ def test_convert_refuses_a_denoiser_of_four_channels(tmp_path: Path) -> None:
         convert(src, "dncnn", tmp_path / "out")
 
 
+@pytest.mark.parametrize(
+    ("cls_name", "kwargs", "message"),
+    [
+        ("ResnetGenerator", dict(input_nc=4), r"the generator reads 4 input channels; genrepair translate gives it 1"),
+        ("ResnetGenerator", dict(output_nc=2), r"the generator writes 2 output channels; genrepair translate saves 1"),
+        ("DnCNN", dict(in_nc=2, out_nc=2), r"the denoiser reads 2 channels; genrepair denoise gives it 1"),
+        ("DnCNN", dict(in_nc=3, out_nc=1), r"the denoiser reads 3 channels but writes 1; it must give back as many"),
+        ("FFDNet", dict(in_nc=1, out_nc=3), r"the denoiser reads 1 channels but writes 3"),
+        ("NoiseCondUNet", dict(in_nc=4), r"the denoiser reads 4 channels"),
+    ],
+)
+def test_load_refuses_channel_counts_no_pipeline_runs(tmp_path: Path, cls_name: str, kwargs: dict, message) -> None:
+    """What convert refuses, a folder saved by hand too: such models died inside the network on the first image
+    (a traceback) or wrote a wrong picture (two output channels saved as gray and alpha)."""
+    folder = save_model(tiny(cls_name, **kwargs), tmp_path / "m")
+    with pytest.raises(ModelLoadError, match=r"m/config\.json: " + message):
+        load_model(folder)
+
+
 # ---------------------------------------------------------------- convert --overwrite
 
 
@@ -139,6 +159,56 @@ def test_a_failed_overwrite_keeps_the_old_examples(tmp_path: Path) -> None:
     with pytest.raises(ConversionError):
         convert(write_pth(tmp_path / "bad.pth", {"x": torch.zeros(1)}), "cyclegan", out, overwrite=True)
     assert (out / "examples.jpg").is_file()
+
+
+def test_convert_will_not_replace_its_input_through_a_link(tmp_path: Path) -> None:
+    """A link of another name to the output folder's weights file was converted onto itself with --overwrite."""
+    out = tmp_path / "out"
+    out.mkdir()
+    original = write_pth(out / "model.safetensors", cyclegan_state())  # a .pth saved under the weights' name
+    before = original.read_bytes()
+    (tmp_path / "h2z.pth").symlink_to(original)
+    with pytest.raises(ConversionError, match=r"h2z\.pth: refusing to overwrite the input file"):
+        convert(tmp_path / "h2z.pth", "cyclegan", out, overwrite=True)
+    assert original.read_bytes() == before
+    dangling = tmp_path / "new"
+    dangling.mkdir()
+    (dangling / "config.json").symlink_to(tmp_path / "gone.json")  # a link to nothing is held too
+    with pytest.raises(ConversionError, match=r"new: already holds config\.json; pass --overwrite"):
+        convert(write_pth(tmp_path / "a.pth", cyclegan_state()), "cyclegan", dangling)
+    assert (dangling / "config.json").is_symlink()
+
+
+def test_convert_will_not_replace_a_registry_model_by_its_name(tmp_path: Path, caplog) -> None:
+    """A DnCNN converted to $GENREPAIR_WEIGHTS/denoise.gray silently took the U-Net's place under that name."""
+    from genrepair.hub import weights_dir
+
+    src = write_pth(tmp_path / "dn.pth", DnCNN(in_nc=1, out_nc=1, nc=8, nb=3).state_dict())
+    with pytest.raises(ConversionError, match=r"it would replace the registry model denoise\.gray; choose another"):
+        convert(src, "dncnn", weights_dir() / "denoise.gray")
+    assert not (weights_dir() / "denoise.gray").exists()
+    convert(src, "dncnn", weights_dir() / "denoise.gray", overwrite=True)  # asked for: done, and said at load
+    with caplog.at_level(logging.WARNING, logger="genrepair"):
+        assert type(load_model("denoise.gray")).__name__ == "DnCNN"
+    assert "holds a DnCNN, not the registry model's NoiseCondUNet" in caplog.text
+
+
+def test_convert_reads_a_safetensors_file_and_names_a_truncated_one(tmp_path: Path) -> None:
+    """A safetensors file named .pth was refused as "not a PyTorch checkpoint", and a half-written .pth (OSError
+    Errno 22 from torch) was too: neither said what the file is."""
+    from safetensors.torch import save_file
+
+    sd = cyclegan_state()
+    save_file(sd, str(tmp_path / "g.pth"))
+    model = load_model(convert(tmp_path / "g.pth", "cyclegan", tmp_path / "out"))
+    assert all(torch.equal(v, sd[k]) for k, v in model.state_dict().items())
+    whole = write_pth(tmp_path / "whole.pth", sd).read_bytes()
+    (tmp_path / "half.pth").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ConversionError, match=r"half\.pth: refused: the file is damaged, truncated or not a PyTorch"):
+        convert(tmp_path / "half.pth", "cyclegan", tmp_path / "out2")
+    (tmp_path / "cut.pth").write_bytes((tmp_path / "g.pth").read_bytes()[:200])
+    with pytest.raises(ConversionError, match=r"cut\.pth: refused: the file is a damaged or truncated safetensors"):
+        convert(tmp_path / "cut.pth", "cyclegan", tmp_path / "out3")
 
 
 # ---------------------------------------------------------------- BasicSR / KAIR training checkpoints

@@ -867,3 +867,16 @@ def test_a_folder_with_images_only_in_subfolders_suggests_recursive(model_dirs, 
     assert one_error_line(capsys.readouterr().err).endswith(
         "folder holds no images (its subfolders do: pass --recursive)"
     )
+
+
+def test_list_calls_a_git_lfs_pointer_not_local(model_dirs, capsys) -> None:
+    """A clone without git-lfs: the weights file is a pointer, so load_model goes to the cache or Hub; so says list."""
+    from genrepair.hub import weights_dir
+
+    folder = Path(shutil.copytree(model_dirs["denoise"], weights_dir() / "denoise.color"))
+    hub = f"(not in {weights_dir()}: from the Hugging Face cache or Hub)"
+    assert cli("list", "--task", "denoise") == 0
+    assert hub not in capsys.readouterr().out.splitlines()[0]
+    (folder / "model.safetensors").write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 8\n")
+    assert cli("list", "--task", "denoise") == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith(hub)

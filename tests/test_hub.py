@@ -245,3 +245,22 @@ def test_an_unusable_device_is_refused_before_any_download(repo, tmp_path: Path,
             with pytest.raises(ValueError, match="CUDA is not available|unsupported device"):
                 load_model(NAME, device=device)
         assert hub.requests == []
+
+
+def test_an_address_in_a_subfolder_is_refused_not_taken_for_the_root(repo, tmp_path: Path, monkeypatch) -> None:
+    """``/tree/main/dncnn`` (a repo of several models) loaded the root's model instead, without a word."""
+    from genrepair.hub import _hub_repo
+
+    with HubServer({"someone/multi": repo[0]}) as hub:
+        hub_env(monkeypatch, tmp_path, hub.url)
+        for pasted in (
+            f"{hub.url}/someone/multi/tree/main/dncnn",
+            "https://huggingface.co/someone/multi/blob/main/dncnn/model.safetensors",
+            f"{hub.url}/someone/multi/resolve/v1/sub%2Fconfig.json?download=true",
+        ):
+            with pytest.raises(ModelLoadError, match=r"names (dncnn|sub/config\.json).* root files only"):
+                load_model(pasted, device="cpu")
+        assert hub.requests == []
+        for root in ("tree/main/", "blob/main/README.md", "resolve/main/config.json"):
+            assert _hub_repo(f"https://huggingface.co/someone/multi/{root}") == ("someone/multi", "main")
+        assert same_output(load_model(f"{hub.url}/someone/multi/blob/main/model.safetensors", device="cpu"), repo[1])

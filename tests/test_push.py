@@ -105,3 +105,30 @@ def test_push_gives_up_on_a_hub_that_never_answers(model_dirs, monkeypatch, caps
     assert time.monotonic() - start < 30
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "push to me/x failed" in err and "Timeout" in err
+
+
+@pytest.mark.parametrize(
+    ("spoil", "expected"),
+    [
+        ("lfs", r"model\.safetensors is a Git LFS pointer, not the weights"),
+        ("config", r"config\.json is unreadable"),
+        ("weights", r"'m' from folder .* does not load as NoiseCondUNet: config\.json does not match the weights"),
+    ],
+)
+def test_push_refuses_a_folder_that_does_not_load(model_dirs, fake_api, capsys, tmp_path, spoil, expected) -> None:
+    """A clone without git-lfs, a broken config.json, another model's weights: each was published as it was."""
+    import re
+
+    folder = Path(shutil.copytree(model_dirs["denoise"], tmp_path / "m"))
+    (folder / "README.md").write_text("# card\n")
+    if spoil == "lfs":
+        (folder / "model.safetensors").write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:0\n")
+    elif spoil == "config":
+        (folder / "config.json").write_text("{")
+    else:
+        shutil.copy(model_dirs["inpaint"] / "model.safetensors", folder / "model.safetensors")
+    assert main(["push", str(folder), "--repo-id", "me/x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"genrepair: error: refusing to push {folder}: ")
+    assert re.search(expected, err), err
+    assert fake_api.calls == []  # refused before any network call
