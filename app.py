@@ -127,11 +127,15 @@ def default_model(task: str) -> str:
     return next((n for n in names if has_weights(n)), names[0])
 
 
-@functools.cache
 def get_model(name: str):
     """Load each model once; failures are not cached, so weights that appear later are picked up."""
     if not isinstance(name, str) or not name:  # an API caller's None, a list...: Gradio's choice check let it by
         raise gr.Error(f"Choose a model from the list, got {name!r}.")
+    return _loaded(name)  # checked first: the cache hashes its argument, and a list is unhashable
+
+
+@functools.cache
+def _loaded(name: str):
     if name in EXTRAS:
         return genrepair.load_model(weights_dir() / name)
     return genrepair.load_model(name, allow_any_repo=False)

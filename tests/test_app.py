@@ -233,6 +233,8 @@ def test_settings_sent_through_the_api_are_checked(client, tmp_path):
         client.predict("denoise.color", good, 25, True, 10, -3, False, api_name="/denoise")
     with pytest.raises(AppError, match="Choose a model from the list, got None"):
         client.predict(None, good, 15, False, 0, 0, False, api_name="/denoise")
+    with pytest.raises(AppError, match="Choose a model from the list, got \\['denoise.color'\\]"):  # was a bare Error
+        client.predict(["denoise.color"], good, 15, False, 0, 0, False, api_name="/denoise")
     with pytest.raises(AppError, match="The Auto setting must be true or false, got 'false'"):  # it was ticked
         client.predict("denoise.color", good, 15, "false", 0, 0, False, api_name="/denoise")
     with pytest.raises(AppError, match=r"The number of images must be from 1 to 64, got 1e\+308\.$"):
@@ -295,7 +297,7 @@ def test_translate_keeps_size_and_alpha(client, tmp_path):
 
 def test_missing_model_is_a_clear_error(client, tmp_path, monkeypatch):
     # a weights folder without this model, the Hub offline: the app must say so, not crash
-    app.get_model.cache_clear()
+    app._loaded.cache_clear()
     monkeypatch.setenv("GENREPAIR_WEIGHTS", str(tmp_path / "no-weights"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no-cache"))
@@ -304,7 +306,7 @@ def test_missing_model_is_a_clear_error(client, tmp_path, monkeypatch):
         with pytest.raises(AppError, match="Could not load"):
             client.predict("cyclegan.sketch2flat", handle_file(src), api_name="/translate")
     finally:
-        app.get_model.cache_clear()
+        app._loaded.cache_clear()
 
 
 # ---------------------------------------------------------------- denoise
