@@ -989,11 +989,22 @@ def guarded_blobs(editor: gr.ImageEditor) -> gr.ImageEditor:
             storage = editor.blob_storage
             while len(storage) >= max_blob_requests() and request not in storage:
                 storage.pop(next(iter(storage)))  # the oldest request that never ran
-            return inner(data)
+            out = inner(data)
+            # and bytes: 72 requests of 6 files of up to 50 MiB each could be held (a client that never ran them
+            # grew the server by 1.8 GB); past the files of one full request, the oldest others go
+            while sum(map(_blob_bytes, storage.values())) > MAX_LAYERS * max_bytes() and len(storage) > 1:
+                storage.pop(next(k for k in storage if k != request))
+            return out
 
     accept_blobs._is_server_fn = True  # what Gradio's component server calls
     editor.accept_blobs = accept_blobs
     return editor
+
+
+def _blob_bytes(entry) -> int:
+    """The bytes one request's editor uploads hold (Gradio's EditorDataBlobs)."""
+    files = (getattr(entry, "background", None), getattr(entry, "composite", None), *getattr(entry, "layers", []))
+    return sum(len(f) for f in files if f)
 
 
 _REFUSED_BLOBS: dict[str, str] = {}  # request id -> why its editor uploads were refused (said when it runs)

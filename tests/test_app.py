@@ -674,6 +674,12 @@ def test_editor_uploads_sent_as_blobs_are_checked_as_they_arrive(client, tmp_pat
         send(f"abandoned-{i}", "layer", encoded(strokes), 0)
     component = next(b for b in app.demo.blocks.values() if isinstance(b, app.gr.ImageEditor))
     assert len(component.blob_storage) <= 16 and "abandoned-0" not in component.blob_storage
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 4), np.uint8)  # about 16 KB as PNG
+    monkeypatch.setenv("GENREPAIR_MAX_UPLOAD_BYTES", "20000")  # the files of 4 such requests are kept, not 16
+    for i in range(12):
+        send(f"heavy-{i}", "background", encoded(noise))
+    held = sum(map(app._blob_bytes, component.blob_storage.values()))
+    assert held <= 4 * 20000 and "heavy-11" in component.blob_storage and "heavy-0" not in component.blob_storage
 
 
 def test_login_for_several_users(monkeypatch, tmp_path):
