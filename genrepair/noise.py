@@ -138,10 +138,13 @@ def jpeg_quality(img) -> float | None:
     return float(np.clip(quality, 1, 100))
 
 
+JPEG_FORMATS = ("JPEG", "MPO")  # as Pillow names JPEG files (MPO: most phones', with a preview image inside)
+
+
 def jpeg_source(img) -> bool | float:
     """``estimate_noise_level``'s ``jpeg`` argument for a PIL image: the quality of a JPEG file, True for a
     JPEG whose tables cannot be read, False for any other image."""
-    if getattr(img, "format", None) not in ("JPEG", "MPO"):
+    if getattr(img, "format", None) not in JPEG_FORMATS:
         return False
     return jpeg_quality(img) or True
 

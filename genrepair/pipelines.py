@@ -43,7 +43,15 @@ from .imageio import (
     rgb16,
 )
 from .models import TASK_OF_CLASS
-from .noise import LUMA_OVER, estimate_noise_level, jpeg_source, measurable, same_channels, shared_noise_level
+from .noise import (
+    JPEG_FORMATS,
+    LUMA_OVER,
+    estimate_noise_level,
+    jpeg_source,
+    measurable,
+    same_channels,
+    shared_noise_level,
+)
 
 log = logging.getLogger("genrepair")
 
@@ -563,6 +571,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
     d = decode(src)
     model = _for_pixels(model, d)
     sigma_max = float(getattr(model, "sigma_max", 75.0))
+    blind = getattr(model, "blind", False)  # takes no level: none is suggested, and it always runs
     unmeasured, shared = False, None
     automatic = sigma is None or (isinstance(sigma, str) and sigma.strip().lower() == "auto")
     if automatic:
@@ -575,7 +584,7 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
             px = d.pixels if not jpeg or orientation(src) == 1 else decode(src, exif=False).pixels
             opaque = None if d.alpha is None else d.alpha >= 1  # what shows of a cut-out: its background has no noise
             used = min(estimate_noise_level(px, jpeg=jpeg, valid=opaque), sigma_max)
-            if not getattr(model, "blind", False):  # a blind model takes no level to suggest
+            if not blind:
                 shared = _shared_grain(px, opaque, used, sigma_max)
             if used == 0 and not measurable(px):  # 0 is also what a clean picture reads
                 unmeasured = True
@@ -586,9 +595,9 @@ def denoise(model, image, sigma: float | str | None = None, tile: int | None = N
                 )
     else:
         used = check_sigma(sigma, sigma_max)
-        if getattr(model, "blind", False):
+        if blind:
             log.warning("%s takes no noise level (a blind denoiser): sigma %g is ignored", type(model).__name__, used)
-    if not getattr(model, "blind", False) and (used == 0 or automatic and used < NOTHING_BELOW):
+    if not blind and (used == 0 or automatic and used < NOTHING_BELOW):
         img = encode(d.pixels, d.alpha, d.high_bit, d.icc, d.colour)  # nothing to remove: the picture as it is
         img.info["genrepair_unchanged"] = True
     else:
@@ -739,8 +748,7 @@ def read_mask(img, label: str = "mask") -> np.ndarray:
     if clear or (d.alpha is not None and d.alpha.min() < 1 and v.min() == v.max()):  # or alpha is all it holds
         return _grow_soft(d.alpha)
     top = float(v.max())
-    # a black JPEG mask's noise can be levels 0 and 1 only: never a 0/1 mask (MPO: most phones' JPEGs)
-    lossless = src.format not in ("JPEG", "MPO")
+    lossless = src.format not in JPEG_FORMATS  # a black JPEG mask's noise can be levels 0 and 1 only: never 0/1
     if lossless and 0 < top <= 0.5 and np.all((v == 0) | (v == top)):  # a 0/1 (or 0/other) mask: exactly its set pixels
         return v == top
     return _grow_soft(v)

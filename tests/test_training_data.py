@@ -5,6 +5,7 @@ training loss."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from genrepair.models import InpaintNet
 from genrepair.training import denoise as train_denoise
 from genrepair.training import inpaint as train_inpaint
 from genrepair.training.common import patch_discriminator
-from genrepair.training.data import PatchSampler
+from genrepair.training.data import LUMA, PatchSampler
 
 
 def _jpeg(path, size, seed):
@@ -426,22 +427,28 @@ def test_gray_denoise_training_can_start_from_a_color_release(monkeypatch, tmp_p
         _train(monkeypatch, tmp_path, train_denoise, "grown", *gray, "--grow")
 
 
+def _crops(tmp_path: Path, levels: tuple[int, int], **augment) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A random colour photo of values in ``levels``, and the same 32 px crop (seed 1) without and with ``augment``."""
+    path = tmp_path / "photo.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(*levels, (80, 90, 3), dtype=np.uint8)).save(path)
+    plain, changed = (
+        PatchSampler([path], 32, seed=1, **kw).batch(1)[0].permute(1, 2, 0).numpy() for kw in ({}, augment)
+    )
+    return path, plain, changed
+
+
 def test_patch_sampler_saturates_colors(tmp_path):
     """saturate=1 draws the same crops as the plain sampler (the factor is drawn after the crop) and pushes every
     pixel's color away from its luma by one factor in [1, 2] per crop, clipped to [0, 1]; luma is kept where
     nothing clips. Gray crops and out-of-range chances are refused."""
-    path = tmp_path / "photo.png"
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(60, 196, (80, 90, 3), dtype=np.uint8)).save(path)
-    plain = PatchSampler([path], 32, seed=1).batch(1)[0].permute(1, 2, 0).numpy()
-    vivid = PatchSampler([path], 32, seed=1, saturate=1.0).batch(1)[0].permute(1, 2, 0).numpy()
-    luma = np.array([0.299, 0.587, 0.114], np.float32)
-    chroma, vivid_chroma = plain - (plain @ luma)[..., None], vivid - (vivid @ luma)[..., None]
+    path, plain, vivid = _crops(tmp_path, (60, 196), saturate=1.0)
+    chroma, vivid_chroma = plain - (plain @ LUMA)[..., None], vivid - (vivid @ LUMA)[..., None]
     unclipped = ((vivid > 0) & (vivid < 1)).all(axis=2)
     assert unclipped.mean() > 0.9
     factor = vivid_chroma[unclipped] / np.where(np.abs(chroma[unclipped]) > 1e-3, chroma[unclipped], np.nan)
     assert 1.1 < np.nanmedian(factor) <= 2.0 and np.nanstd(factor) < 1e-3  # this seed draws 1.45
-    np.testing.assert_allclose((vivid @ luma)[unclipped], (plain @ luma)[unclipped], atol=1e-5)
+    np.testing.assert_allclose((vivid @ LUMA)[unclipped], (plain @ LUMA)[unclipped], atol=1e-5)
     assert vivid.min() >= 0 and vivid.max() <= 1
     with pytest.raises(ValueError, match="saturate needs color"):
         PatchSampler([path], 32, gray=True, saturate=0.5)
@@ -454,20 +461,15 @@ def test_patch_sampler_raises_fine_chroma_detail(tmp_path):
     (chroma less its blur) by one factor in [1, 3], keeping luma and the blurred chroma where nothing clips."""
     import cv2
 
-    path = tmp_path / "photo.png"
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(110, 146, (80, 90, 3), dtype=np.uint8)).save(path)
-    plain = PatchSampler([path], 32, seed=1).batch(1)[0].permute(1, 2, 0).numpy()
-    sharp = PatchSampler([path], 32, seed=1, chroma_detail=1.0).batch(1)[0].permute(1, 2, 0).numpy()
-    luma = np.array([0.299, 0.587, 0.114], np.float32)
-    chroma, sharp_chroma = plain - (plain @ luma)[..., None], sharp - (sharp @ luma)[..., None]
+    path, plain, sharp = _crops(tmp_path, (110, 146), chroma_detail=1.0)
+    chroma, sharp_chroma = plain - (plain @ LUMA)[..., None], sharp - (sharp @ LUMA)[..., None]
     smooth = cv2.GaussianBlur(chroma, (0, 0), 1.5, borderType=cv2.BORDER_REFLECT)
     assert ((sharp > 0) & (sharp < 1)).all()  # mid-range colours: nothing clips, so the factor shows exactly
     detail, raised = chroma - smooth, sharp_chroma - smooth
     factor = float((raised * detail).sum() / (detail**2).sum())
     assert 1.0 < factor <= 3.0
     np.testing.assert_allclose(raised, factor * detail, atol=2e-5)
-    np.testing.assert_allclose(sharp @ luma, plain @ luma, atol=1e-5)
+    np.testing.assert_allclose(sharp @ LUMA, plain @ LUMA, atol=1e-5)
     with pytest.raises(ValueError, match="chroma_detail needs color"):
         PatchSampler([path], 32, gray=True, chroma_detail=0.5)
     with pytest.raises(ValueError, match="chroma_detail is a probability"):
