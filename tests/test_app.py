@@ -913,6 +913,36 @@ def test_clear_mask_empties_the_mask_layer_and_keeps_the_sketch(tmp_path):
     assert app.clear_mask(None) == (None, None)
 
 
+def test_clear_mask_drops_a_sketch_layer_of_another_shape():
+    bg = Image.fromarray(scene(20))
+    sketch = Image.new("RGBA", (40, 10), (0, 0, 255, 255))  # only a hand-made API request sends this
+    value, _ = app.clear_mask({"background": bg, "layers": [None, sketch], "composite": None})
+    assert len(value["layers"]) == 1  # the empty mask layer; the sketch was not stretched over the picture
+    assert np.array_equal(np.asarray(value["composite"].convert("RGB")), np.asarray(bg))
+
+
+def test_unqueued_handlers_refuse_calls_beyond_the_concurrency_limit(monkeypatch):
+    monkeypatch.setenv("GENREPAIR_CONCURRENCY", "1")
+    entered, release = threading.Event(), threading.Event()
+
+    @app.refused_when_busy
+    def slow():
+        entered.set()
+        release.wait(10)
+        return "done"
+
+    results = []
+    first = threading.Thread(target=lambda: results.append(slow()))
+    first.start()
+    assert entered.wait(10)
+    with pytest.raises(app.gr.Error, match="busy"):
+        slow()  # refused at once, not queued behind the first
+    release.set()
+    first.join(10)
+    assert results == ["done"]
+    assert slow() == "done"  # the slot was given back
+
+
 def test_reverse_direction_takes_only_the_output_of_the_model_shown(tmp_path):
     """Reverse swaps the model and feeds the last output back, unless that output came from another model (one
     picked since, without a run: its output is another style, and the user's input was replaced by it)."""
