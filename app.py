@@ -210,38 +210,46 @@ def held_slot(fn):
     concurrency limit frees a slot when a job is cancelled (a closed tab, the client's ``cancel()``), but
     a Python thread cannot be stopped, so the cancelled work ran on beside the next job: a client could
     stack any number of heavy jobs. A new call now waits for the abandoned one to finish."""
-    slots: list[threading.BoundedSemaphore] = []  # made at the first call: settings are checked at start-up
-    making = threading.Lock()
+    slot = _concurrency_slot()
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        with making:
-            if not slots:
-                slots.append(threading.BoundedSemaphore(concurrency()))
-        with slots[0]:
+        with slot():
             return fn(*args, **kwargs)
 
     return run
+
+
+def _concurrency_slot():
+    """A getter of one semaphore of GENREPAIR_CONCURRENCY places, made at the first call (settings are checked at
+    start-up, not at import)."""
+    slots: list[threading.BoundedSemaphore] = []
+    making = threading.Lock()
+
+    def get() -> threading.BoundedSemaphore:
+        with making:
+            if not slots:
+                slots.append(threading.BoundedSemaphore(concurrency()))
+        return slots[0]
+
+    return get
 
 
 def refused_when_busy(fn):
     """At most GENREPAIR_CONCURRENCY calls of an unqueued UI handler at once; one more is refused at once ("busy")
     rather than waiting. Unqueued handlers are outside Gradio's queue and its limits, and anyone can call them
     through /gradio_api/run/predict: six parallel Clear-mask calls on 20-megapixel pictures took 1.8 GB more."""
-    slots: list[threading.BoundedSemaphore] = []
-    making = threading.Lock()
+    slot = _concurrency_slot()
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        with making:
-            if not slots:
-                slots.append(threading.BoundedSemaphore(concurrency()))
-        if not slots[0].acquire(blocking=False):
+        held = slot()
+        if not held.acquire(blocking=False):
             raise gr.Error("The server is busy: try again in a moment.")
         try:
             return fn(*args, **kwargs)
         finally:
-            slots[0].release()
+            held.release()
 
     return run
 
