@@ -180,10 +180,18 @@ def sentence(error) -> str:
     """An error's message as the app shows every message: a capital first (unless it starts with a file or model
     name, which keep their spelling) and a full stop at the end."""
     text = str(error).strip()
-    first = text.split(" ", 1)[0]
+    first = text.split(" ", 1)[0]  # before the cache folder goes: a file's path keeps its name's spelling
+    text = _without_cache_folder(text)
     if text[:1].islower() and not any(c in first for c in "./_"):
         text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _without_cache_folder(text: str) -> str:
+    """``text`` with the server's upload cache folder taken off the file names in it (``/tmp/gradio/<hash>/photo.jpg``
+    reads ``photo.jpg``): the user knows the file by its name, and the server's folders are none of their business."""
+    root = re.escape(gr.utils.get_upload_folder().rstrip("/\\"))
+    return re.sub(root + r"[/\\](?:[^/\\\s]+[/\\])*", "", text)
 
 
 def friendly(fn):

@@ -106,6 +106,10 @@ def test_messages_are_sentences_that_keep_file_and_model_names():
     assert app.sentence("cut.jpg: the image is damaged") == "cut.jpg: the image is damaged."
     assert app.sentence("denoise.color is not available.") == "denoise.color is not available."
     assert app.sentence("mask: pic.svg: an SVG drawing") == "Mask: pic.svg: an SVG drawing."
+    cache = app.gr.utils.get_upload_folder()  # the server's upload folder is not shown, the file's name is
+    assert app.sentence(f"{cache}/0f3a9c/my photo.jpg: the file is not there") == "my photo.jpg: the file is not there."
+    assert app.sentence(f"{cache}/0f3a9c/x/cut.png is cut short") == "cut.png is cut short."
+    assert app.sentence("/home/me/cut.png is cut short") == "/home/me/cut.png is cut short."  # not the cache: kept
 
 
 def test_out_of_memory_is_a_message_and_other_errors_are_not_hidden():
