@@ -127,6 +127,9 @@ def _targets(
             where = t if t0.resolve() == t.resolve() else f"{t0.name} and {t.name} (one file on macOS and Windows)"
             raise CLIError(f"{first} and {src} would both be written to {where}; rename one")
         seen[key] = (src, t)
+    for src, t in seen.values():  # in/shots.jpg -> out/shots.png and in/shots.png/a.png -> out/shots.png/a.png
+        if above := next((seen[k] for p in t.parents if (k := str(p.resolve()).casefold()) in seen), None):
+            raise CLIError(f"{above[0]} would be written to {above[1]}, a folder that {src} needs; rename one")
     _check_new(targets, overwrite)
     for where in dict.fromkeys(t.parent for t in targets):  # made when its first file is written (_save_png)
         _check_folder(where)
@@ -239,7 +242,7 @@ TRUNCATION_OFF = 1e9  # generate's default: no latent value is resampled
 
 def cmd_generate(args) -> None:
     from . import generate, load_model
-    from .pipelines import MAX_SAMPLES
+    from .pipelines import MAX_SAMPLES, TRUNCATION_HAS_EFFECT_BELOW, is_label_index
 
     out = Path(args.output)
     # as for the other commands: a name with a suffix is a file (a PNG), unless it is a folder or ends in a slash
@@ -253,15 +256,16 @@ def cmd_generate(args) -> None:
     if not 1 <= args.n <= MAX_SAMPLES:  # before listing the file names
         raise CLIError(f"n must be between 1 and {MAX_SAMPLES}, got {args.n}")
     model = load_model(args.model, device=args.device)
-    if hasattr(model, "sample") and args.truncation != TRUNCATION_OFF:  # as --label is refused for them
+    truncated = args.truncation < TRUNCATION_HAS_EFFECT_BELOW  # 1e6 gives the images that no truncation gives
+    if hasattr(model, "sample") and truncated:  # as --label is refused for them
         raise CLIError(f"{args.model} takes no --truncation: a procedural generator has no latent vector to truncate")
     stem = Path(args.model).name  # a registry name, or the folder name of a model path
-    if args.label:  # a second category with the same seed must not clash with the first
-        label, names = args.label.strip(), list(getattr(model, "class_names", None) or [])
-        if label.isdigit() and int(label) < len(names):
+    if label := (args.label or "").strip():  # a second category with the same seed must not clash with the first
+        names = list(getattr(model, "class_names", None) or [])
+        if is_label_index(label) and 0 <= int(label) < len(names):
             label = names[int(label)]  # `--label 3` is named like `--label "Animals & Nature"`
         stem += "_" + (re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "label")
-    if args.truncation != TRUNCATION_OFF:  # nor another truncation of the same seeds
+    if truncated:  # nor another truncation of the same seeds
         stem += f"_trunc{args.truncation:g}"
     paths = [out] if one_file else [out / f"{stem}_seed{args.seed}_{i:03d}.png" for i in range(args.n)]
     _check_new(paths, args.overwrite)

@@ -21,6 +21,7 @@ import copy
 import logging
 import math
 import os
+import re
 import threading
 import warnings
 import weakref
@@ -273,7 +274,15 @@ def tile_size() -> int:
 # ---------------------------------------------------------------- generate
 
 
+def is_label_index(label: str) -> bool:
+    """`` 3`` and ``-1`` are class numbers (the second out of range); ``²`` and ``٣`` are not (``int`` refuses
+    the first, and a name is clearer than an Arabic-Indic digit)."""
+    return re.fullmatch(r"-?[0-9]+", label.strip()) is not None
+
+
 def _resolve_label(model, label, n: int, gen: torch.Generator) -> torch.Tensor | None:
+    if isinstance(label, str):
+        label = label.strip()  # " 3" is 3, "  " no label: as the CLI names the files
     if not getattr(model, "num_classes", 0):
         if label not in (None, "", "random"):
             raise ValueError(f"{getattr(model, 'genrepair_name', 'this model')} is unconditional: it takes no label")
@@ -283,9 +292,9 @@ def _resolve_label(model, label, n: int, gen: torch.Generator) -> torch.Tensor |
         return torch.randint(0, model.num_classes, (n,), generator=gen)
     if isinstance(label, bool) or not (isinstance(label, str) or _whole(label)):  # True was read as class 1
         raise ValueError(f"a label is a class name or a whole number, got {label!r}")
-    if isinstance(label, str) and not label.lstrip("-").isdigit():
+    if isinstance(label, str) and not is_label_index(label):
         folded = [name.casefold() for name in names]  # "animals & nature" is "Animals & Nature"
-        key = label.strip().casefold()
+        key = label.casefold()
         if key not in folded:
             raise ValueError(f"unknown label {label[:80]!r}; valid: {', '.join(names)}")
         idx = folded.index(key)
@@ -296,6 +305,9 @@ def _resolve_label(model, label, n: int, gen: torch.Generator) -> torch.Tensor |
     return torch.full((n,), idx, dtype=torch.long)
 
 
+TRUNCATION_HAS_EFFECT_BELOW = 1e6  # a normal sample never comes near it: clamping there changes nothing
+
+
 def _check_truncation(truncation) -> None:
     if not isinstance(truncation, int | float | np.number) or isinstance(truncation, bool) or not truncation > 0:
         raise ValueError(f"truncation must be a number above 0, got {truncation!r}")
@@ -304,7 +316,7 @@ def _check_truncation(truncation) -> None:
 def _latents(model, n: int, gen: torch.Generator, truncation: float) -> torch.Tensor:
     z = torch.randn(n, model.z_dim, generator=gen)
     _check_truncation(truncation)
-    if truncation < 1e6:
+    if truncation < TRUNCATION_HAS_EFFECT_BELOW:
         # truncation trick: resample entries beyond the threshold
         for _ in range(100):
             bad = z.abs() > truncation
@@ -488,8 +500,8 @@ def translate(model, image, tile: int = 2048, ensemble: int = 1) -> Image.Image:
     h, w = x.shape[-2:]
     norms = contextlib.nullcontext()  # up to ``tile`` a side run_tiled runs the whole image
     if max(h, w) > tile:
-        scale = tile / max(h, w)
-        small = F.interpolate(x, size=(max(1, round(h * scale)), max(1, round(w * scale))), mode="area")
+        scale = tile / max(h, w)  # a short side stays as the tiles see it: a 3000x5 strip's copy is not 1 px tall
+        small = F.interpolate(x, size=tuple(max(round(n * scale), min(n, min_side)) for n in (h, w)), mode="area")
         norms = _image_norm_stats(model, lambda: _pad_run(model, small, mult, min_side))
     with norms:
         y = run_tiled(

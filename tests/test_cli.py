@@ -103,6 +103,11 @@ def test_generate_from_a_model_folder(model_dirs, tmp_path: Path) -> None:
         "gan_dog_seed0_000.png",
         "gan_dog_trunc0.7_seed0_000.png",
     ]
+    assert cli(*args, "--truncation", "1e6", "--overwrite") == 0  # no effect at 1e6: the untruncated file
+    assert len(list(out.glob("*seed0_000.png"))) == 2
+    spaced = tmp_path / "spaced"  # " 1" is label 1 for the file name and for the images alike
+    assert cli("generate", "--model", model_dirs["gan"], "--n", "1", "--label", " 1", "--output", spaced) == 0
+    assert [f.read_bytes() for f in spaced.iterdir()] == [(by_number / "gan_dog_seed0_000.png").read_bytes()]
     assert sorted(p.name for p in model_dirs["gan"].parent.iterdir() if p.is_file()) == [], "wrote beside the model"
     assert_unchanged(before)
 
@@ -522,6 +527,20 @@ def test_two_inputs_with_one_stem_are_refused(model_dirs, tmp_path: Path, capsys
     assert cli("denoise", folder, "--model", model_dirs["denoise"], "--output", tmp_path / "out") == 2
     err = one_error_line(capsys.readouterr().err)
     assert f"{Path('in', 'x.jpg')} and " in err and f"{Path('in', 'x.png')} would both be written to" in err
+    assert not (tmp_path / "out").exists()
+    assert_unchanged(before)
+
+
+def test_an_output_that_is_the_folder_of_another_is_refused(model_dirs, tmp_path: Path, capsys) -> None:
+    """in/shots.jpg goes to out/shots.png, which in/shots.png/a.png needs as a folder: refused before any write."""
+    folder = tmp_path / "in"
+    (folder / "shots.png").mkdir(parents=True)
+    photo(8, 8).save(folder / "shots.png" / "a.png")
+    photo(8, 8).save(folder / "shots.jpg")
+    before = snapshot(folder)
+    assert cli("denoise", folder, "-r", "--model", model_dirs["denoise"], "--output", tmp_path / "out") == 2
+    err = one_error_line(capsys.readouterr().err)
+    assert f"{Path('in', 'shots.jpg')} would be written to " in err and "a folder that " in err
     assert not (tmp_path / "out").exists()
     assert_unchanged(before)
 

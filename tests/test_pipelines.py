@@ -314,6 +314,16 @@ def test_large_translation_uses_the_whole_images_statistics() -> None:
         translate(model, img, tile=8)  # the statistics and the tiles at 8 px: far off, not an answer
 
 
+def test_a_thin_strip_over_tile_keeps_its_height_for_the_statistics() -> None:
+    """A 600x5 strip over ``tile``: its downscaled copy stays 5 px tall, as the tiles see it (a 1 px copy,
+    padded, gave statistics of another picture: 18 dB from the whole-image result on a 3000x5 strip)."""
+    model = tiny("ResnetGenerator", image_size=128)
+    img = photo(60, 5).resize((600, 5), Image.BICUBIC)
+    whole = np.asarray(translate(model, img, tile=600))
+    tiled = np.asarray(translate(model, img, tile=128))
+    assert psnr_u8(tiled, whole) > 30
+
+
 def test_small_pictures_are_translated_at_the_models_training_size() -> None:
     """A picture under ``image_size`` runs enlarged to it and comes back at its own size: a 4x4 icon does not
     meet a 1x1 bottleneck (it came out white), and the result is what the model makes of the enlarged picture."""
@@ -1135,6 +1145,11 @@ def test_generate_labels(gan, vae) -> None:
         generate(gan, 1, label="fish")
     with pytest.raises(ValueError, match="label 3 out of range 0..2"):
         generate(gan, 1, label=3)
+    assert same(by_index, generate(gan, 2, seed=1, label=" 1 "))  # a number with spaces is the number
+    assert same(generate(gan, 2, seed=1), generate(gan, 2, seed=1, label="  "))  # only spaces: no label
+    for digit in ("\u00b9", "\u0661"):  # superscript one, Arabic-Indic one: not class numbers, no bare error
+        with pytest.raises(ValueError, match="unknown label"):
+            generate(gan, 1, label=digit)
     with pytest.raises(ValueError, match="is unconditional: it takes no label"):
         generate(vae, 1, label="dog")
     with pytest.raises(ValueError, match="classic generators take no label"):
