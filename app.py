@@ -1160,7 +1160,8 @@ def run_inpaint(
         note += " and the painted Mask layer" if painted else ""
     note += " (average of 8 flipped/rotated passes)." if best else "."
     baseline = opencv_inpaint(img, hole) if compare_opencv else None
-    out_file = save_png(out, "inpainted")
+    bg = editor["background"]  # a file's path where the request sent one (API calls), else the browser's canvas
+    out_file = save_png(out, f"{upload_stem(bg)}-inpainted" if isinstance(bg, str | Path) else "inpainted")
     return (save_png(mark_hole(img, hole), "hole"), out_file), files_or_none(baseline, "opencv"), out_file, note
 
 

@@ -487,6 +487,7 @@ def test_inpaint_mask_upload_and_editor_layer_agree(client, tmp_path):
         "inpaint.photo", editor(src), handle_file(mask), False, True, api_name="/inpaint"
     )
     out = pixels(out_file)
+    assert Path(out_file).name == "img-inpainted.png"  # named after the upload, as in the other tabs
     assert out.shape == img.shape
     assert np.array_equal(out[~hole], img[~hole])  # outside the hole: bit for bit
     assert not np.array_equal(out[hole], img[hole])
