@@ -102,19 +102,27 @@ def _endpoint() -> str:
 
 
 def _cache_dir() -> str:
+    """huggingface_hub's cache folder, read now; ``~`` and ``$VAR`` expanded as huggingface_hub does (left as they
+    were, ``HF_HOME='$BASE/hf'`` made a folder named ``$BASE`` here and missed the cache)."""
     if os.environ.get("HF_HUB_CACHE"):
-        return os.environ["HF_HUB_CACHE"]
+        return _expanded(os.environ["HF_HUB_CACHE"])
     if os.environ.get("HF_HOME"):
-        return os.path.join(os.environ["HF_HOME"], "hub")
+        return os.path.join(_expanded(os.environ["HF_HOME"]), "hub")
     return constants.HF_HUB_CACHE
+
+
+def _expanded(path: str) -> str:
+    return os.path.expandvars(os.path.expanduser(path))
 
 
 def _etag_timeout() -> float:
     """Seconds to wait for the Hub's answer to a metadata request (huggingface_hub's default: 10)."""
     try:
-        return float(os.environ["HF_HUB_ETAG_TIMEOUT"])
+        seconds = float(os.environ["HF_HUB_ETAG_TIMEOUT"])
     except (KeyError, ValueError):
-        return float(constants.HF_HUB_ETAG_TIMEOUT)
+        seconds = math.nan
+    # 0, a negative number, nan or inf: the default, as huggingface_hub reads them (0 failed every download at once)
+    return seconds if 0 < seconds < math.inf else float(constants.HF_HUB_ETAG_TIMEOUT or 10)
 
 
 def one_line(e: BaseException, limit: int = 200) -> str:
@@ -234,7 +242,8 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
 
     Order: an explicit folder; ``weights/<name>/``; the Hugging Face cache; a Hub download, so the network is
     used only when no local copy exists, and never with ``HF_HUB_OFFLINE``. With ``GENREPAIR_PREFER_HUB=1`` a
-    registry name goes to the Hub first, then the cache, then ``weights/<name>/``, warning when it falls back.
+    registry name or a repo id goes to the Hub first, then the cache, then ``weights/<name>/``, warning when it
+    falls back. A copy that comes back but does not load: see ``_instead_of_a_broken_copy``.
     """
     name = str(name_or_path)
     hub_id = _hub_repo(name)  # a pasted Hub address, or owner/name@revision
@@ -277,7 +286,7 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
             + f"; valid names: {', '.join(names)}"
             + ("" if "/" in name else "; GENREPAIR_WEIGHTS=DIR looks names up in DIR instead of the bundled folder")
         )
-    prefer_hub = bundled is not None and env_on("GENREPAIR_PREFER_HUB")
+    prefer_hub = env_on("GENREPAIR_PREFER_HUB")  # for a repo id too: a newer commit than the cached one
     tried: list[str] = []
     if bundled is not None and not prefer_hub:
         if _has_files(bundled) and not _lfs_pointer(bundled):
@@ -299,9 +308,11 @@ def resolve(name_or_path: str | os.PathLike, allow_any_repo: bool = True) -> tup
             if prefer_hub and tried:
                 log.warning("%s: Hub unavailable, using the %s; tried: %s", name, label, "; ".join(tried))
             return folder, label
-    if bundled is not None and prefer_hub and _has_files(bundled) and not _lfs_pointer(bundled):
-        log.warning("%s: Hub unavailable, falling back to bundled %s; tried: %s", name, bundled, "; ".join(tried))
-        return bundled, f"bundled folder {bundled} (Hub unavailable)"
+    if bundled is not None and prefer_hub:
+        if _has_files(bundled) and not _lfs_pointer(bundled):
+            log.warning("%s: Hub unavailable, falling back to bundled %s; tried: %s", name, bundled, "; ".join(tried))
+            return bundled, f"bundled folder {bundled} (Hub unavailable)"
+        tried.append(f"bundled folder {bundled} ({LFS_HINT if _has_files(bundled) else 'missing'})")
     raise ModelLoadError(f"could not load {name!r}; tried: " + "; ".join(tried))
 
 
@@ -316,7 +327,14 @@ def _hub_repo(name: str) -> tuple[str, str | None] | None:
     """(repo id, revision) for a Hub model page's address (``https://huggingface.co/owner/name`` or the
     ``HF_ENDPOINT``'s, with ``/tree/REV`` if given, or a root file's address in it, ``/resolve/REV/model.safetensors``)
     or ``owner/name@REV``; None for anything else. An address in a subfolder is refused: only the root loads."""
-    for site in {"https://huggingface.co", "https://hf.co", _endpoint()}:
+    if name.startswith("hf://"):  # huggingface_hub's file-system address: hf://owner/name[@revision]
+        if m := re.fullmatch(r"hf://([\w-][\w.-]*/[\w.-]+)(?:@([\w./-]+?))?/?", name):
+            if m[1].split("/")[0] not in ("datasets", "spaces"):
+                return m[1], m[2]
+        raise ModelLoadError(f"{name}: not a model repo's address; hf://owner/name or hf://owner/name@revision is one")
+    # an address with or without its scheme (pasted from the browser's address bar, which may hide it)
+    sites = {"https://huggingface.co", "https://hf.co", "huggingface.co", "hf.co", _endpoint()}
+    for site in sites:
         if name.startswith(site + "/") and (m := _HUB_PAGE.fullmatch(name[len(site) + 1 :])):
             if m["repo"].split("/")[0] in ("spaces", "datasets", "docs", "models"):
                 return None  # a Space's or dataset's page: not a model repo
@@ -365,8 +383,8 @@ def read_config(folder: Path) -> dict:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
     except UnicodeDecodeError as e:
         raise ModelLoadError(f"{folder / 'config.json'} is unreadable: not UTF-8 text ({e.reason})") from e
-    except (OSError, json.JSONDecodeError) as e:
-        raise ModelLoadError(f"{folder / 'config.json'} is unreadable: {e}") from e
+    except (OSError, ValueError, RecursionError) as e:  # ValueError: bad JSON, an integer of over 4300 digits
+        raise ModelLoadError(f"{folder / 'config.json'} is unreadable: {one_line(e)}") from e
     if not isinstance(config, dict):
         raise ModelLoadError(f"{folder / 'config.json'} holds a {type(config).__name__}, not a JSON object")
     if not isinstance(config.get(CLASS_KEY, ""), str):
@@ -414,6 +432,7 @@ SIZE_LIMITS = {"image_size": 2048, "pad_multiple": 256}  # a translated picture 
 # blocks per network or level: far above any published design (DnCNN 17-20, DRUNet 4, CycleGAN 9); a config with
 # n_blocks 100000 took ~75 s of meta-device construction before the shape check could refuse it
 DEPTH_LIMITS = {"n_blocks": 1000, "nb": 1000}
+MAX_LEVELS = 8  # U-Net levels (channels lists): DRUNet has 4; each halves the picture, 8 is 1/128
 
 
 def _check_numbers(cls: type, kwargs: dict, path: Path) -> None:
@@ -430,6 +449,10 @@ def _check_numbers(cls: type, kwargs: dict, path: Path) -> None:
         sizes = isinstance(default, list) and default and all(type(v) is int for v in default)  # channels
         if sizes and not (isinstance(value, list) and value and all(type(v) is int and v > 0 for v in value)):
             raise ModelLoadError(f"{path}: {key} must be a list of whole numbers, like {default}, got {value!r}")
+        if sizes and len(value) > MAX_LEVELS:  # 64 levels of 1000 blocks took 96 s to build before any check
+            raise ModelLoadError(
+                f"{path}: {key} lists {len(value)} levels, over {MAX_LEVELS}; {default} has {len(default)}"
+            )
         if key in params and type(params[key].default) in (int, float) and not number:
             raise ModelLoadError(f"{path}: {key} must be a number, got {value!r}")
         if key in params and type(params[key].default) is int and (problem := _not_whole(key, value, 0)):
@@ -522,7 +545,9 @@ def _check_shapes(own: dict[str, torch.Tensor], path: Path, name: str, how: str,
         with safe_open(str(path), "pt") as f:
             shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 - not a dict
     except (SafetensorError, OSError) as e:
-        raise ModelLoadError(f"{name!r} from {how} does not load as {cls_name}: {one_line(e, 300)}") from e
+        raise ModelLoadError(
+            f"{name!r} from {how} does not load as {cls_name}: {one_line(e, 300)}{_pickle_hint(path)}"
+        ) from e
     missing = [k for k in own if k not in shapes]
     extra = [k for k in shapes if k not in own]
     wrong = [k for k in own if k in shapes and tuple(own[k].shape) != shapes[k]]
@@ -536,6 +561,21 @@ def _check_shapes(own: dict[str, torch.Tensor], path: Path, name: str, how: str,
             f"{name!r} from {how} does not load as {cls_name}: config.json does not match the weights ({first}; "
             f"{counts})"
         )
+
+
+def _pickle_hint(path: Path) -> str:
+    """For a PyTorch checkpoint saved under the safetensors file's name (a zip archive, or an old-style pickle)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return ""
+    if head.startswith((b"PK\x03\x04", b"\x80")):
+        return (
+            f"; {path.name} is a PyTorch checkpoint (pickle), not safetensors: convert it with genrepair convert "
+            "FILE --arch ARCH --output FOLDER"
+        )
+    return ""
 
 
 def load_model(
@@ -562,13 +602,8 @@ def load_model(
     folder, how = resolve(name_or_path, allow_any_repo=allow_any_repo)
     try:
         model = _build(folder, how, name, spec.cls if spec else None)
-    except ModelLoadError as e:  # a broken Hub copy (GENREPAIR_PREFER_HUB=1) falls back to the bundled one
-        bundled = weights_dir() / name
-        if spec is None or not how.startswith(("Hub download", "Hugging Face cache")) or not _has_files(bundled):
-            raise
-        log.warning("%s: the copy from the %s does not load (%s); using bundled %s", name, how, e, bundled)
-        folder, how = bundled, f"bundled folder {bundled} (the Hub's copy does not load)"
-        model = _build(folder, how, name, spec.cls)
+    except ModelLoadError as e:
+        model, how = _instead_of_a_broken_copy(e, how, name, spec)
     log.info("loaded %s (%s) from %s", name, type(model).__name__, how)
     use_half = (dev.type == "cuda") if half is None else half
     model = model.to(dev).eval().requires_grad_(False)
@@ -579,6 +614,34 @@ def load_model(
     model.genrepair_name = name  # type: ignore[attr-defined]
     model.genrepair_source = how  # type: ignore[attr-defined]
     return model
+
+
+def _instead_of_a_broken_copy(error: ModelLoadError, how: str, name: str, spec) -> tuple[torch.nn.Module, str]:
+    """A cached copy that does not load: the Hub's current one (a repo fixed since it was cached; the cache came
+    first and its broken copy was final); then, for a registry name, the bundled folder. Else ``error``, with
+    what was tried after it."""
+    cls = spec.cls if spec else None
+    tried: list[str] = []
+    where = (spec.repo_id, spec.revision) if spec else _hub_repo(name) or (name, None)
+    if how.startswith("Hugging Face cache") and not _hub_offline():
+        label = f"Hub download {_endpoint()}/{where[0]}@{where[1] or 'main'}"
+        if (fresh := _attempt(label, lambda: _download(*where), tried)) is not None:
+            try:
+                model = _build(fresh, label, name, cls)
+                log.warning("%s: the copy from the %s does not load (%s); using the %s", name, how, error, label)
+                return model, label
+            except ModelLoadError as e:
+                tried.append(f"{label} ({e})")
+    bundled = weights_dir() / name
+    if spec is not None and how.startswith(("Hub download", "Hugging Face cache")) and _has_files(bundled):
+        if not _lfs_pointer(bundled):
+            log.warning("%s: the copy from the %s does not load (%s); using bundled %s", name, how, error, bundled)
+            how = f"bundled folder {bundled} (the Hub's copy does not load)"
+            return _build(bundled, how, name, spec.cls), how
+        tried.append(f"bundled folder {bundled} ({LFS_HINT})")
+    if not tried:
+        raise error
+    raise ModelLoadError(f"{error}; then tried: {'; '.join(tried)}") from error
 
 
 def save_model(model: torch.nn.Module, folder: str | os.PathLike, card: str | None = None) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import pickle
@@ -231,3 +232,98 @@ def test_corrupt_cached_config_is_detected_and_fetched_again(hub, repo, tmp_path
     assert "config.json fails its git blob check" in caplog.text
     assert hub.count("GET", "config.json") == 2
     assert same_output(model, repo[1])
+
+
+def test_a_broken_cached_copy_of_a_repo_fixed_since_is_fetched_again(repo, tmp_path, monkeypatch, caplog) -> None:
+    """The first upload's config.json does not match its weights; the owner fixes it (a new commit): the cached
+    broken copy used to be final, and no request reached the Hub again."""
+    import hub_server
+
+    good = (repo[0] / "config.json").read_text()
+    (repo[0] / "config.json").write_text(json.dumps({**json.loads(good), "nb": 2}))
+    with HubServer({"someone/tiny": repo[0]}) as hub:
+        hub_env(monkeypatch, tmp_path, hub.url)
+        with pytest.raises(ModelLoadError, match="config.json does not match the weights"):
+            load_model("someone/tiny", device="cpu")
+        (repo[0] / "config.json").write_text(good)
+        monkeypatch.setattr(hub_server, "COMMIT", "d" * 40)
+        with caplog.at_level(logging.WARNING, logger="genrepair"):
+            model = load_model("someone/tiny", device="cpu")
+        assert model.genrepair_source == f"Hub download {hub.url}/someone/tiny@main"
+        assert same_output(model, repo[1])
+        assert "Hugging Face cache" in caplog.text and "does not load" in caplog.text
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # now the cache holds the good copy
+        assert same_output(load_model("someone/tiny", device="cpu"), repo[1])
+
+
+def test_a_git_lfs_pointer_is_named_when_the_hubs_copy_fails_too(hub, repo, tmp_path, monkeypatch) -> None:
+    """GENREPAIR_PREFER_HUB=1 and a clone without git-lfs: a Hub that is down, or whose copy does not load, left the
+    pointer out of the message (or loaded it: 'header too large')."""
+    pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 8025248\n"
+    shutil.copytree(repo[0], tmp_path / "weights" / NAME)
+    (tmp_path / "weights" / NAME / "model.safetensors").write_bytes(pointer)
+    broken = tmp_path / "broken"
+    shutil.copytree(repo[0], broken)
+    (broken / "config.json").write_text("{not json")
+    hub.repos[REPO] = broken
+    monkeypatch.setenv("GENREPAIR_PREFER_HUB", "1")
+    with pytest.raises(ModelLoadError, match=r"config.json is unreadable.*then tried: .*a Git LFS pointer"):
+        load_model(NAME, device="cpu")
+    monkeypatch.setenv("HF_ENDPOINT", closed_port_url())  # the broken copy, cached: then the Hub, then the pointer
+    with pytest.raises(ModelLoadError, match=r"unreadable.*then tried: Hub download.*bundled folder .*Git LFS pointer"):
+        load_model(NAME, device="cpu")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(ModelLoadError, match=r"could not load .*Hub download.*bundled folder .*a Git LFS pointer"):
+        load_model(NAME, device="cpu")
+
+
+def test_hub_settings_are_read_as_huggingface_hub_reads_them(tmp_path, monkeypatch) -> None:
+    from genrepair import hub
+
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("MYBASE", str(tmp_path))
+    monkeypatch.setenv("HF_HOME", "$MYBASE/hf")  # as an env file or a Space's settings write it
+    assert hub._cache_dir() == str(tmp_path / "hf" / "hub")
+    monkeypatch.setenv("HF_HUB_CACHE", "${MYBASE}/cache")
+    assert hub._cache_dir() == str(tmp_path / "cache")
+    for value, seconds in (("3", 3.0), ("0", 10.0), ("-1", 10.0), ("nan", 10.0), ("inf", 10.0), ("soon", 10.0)):
+        monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", value)  # 0 failed every download at once
+        assert hub._etag_timeout() == seconds, value
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"nb": ' + "9" * 5000 + "}", "config.json is unreadable: Exceeds the limit"),
+        ("[" * 100_000 + "]" * 100_000, "config.json is unreadable: maximum recursion depth"),
+        ('{"_class_name": "NoiseCondUNet", "channels": ' + str([8] * 64) + "}", "channels lists 64 levels, over 8"),
+    ],
+)
+def test_configs_that_escaped_the_checks_are_refused(repo, tmp_path, monkeypatch, text, message) -> None:
+    """A huge integer or deep nesting raised bare errors (and stopped the listing of local models); 64 U-Net levels
+    took 96 s to build before the shapes were compared."""
+    from genrepair.hub import local_models
+
+    folder = tmp_path / "weights" / "odd"
+    shutil.copytree(repo[0], folder)
+    (folder / "config.json").write_text(text)
+    started = time.monotonic()
+    with pytest.raises(ModelLoadError, match=message):
+        load_model(folder, device="cpu")
+    assert time.monotonic() - started < BOUND_S
+    listed = local_models(tmp_path / "weights")  # an unreadable config is skipped, not a crash of the listing
+    assert ("odd" in listed) == ("levels" in message)
+
+
+def test_hf_addresses_load_and_a_renamed_pickle_is_named(repo, tmp_path, monkeypatch) -> None:
+    with HubServer({"someone/tiny": repo[0]}) as hub:
+        hub_env(monkeypatch, tmp_path, hub.url)
+        for name in ("hf://someone/tiny", "hf://someone/tiny@main"):
+            assert same_output(load_model(name, device="cpu"), repo[1]), name
+        with pytest.raises(ModelLoadError, match="not a model repo's address"):
+            load_model("hf://datasets/someone/tiny", device="cpu")
+    folder = tmp_path / "pickled"
+    shutil.copytree(repo[0], folder)
+    torch.save(repo[1].state_dict(), folder / "model.safetensors")
+    with pytest.raises(ModelLoadError, match="is a PyTorch checkpoint .pickle., not safetensors: convert it"):
+        load_model(folder, device="cpu")
