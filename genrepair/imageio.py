@@ -79,7 +79,7 @@ def open_image(src) -> Image.Image:
     """
     max_pixels(), max_bytes()  # a malformed setting is its own error, not blamed on the image below
     if isinstance(src, Image.Image):
-        img = src
+        img = _from_its_file(src) or src
     elif isinstance(src, np.ndarray):
         img = _from_array(src)
     elif isinstance(src, (bytes, bytearray, memoryview)) or hasattr(src, "read"):
@@ -108,6 +108,22 @@ def open_image(src) -> Image.Image:
         img.seek(frame)  # the caller's image stays where it was
         img = first
     return img
+
+
+def _from_its_file(img: Image.Image) -> Image.Image | None:
+    """``Image.open(path)`` handed over before any pixel was read: the file read as a path is, or None. Read by
+    Pillow, a 16-bit MinIsWhite TIFF came out as a negative, a white 16-bit JPEG 2000 black, a planar 16-bit TIFF
+    striped, and a 2-bit PNG's or 16-bit PNG's tRNS colour key lost. An image already loaded (or changed, or set to
+    a draft size or another frame) is taken as it is."""
+    path = getattr(img, "filename", "")
+    if not getattr(img, "tile", None) or not path or img.tell() != 0 or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            fresh = _decode_file(f, os.path.getsize(path), Path(path).name)
+    except (ImageInputError, OSError):
+        return None  # what Pillow makes of it, as before: its own errors then say what is wrong
+    return fresh if fresh.size == img.size else None
 
 
 def _check_size(size: int, name: str) -> None:
@@ -248,7 +264,11 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
     except UnidentifiedImageError as e:
         f.seek(0)
         _refuse_unidentified(name, f.read(512), e)
-    except (OSError, SyntaxError, ValueError) as e:
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as e:
+        raise ImageInputError(f"{name}: the image is damaged or truncated ({e})") from e
+    except RuntimeError as e:  # Pillow's AVIF decoder: "Failed to decode frame 0"; a truncated QOI raised IndexError
+        if "memory" in str(e).lower() or "can't allocate" in str(e).lower():
+            raise
         raise ImageInputError(f"{name}: the image is damaged or truncated ({e})") from e
     return img
 

@@ -894,6 +894,9 @@ def _fill_window(
     return _array(fill)
 
 
+ERASED_OUTSIDE = 0.05  # at most this share of a picture's clear pixels outside the hole: the hole is an erased area
+
+
 @torch.inference_mode()
 def inpaint(model, image, mask, sketch=None, work_size: int = 512, ensemble: int = 1) -> Image.Image:
     """Fill the mask's holes. Outside the hole the result equals the input bit for bit.
@@ -903,6 +906,9 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512, ensemble: int
     of the hole far apart on a big photo are filled one window each (:func:`_hole_parts`), each seeing the
     parts filled before it. ``ensemble`` (1, 2, 4 or 8) averages the fills of that many flipped/transposed
     copies (:func:`self_ensemble`): a little more PSNR in the hole, a little softer, ``ensemble`` times the time.
+    Transparency: the fill is made from the visible colours, not those hidden under clear pixels; the hole keeps the
+    picture's alpha (a cut-out's background stays clear), unless nearly all of the picture's clear pixels lie in the
+    hole (an erased area, the picture as its own mask): then the fill is opaque.
     ``info["genrepair_filled"]`` is the number of pixels filled; an empty mask gives back the image with a
     warning (0 filled)."""
     if not _whole(work_size) or work_size < 64:
@@ -925,10 +931,19 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512, ensemble: int
             "the mask covers the whole image: nothing is left to fill from; leave some of it unmasked"
         )
     strokes = _binary(sketch, "sketch", (w, h)) if sketch is not None else np.zeros_like(hole)
-    out_px = d.pixels.copy()
+    out_px, alpha, seen = d.pixels.copy(), d.alpha, ~hole
+    if alpha is not None and (clear := alpha <= 0).any():
+        # the colours hidden under clear pixels (black, as most editors store them) bled into a fill at a cut-out's
+        # edge: the visible ones, spread, as the denoiser sees them
+        out_px = _spread_visible(d.pixels, ~clear)
+        if (clear & ~hole).sum() <= ERASED_OUTSIDE * clear.sum():  # the clear area is the hole: an erased part
+            alpha = alpha.copy()
+            alpha[hole] = 1.0  # filled visibly (a picture with its erased part as its own mask came back unchanged)
+        elif (seen & ~clear).any():
+            seen &= ~clear
     # gray outside the hole (a pen mark to remove from a gray photo is in it), to within rounding: a colour JPEG of
     # a gray photo, its channels a level or two apart, got fills tinted up to 9 levels
-    gray = looks_gray_pixels(d.pixels, ~hole)
+    gray = looks_gray_pixels(d.pixels, seen)
     todo = hole.copy()  # hole pixels not filled yet: unknown to every window
     parts = _hole_parts(hole, work_size)
     least = work_size if len(parts) == 1 else work_size // 2  # small parts: half the context, a quarter of the time
@@ -942,7 +957,7 @@ def inpaint(model, image, mask, sketch=None, work_size: int = 512, ensemble: int
             fill = np.repeat(fill.mean(2, keepdims=True), out_px.shape[2], 2)
         out_px[win][write] = fill[write]
         todo[y0:y1, x0:x1] &= ~part
-    filled = encode(out_px, d.alpha, d.high_bit)
+    filled = encode(out_px, alpha, d.high_bit)
     kept, new = np.asarray(original), np.asarray(filled)
     keep = ~hole if new.ndim == 2 else ~hole[..., None]
     result = Image.fromarray(np.where(keep, kept, new))

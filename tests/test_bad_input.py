@@ -23,7 +23,7 @@ from conftest import (
     snapshot,
     tiny,
 )
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, features
 
 from genrepair import ImageInputError, ModelLoadError, denoise, inpaint, load_model, translate
 from genrepair.imageio import RGB16, check_file, decode, open_image, rgb16, write_png
@@ -292,6 +292,8 @@ def test_16_bit_transparency_keeps_16_bits(identity, tmp_path: Path) -> None:
         out = through(identity, src)
         expected = np.dstack([np.broadcast_to(color, (5, 6, 3)), clear]).astype(np.uint16)
         assert out.mode == "RGBA" and np.array_equal(rgb16(out), expected), name
+        with Image.open(src) as opened:  # Image.open's result, unread: the same (Pillow lost the key)
+            assert np.array_equal(rgb16(denoise(identity, opened, sigma=0)), expected), name
         write_png(out, tmp_path / f"{name}_out.png")
         assert np.array_equal(_read16(tmp_path / f"{name}_out.png"), expected), name
 
@@ -469,6 +471,38 @@ def test_truncated_png(tmp_path: Path) -> None:
     assert_unchanged(before)
 
 
+def test_decoders_other_errors_are_damaged_files_too(tmp_path: Path) -> None:
+    """Pillow's QOI reader raises IndexError on a truncated file and its AVIF decoder RuntimeError on a damaged one:
+    they escaped as tracebacks and stopped a folder run, where other damaged files are skipped with a message."""
+    y, x = np.mgrid[0:48, 0:64]
+    img = Image.fromarray(np.dstack([x * 4, y * 5, (x + y) * 2]).astype(np.uint8))
+    buf = io.BytesIO()
+    img.save(buf, "QOI")
+    (tmp_path / "cut.qoi").write_bytes(buf.getvalue()[: len(buf.getvalue()) * 4 // 5])
+    with pytest.raises(ImageInputError, match=r"cut\.qoi: the image is damaged or truncated"):
+        open_image(tmp_path / "cut.qoi")
+    if not features.check("avif"):
+        return
+    buf = io.BytesIO()
+    img.save(buf, "AVIF")
+    data = buf.getvalue()
+    for seed in range(100):  # bytes flipped in the second half until the decoder itself fails on them
+        damaged = bytearray(data)
+        for at in np.random.default_rng(seed).integers(len(data) // 2, len(data), 8):
+            damaged[at] ^= 0xFF
+        try:
+            Image.open(io.BytesIO(bytes(damaged))).load()
+        except RuntimeError:
+            break
+        except Exception:  # noqa: BLE001 - another error (not an AVIF any more): try another seed
+            continue
+    else:
+        pytest.skip("no damage found that this libavif fails on with a RuntimeError")
+    (tmp_path / "bad.avif").write_bytes(bytes(damaged))
+    with pytest.raises(ImageInputError, match=r"bad\.avif: the image is damaged or truncated"):
+        open_image(tmp_path / "bad.avif")
+
+
 def test_zero_byte_file(tmp_path: Path) -> None:
     src = tmp_path / "empty.png"
     src.touch()
@@ -554,6 +588,8 @@ def test_a_16_bit_min_is_white_tiff_is_not_a_negative(identity, tmp_path: Path) 
     tifffile.imwrite(tmp_path / "scan8.tif", (stored >> 8).astype(np.uint8), photometric="miniswhite")
     out = through(identity, tmp_path / "scan16.tif")
     assert out.mode == "I;16" and np.array_equal(np.asarray(out), 65535 - stored)
+    with Image.open(tmp_path / "scan16.tif") as opened:  # handed over unread: read as the file is, not by Pillow
+        assert np.array_equal(np.asarray(denoise(identity, opened, sigma=0)), 65535 - stored)
     assert np.array_equal(np.asarray(through(identity, tmp_path / "scan8.tif")), 255 - (stored >> 8))  # as before
 
 

@@ -580,6 +580,28 @@ def test_inpaint_mask_from_alpha_and_sketch(inpainter) -> None:
     assert max_diff(out, inpaint(inpainter, img, rgba_mask)) > 0, "the sketch should change the fill"
 
 
+def test_inpaint_transparency_hidden_colours_and_an_erased_area(inpainter) -> None:
+    """A hole across a cut-out's edge is filled from the visible colours, whatever is hidden under the clear pixels
+    (black, as editors store them, darkened a fill by up to 184 levels), and its clear part stays clear; a picture
+    whose clear part is the hole (erased, and given as its own mask) gets an opaque fill, not an invisible one."""
+    rgba = np.zeros((48, 48, 4), np.uint8)
+    rgba[12:36, 12:36] = (200, 60, 40, 255)  # an orange square on a clear background
+    mask = Image.fromarray((np.indices((48, 48)).max(0) < 22).astype(np.uint8) * 255)  # over the square's corner
+    fills = []
+    for hidden in ((0, 0, 0), (255, 255, 255)):
+        arr = rgba.copy()
+        arr[arr[..., 3] == 0, :3] = hidden
+        out = np.asarray(inpaint(inpainter, Image.fromarray(arr), mask))
+        assert np.array_equal(out[..., 3], rgba[..., 3]), "the clear part of the hole stays clear"
+        fills.append(out[(np.asarray(mask) > 0) & (rgba[..., 3] > 0)])
+    assert np.array_equal(fills[0][:, :3], fills[1][:, :3])
+    erased = np.dstack([photo(48, 48), np.full((48, 48), 255, np.uint8)])
+    erased[10:30, 12:32] = 0
+    out = np.asarray(inpaint(inpainter, Image.fromarray(erased), Image.fromarray(erased)))  # its alpha: the mask
+    assert (out[10:30, 12:32, 3] == 255).all()
+    assert np.array_equal(out[..., 3][erased[..., 3] > 0], erased[..., 3][erased[..., 3] > 0])
+
+
 class _MaskEcho(torch.nn.Module):
     """An inpainter that paints half of white where the hole is and the other half where the strokes are."""
 
