@@ -83,7 +83,12 @@ def open_image(src) -> Image.Image:
     elif isinstance(src, np.ndarray):
         img = _from_array(src)
     elif isinstance(src, (bytes, bytearray, memoryview)) or hasattr(src, "read"):
-        data = bytes(src) if not hasattr(src, "read") else src.read(max_bytes() + 1)
+        try:
+            data = bytes(src) if not hasattr(src, "read") else src.read(max_bytes() + 1)
+        except UnicodeDecodeError:  # open(path) without "rb": the text layer fails on the image's bytes
+            raise ImageInputError(f"{getattr(src, 'name', 'the file')}: opened as text; open it with 'rb'") from None
+        if isinstance(data, str):
+            raise ImageInputError(f"{getattr(src, 'name', 'the file')}: opened as text; open it with 'rb'")
         img = _decode_file(io.BytesIO(data), len(data), getattr(src, "name", None) or "image")
     elif isinstance(src, (str, os.PathLike)):
         path = Path(src)

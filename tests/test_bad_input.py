@@ -503,6 +503,17 @@ def test_decoders_other_errors_are_damaged_files_too(tmp_path: Path) -> None:
         open_image(tmp_path / "bad.avif")
 
 
+def test_a_file_opened_as_text_is_named(tmp_path: Path) -> None:
+    photo(8, 8).save(tmp_path / "x.png")
+    with (
+        open(tmp_path / "x.png") as f,
+        pytest.raises(ImageInputError, match=r"x\.png: opened as text; open it with 'rb'"),
+    ):
+        open_image(f)
+    with pytest.raises(ImageInputError, match="opened as text"):
+        open_image(io.StringIO("not an image"))
+
+
 def test_zero_byte_file(tmp_path: Path) -> None:
     src = tmp_path / "empty.png"
     src.touch()
