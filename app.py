@@ -388,6 +388,50 @@ def numeric(component, what: str, optional: bool = False):
     return component
 
 
+def _served_roots() -> list[Path]:
+    """Where the files a request may name lie: Gradio's upload folder, our outputs and the examples."""
+    return [Path(gr.utils.get_upload_folder()).resolve(), OUT_DIR.resolve(), EXAMPLES]
+
+
+def served(path) -> bool:
+    """Whether ``path`` lies in a folder a request may name (``_served_roots``). A file payload sent without its
+    "meta" field skips Gradio's own check, and the server's other files (pyproject.toml, anything in /tmp) came
+    back as the "input" picture or as a download."""
+    try:
+        where = Path(str(path)).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return any(where.is_relative_to(root) for root in _served_roots())
+
+
+def _payload_paths(payload):
+    parts = [payload, getattr(payload, "background", None), getattr(payload, "composite", None)]
+    for part in parts + list(getattr(payload, "layers", None) or []):
+        if path := getattr(part, "path", None):
+            yield path
+
+
+def _only_served_files(cls) -> None:
+    """Refuse, for every instance of ``cls`` (also the copies Gradio rebuilds for a session after an example
+    click, which lose what is set on an instance), a payload naming a file outside ``_served_roots``."""
+    inner = cls.preprocess
+
+    @functools.wraps(inner)
+    def preprocess(self, payload):
+        if payload is not None and any(not served(path) for path in _payload_paths(payload)):
+            raise gr.Error(
+                "A file in the request was not uploaded to this server: upload it first (POST /gradio_api/upload, "
+                "or gradio_client's handle_file) and send the path that returns."
+            )
+        return inner(self, payload)
+
+    cls.preprocess = preprocess
+
+
+for _cls in (gr.Image, gr.ImageEditor):
+    _only_served_files(_cls)
+
+
 def readable(component):
     """``component`` (an image upload) with unreadable uploads turned into a clear message: Gradio opens an
     upload before our handlers run, and an unreadable one used to show only a bare "Error". Wrapped on the
@@ -636,6 +680,8 @@ NO_SAMPLE = "Click a sample to download it alone"
 def pick_sample(gallery, evt: gr.SelectData):
     """Offer the clicked sample alone as a download (the gallery holds PNG files)."""
     if not gallery or not isinstance(evt.index, int) or not 0 <= evt.index < len(gallery):
+        return no_sample()[0]
+    if not served(gallery[evt.index][0]):  # a hand-made request naming a server file: offer nothing
         return no_sample()[0]
     return gr.DownloadButton(f"Download sample {evt.index + 1} (PNG)", value=gallery[evt.index][0], interactive=True)
 
@@ -888,7 +934,7 @@ def match_denoiser(model_name: str, image: str | dict | None):
     0.4-5 dB on gray pictures); another model the user picked is left alone, as is the choice after this.
     ``image``: a path, or the upload's raw file data (a dict with its path)."""
     image = image.get("path") if isinstance(image, dict) else image
-    if image is None or model_name not in DENOISERS.values():
+    if image is None or model_name not in DENOISERS.values() or not served(image):  # no probing of server files
         return gr.Dropdown()
     try:
         kind = "gray" if picture_is_gray(image) else "color"

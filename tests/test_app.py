@@ -866,11 +866,24 @@ def test_downloads_are_named_after_the_upload_and_never_hidden(client, tmp_path)
         assert Path(out_file).name == download
 
 
-def test_denoise_upload_picks_the_denoiser_for_the_picture(tmp_path):
+def test_files_the_request_did_not_upload_are_refused(client, tmp_path):
+    """A file payload without Gradio's "meta" skipped its upload-folder check: the server's own files came back as
+    the "input" picture (any image it can read), and the other handlers opened any path."""
+    needs("denoise.color")
+    secret = png(tmp_path, "secret.png", scene(16))  # a picture on the server, outside the upload folder
+    for path in (secret, str(Path(app.__file__).parent / "examples" / ".." / "pyproject.toml")):
+        with pytest.raises(AppError, match="was not uploaded to this server"):
+            client.predict("denoise.color", {"path": path}, 15, False, 0, 0, False, api_name="/denoise")
+    assert not app.served(secret) and app.served(app.example("landscape.png"))
+    assert app.match_denoiser("denoise.color", secret).value is None  # not opened: no probing of server files
+
+
+def test_denoise_upload_picks_the_denoiser_for_the_picture(tmp_path, monkeypatch):
     """Uploading a gray picture (or gray stored as RGB, here a JPEG) switches denoise.color to denoise.gray and a
     color picture switches back; another model the user picked stays."""
     needs("denoise.color")
     needs("denoise.gray")
+    monkeypatch.setattr(app, "_served_roots", lambda: [tmp_path.resolve()])  # as if uploaded
     gray = png(tmp_path, "g.png", scene(40)[..., 0])
     Image.open(gray).convert("RGB").save(tmp_path / "g.jpg")
     color = png(tmp_path, "c.png", scene(40))
