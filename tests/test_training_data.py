@@ -646,6 +646,12 @@ def test_init_from_a_missing_folder_says_so(tmp_path, monkeypatch):
         ("inpaint", ["--steps", "1"], "no training images found: check --data-root"),
         ("cyclegan", ["--init-from", "nowhere"], "--init-from nowhere: expected a folder holding"),
         ("gan", ["--bogus"], "unrecognized arguments: --bogus"),
+        ("denoise", ["--patch", "0"], "--patch must be at least 8 pixels, got 0"),  # was a conv error
+        (
+            "denoise",
+            ["--gray", "--init-from", str(Path(__file__).parents[1] / "weights" / "inpaint.photo")],
+            "holds InpaintNet, not a NoiseCondUNet denoiser",  # was the bare key name: "error: head.weight"
+        ),
     ],
 )
 def test_trainers_refuse_bad_input_with_one_line_and_status_2(tmp_path, trainer, args, message):
@@ -659,3 +665,17 @@ def test_trainers_refuse_bad_input_with_one_line_and_status_2(tmp_path, trainer,
     assert len(lines) == 1, proc.stderr  # a bad option printed argparse's usage too
     assert lines[0].startswith(f"{trainer}.py: error: ") and message in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr and list(tmp_path.iterdir()) == [], "a refused run leaves nothing behind"
+
+
+def test_empty_emoji_and_avatar_folders_are_named(tmp_path):
+    """splits.csv present, images missing: torch.stack's 'expects a non-empty TensorList' named nothing."""
+    from genrepair.training.data import load_avatars, load_emoji
+
+    (tmp_path / "emoji" / "fluentflat").mkdir(parents=True)
+    (tmp_path / "emoji" / "splits.csv").write_text("key,split,category\nu1f600,train,Smileys & Emotion\n")
+    (tmp_path / "avatars").mkdir()
+    (tmp_path / "avatars" / "splits.csv").write_text("file,split\na1,test\n")
+    with pytest.raises(ValueError, match=r"emoji/fluentflat: no train images of splits.csv's keys there"):
+        load_emoji(tmp_path, "fluentflat", "train")
+    with pytest.raises(ValueError, match=r"avatars/splits.csv: no train images listed"):
+        load_avatars(tmp_path, "train")

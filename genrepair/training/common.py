@@ -160,7 +160,8 @@ class Trainer:
             print(f"resumed {self.ckpt} at step {self.step}", flush=True)
         from torch.utils.tensorboard import SummaryWriter
 
-        self.tb = SummaryWriter(str(args.run_dir / "tb"))
+        # purge_step: steps logged after the last checkpoint by a killed run are dropped, not shown twice
+        self.tb = SummaryWriter(str(args.run_dir / "tb"), purge_step=self.step or None)
         cmd_file = args.run_dir / "command.txt"  # every command that trained this checkpoint, one per line
         history = cmd_file.read_text().splitlines() if cmd_file.exists() and self.step > 0 else []
         if not args.export_only:

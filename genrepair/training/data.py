@@ -42,12 +42,16 @@ def load_emoji(root: Path, style: str, split: str, keys: list[str] | None = None
         out.append(to_tensor(composite(Image.open(path))))
         cats.append(info[key][1])
         ks.append(key)
+    if not out:  # torch.stack said only "stack expects a non-empty TensorList"
+        raise ValueError(f"{folder}: no {split} images of splits.csv's keys there (is the data folder complete?)")
     return torch.stack(out), cats, ks
 
 
 def load_avatars(root: Path, split: str) -> torch.Tensor:
     with open(root / "avatars" / "splits.csv", newline="") as f:
         files = [root / "avatars" / "lorelei" / f"{r['file']}.png" for r in csv.DictReader(f) if r["split"] == split]
+    if not files:
+        raise ValueError(f"{root / 'avatars' / 'splits.csv'}: no {split} images listed")
     return torch.stack([to_tensor(composite(Image.open(p))) for p in files])
 
 

@@ -71,7 +71,11 @@ def main() -> None:
         help="training loss; mse is what PSNR measures (e.g. for a final low-LR fine-tune of an L1-trained model)",
     )
     args = p.parse_args()
+    if args.patch < 8:  # a conv error deep in the network otherwise
+        p.error(f"--patch must be at least 8 pixels, got {args.patch}")
     init_config = arch_from_init(args, channels=[32, 64, 128], nb=2)
+    if init_config and init_config.get("_class_name", "NoiseCondUNet") != "NoiseCondUNet":
+        p.error(f"--init-from {args.init_from}: holds {init_config['_class_name']}, not a NoiseCondUNet denoiser")
     from_color = bool(init_config) and init_config.get("in_nc", 3) == 3
     if args.gray and from_color and args.grow:
         p.error("--grow and starting gray training from a color model are separate steps")
