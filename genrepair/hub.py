@@ -18,6 +18,7 @@ import math
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
@@ -645,19 +646,29 @@ def _instead_of_a_broken_copy(error: ModelLoadError, how: str, name: str, spec) 
 
 
 def save_model(model: torch.nn.Module, folder: str | os.PathLike, card: str | None = None) -> Path:
-    """Write config.json (with ``_class_name``), model.safetensors and a README model card."""
+    """Write config.json (with ``_class_name``), model.safetensors and a README model card.
+
+    The files are written in a hidden sibling folder first and then renamed into ``folder`` one by one: a run killed
+    while saving (the training scripts export to ``weights/<name>`` by default) left the release without its
+    config.json, as ``save_pretrained`` deletes it before writing the weights."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    channels_last = any(p.dim() == 4 and not p.is_contiguous() for p in model.parameters())
-    model.to(memory_format=torch.contiguous_format)  # safetensors stores contiguous tensors only
-    model.save_pretrained(folder)  # type: ignore[attr-defined]
-    shutil.copymode(folder / "config.json", folder / "model.safetensors")  # written 0600 by a temp file: umask's
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    cfg_path = folder / "config.json"
-    cfg = json.loads(cfg_path.read_text())
-    cfg[CLASS_KEY] = type(model).__name__
-    cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
-    if card is not None:
-        (folder / "README.md").write_text(card)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name[:100]}.", suffix=".saving", dir=folder.parent))
+    try:
+        channels_last = any(p.dim() == 4 and not p.is_contiguous() for p in model.parameters())
+        model.to(memory_format=torch.contiguous_format)  # safetensors stores contiguous tensors only
+        model.save_pretrained(staging)  # type: ignore[attr-defined]
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
+        cfg_path = staging / "config.json"
+        cfg = json.loads(cfg_path.read_text())
+        cfg[CLASS_KEY] = type(model).__name__
+        cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+        if card is not None:
+            (staging / "README.md").write_text(card)
+        shutil.copymode(staging / "config.json", staging / "model.safetensors")  # written 0600 by a temp file
+        for name in FILES[::-1] + (("README.md",) if card is not None else ()):  # weights, config, card
+            os.replace(staging / name, folder / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return folder

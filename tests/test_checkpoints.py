@@ -366,3 +366,26 @@ def test_convert_says_what_a_wrong_file_is(tmp_path: Path) -> None:
     torch.jit.save(torch.jit.script(DnCNN(in_nc=1, out_nc=1, nc=4, nb=3)), scripted)
     with pytest.raises(ConversionError, match=r"scripted\.pth: refused: a TorchScript file"):
         convert(scripted, "dncnn", tmp_path / "out")
+
+
+def test_a_save_stopped_halfway_leaves_the_folder_as_it_was(tmp_path: Path, monkeypatch) -> None:
+    """save_pretrained deletes config.json before writing the weights: a training export killed there left
+    weights/<name> without its config. Now the files are made beside it and renamed in at the end."""
+    folder = save_model(tiny("NoiseCondUNet"), tmp_path / "mine", card="first\n")
+    before = {f.name: f.read_bytes() for f in folder.iterdir()}
+    newer = tiny("NoiseCondUNet", seed=1)
+
+    def stopped(self, where):
+        (Path(where) / "config.json").write_text("{}")
+        raise KeyboardInterrupt  # a Ctrl-C (or a kill) in the middle of writing
+
+    monkeypatch.setattr(type(newer), "save_pretrained", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(newer, folder, card="second\n")
+    assert {f.name: f.read_bytes() for f in folder.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"], "no half-written folder left beside it"
+    load_model(folder)
+    monkeypatch.undo()
+    save_model(newer, folder, card="second\n")
+    assert (folder / "README.md").read_text() == "second\n" and load_model(folder) is not None
+    assert (folder / "model.safetensors").stat().st_mode == (folder / "config.json").stat().st_mode

@@ -197,6 +197,9 @@ def test_inpaint_training_with_adversarial_term_resumes(monkeypatch, tmp_path):
     _train_inpaint(monkeypatch, tmp_path, "plain")
     with pytest.raises(SystemExit, match="has no disc"):  # resuming a run without --adv with it
         _train_inpaint(monkeypatch, tmp_path, "plain", "--adv", "0.1", "--steps", "3")
+    with pytest.raises(SystemExit, match="also holds disc, which this run would drop"):  # and the other way round
+        _train_inpaint(monkeypatch, tmp_path, "adv", "--steps", "4")
+    assert "disc" in torch.load(tmp_path / "run-adv" / "last.pt", weights_only=True)["modules"]
 
 
 def _tiny_emoji_root(root, n=6):
@@ -289,6 +292,11 @@ def test_cyclegan_loss_weights_are_options(monkeypatch, tmp_path):
     assert scalars["cycle"] == 0 and scalars["idt"] == 0 and "cycle weight 0 and identity 0.5" in card
     card, scalars = train("low", "--lambda-cycle", "5", "--lambda-identity", "0")
     assert scalars["cycle"] > 0 and scalars["idt"] == 0 and "cycle weight 5 and identity 0" in card
+    # a resume repeats what chose the data: another --seed re-splits the unpaired halves, another --a another style
+    for changed, was in ((("--seed", "1"), "--seed 0"), (("--a", "fluent3d", "--b", "fluentflat"), "--a fluentflat")):
+        with pytest.raises(SystemExit, match=f"was trained with {was}.*a resume must use the same data"):
+            train("official", "--steps", "2", *changed)
+    train("official", "--steps", "2", "--lr", "1e-4")  # other options may change
 
 
 def test_init_from_grows_residual_blocks_as_identity(tmp_path):

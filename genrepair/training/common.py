@@ -111,6 +111,9 @@ def patch_discriminator(ndf: int = 64, n_layers: int = 3) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+DATA_OPTIONS = ("dataset", "a", "b", "gray")  # options that choose what a run trains on: a resume repeats them
+
+
 class Trainer:
     """Keeps named modules and optimizers, resumes them from ``run_dir/last.pt`` and times the run."""
 
@@ -120,9 +123,12 @@ class Trainer:
         modules: dict[str, nn.Module],
         optims: dict[str, torch.optim.Optimizer],
         rngs: dict[str, random.Random | np.random.Generator] | None = None,
+        same_data: tuple[str, ...] = (),
     ):
         """``rngs``: the run's own generators (crop sampler, masks), checkpointed with torch's and Python's, so a
-        resumed run continues their streams instead of replaying the batches it already trained on."""
+        resumed run continues their streams instead of replaying the batches it already trained on.
+        ``same_data``: options that choose the training data (beside ``DATA_OPTIONS``), which a resume must repeat
+        (cyclegan's --seed picks its unpaired halves: another one showed the model pairs)."""
         torch.set_num_threads(args.threads)
         torch.manual_seed(args.seed)
         self.args = args
@@ -147,6 +153,12 @@ class Trainer:
                     f"{self.ckpt} has no {', '.join(sorted(missing))}: it was written by a run with other options; "
                     "resume with the same options or start a new --run-dir"
                 )
+            if extra := sorted(set(state["modules"]) - set(modules)):  # say, --adv's discriminator, else dropped
+                raise SystemExit(
+                    f"{self.ckpt} also holds {', '.join(extra)}, which this run would drop: it was written by a run "
+                    "with other options (--adv?); resume with the same options or start a new --run-dir"
+                )
+            self._check_same_data(args, (*DATA_OPTIONS, *same_data))
             for k, m in modules.items():
                 m.load_state_dict(state["modules"][k])
             for k, o in optims.items():
@@ -187,6 +199,19 @@ class Trainer:
         for k, r in self.rngs.items():
             states[k] = r.getstate() if isinstance(r, random.Random) else r.bit_generator.state
         return states
+
+    def _check_same_data(self, args: argparse.Namespace, names: tuple[str, ...]) -> None:
+        saved = self.args.run_dir / "args.json"
+        try:
+            before = json.loads(saved.read_text())
+        except (OSError, ValueError):
+            return  # a run folder from before args.json was kept
+        if changed := [n for n in names if hasattr(args, n) and n in before and before[n] != str(getattr(args, n))]:
+            was = ", ".join(f"--{n.replace('_', '-')} {before[n]}" for n in changed)
+            raise SystemExit(
+                f"{self.ckpt} was trained with {was}; a resume must use the same data (start a new --run-dir, "
+                "or --init-from its export, for other data)"
+            )
 
     def _restore_rngs(self, states: dict | None) -> None:
         """Continue every generator's stream; a checkpoint from before they were saved gets fresh ones seeded by
