@@ -28,6 +28,7 @@ DATA_TERMS = {
     "dcgan.emoji": "Google Noto Emoji images (Apache-2.0), 64 px, from emoji-datasource-google (package data MIT).",
     "vae.emoji": "Google Noto Emoji images (Apache-2.0), 64 px, from emoji-datasource-google (package data MIT).",
     "gan.avatars": "DiceBear lorelei avatars (design CC0 1.0, code MIT), 64 px.",
+    "vae.avatars": "DiceBear lorelei avatars (design CC0 1.0, code MIT), 64 px.",
     "dcgan.avatars": "DiceBear lorelei avatars (design CC0 1.0, code MIT), 64 px.",
 }
 _COMMON_LIMITS = (

@@ -4,6 +4,7 @@ training loss."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -297,6 +298,14 @@ def test_cyclegan_loss_weights_are_options(monkeypatch, tmp_path):
         with pytest.raises(SystemExit, match=f"was trained with {was}.*a resume must use the same data"):
             train("official", "--steps", "2", *changed)
     train("official", "--steps", "2", "--lr", "1e-4")  # other options may change
+    card, _ = train("small", "--size", "32")  # the 40 px test emoji trained at 32 px, as the card and config say
+    config = json.loads((tmp_path / "small" / "out" / "cyclegan.flat2fluent3d" / "config.json").read_text())
+    assert "at 32px" in card and config["image_size"] == 32
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "last.pt").write_text("not a checkpoint")
+    with pytest.raises(SystemExit, match="last.pt is damaged or not a training checkpoint"):
+        train("broken")
 
 
 def test_init_from_grows_residual_blocks_as_identity(tmp_path):
@@ -655,6 +664,7 @@ def test_init_from_a_missing_folder_says_so(tmp_path, monkeypatch):
         ("cyclegan", ["--init-from", "nowhere"], "--init-from nowhere: expected a folder holding"),
         ("gan", ["--bogus"], "unrecognized arguments: --bogus"),
         ("denoise", ["--patch", "0"], "--patch must be at least 8 pixels, got 0"),  # was a conv error
+        ("cyclegan", ["--a", "fluentflat", "--b", "fluentflat"], "--a and --b are both fluentflat"),
         (
             "denoise",
             ["--gray", "--init-from", str(Path(__file__).parents[1] / "weights" / "inpaint.photo")],

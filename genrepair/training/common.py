@@ -6,6 +6,7 @@ import argparse
 import copy
 import json
 import os
+import pickle
 import random
 import signal
 import sys
@@ -111,6 +112,17 @@ def patch_discriminator(ndf: int = 64, n_layers: int = 3) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def read_checkpoint(path: Path) -> dict:
+    """A run folder's ``last.pt``; one that is damaged (the trainer's own saves are atomic: a copy, a disk fault) is
+    named in one line instead of torch's traceback."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as e:
+        raise SystemExit(
+            f"{path} is damaged or not a training checkpoint ({type(e).__name__}): move it away to start over"
+        ) from e
+
+
 DATA_OPTIONS = ("dataset", "a", "b", "gray")  # options that choose what a run trains on: a resume repeats them
 
 
@@ -145,7 +157,7 @@ class Trainer:
             raise SystemExit(f"--export-only: no checkpoint {self.ckpt} to export (check --run-dir)")
         args.run_dir.mkdir(parents=True, exist_ok=True)
         if self.ckpt.exists():
-            state = torch.load(self.ckpt, map_location="cpu", weights_only=True)
+            state = read_checkpoint(self.ckpt)
             missing = {k for k in modules if k not in state["modules"]}
             missing |= {k for k in optims if k not in state["optims"]}
             if missing:

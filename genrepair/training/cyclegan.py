@@ -30,7 +30,17 @@ from ..cards import training_card
 from ..hub import read_config
 from ..models import ResnetGenerator
 from ..models.cyclegan import UPSAMPLE, decoder_layout
-from .common import EMA, Trainer, base_parser, export, init_from, patch_discriminator, run_main, settle
+from .common import (
+    EMA,
+    Trainer,
+    base_parser,
+    export,
+    init_from,
+    patch_discriminator,
+    read_checkpoint,
+    run_main,
+    settle,
+)
 from .data import emoji_split, load_emoji
 
 SHORT = {"fluentflat": "flat", "fluent3d": "fluent3d", "fluenthc": "sketch"}
@@ -140,6 +150,10 @@ def main() -> None:
         a for a in p._actions if a.dest == "init_from"
     ).help = "the folder holding both generators of the pair (e.g. weights), or one of the two"
     args = p.parse_args()
+    if args.a == args.b:  # both directions would be one model folder, the second written over the first
+        p.error(f"--a and --b are both {args.a}: a translation needs two styles")
+    if args.size < 16 or args.size % 4:
+        p.error(f"--size must be a multiple of 4 from 16, got {args.size}")
     a2b, b2a = f"cyclegan.{SHORT[args.a]}2{SHORT[args.b]}", f"cyclegan.{SHORT[args.b]}2{SHORT[args.a]}"
     out_dir = args.output or Path("weights")
     settle(args, a2b)
@@ -147,9 +161,11 @@ def main() -> None:
     keys_a, keys_b = unpaired_keys(args.data_root, args.seed)
     A = load_emoji(args.data_root, args.a, "train", set(keys_a))[0] * 2 - 1
     B = load_emoji(args.data_root, args.b, "train", set(keys_b))[0] * 2 - 1
+    if A.shape[-1] != args.size:  # the emoji are 128 px: --size trains (and the card says) another size
+        A, B = (F.interpolate(x, size=(args.size, args.size), mode="bilinear", antialias=True) for x in (A, B))
     print(f"domain A {args.a}: {len(A)} images, domain B {args.b}: {len(B)} images (disjoint keys)", flush=True)
     ckpt = args.run_dir / "last.pt"
-    state = torch.load(ckpt, map_location="cpu", weights_only=True) if ckpt.exists() else None
+    state = read_checkpoint(ckpt) if ckpt.exists() else None
     init_upsample = None
     if args.init_from is not None:
         layouts = {read_config(init_dir / n).get("upsample", "transpose") for n in (a2b, b2a)}
