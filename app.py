@@ -679,9 +679,8 @@ NO_SAMPLE = "Click a sample to download it alone"
 
 def pick_sample(gallery, evt: gr.SelectData):
     """Offer the clicked sample alone as a download (the gallery holds PNG files)."""
-    if not gallery or not isinstance(evt.index, int) or not 0 <= evt.index < len(gallery):
-        return no_sample()[0]
-    if not served(gallery[evt.index][0]):  # a hand-made request naming a server file: offer nothing
+    picked = isinstance(evt.index, int) and 0 <= evt.index < len(gallery or [])
+    if not picked or not served(gallery[evt.index][0]):  # served: a hand-made request may name a server file
         return no_sample()[0]
     return gr.DownloadButton(f"Download sample {evt.index + 1} (PNG)", value=gallery[evt.index][0], interactive=True)
 

@@ -86,7 +86,7 @@ def open_image(src) -> Image.Image:
         try:
             data = bytes(src) if not hasattr(src, "read") else src.read(max_bytes() + 1)
         except UnicodeDecodeError:  # open(path) without "rb": the text layer fails on the image's bytes
-            raise ImageInputError(f"{getattr(src, 'name', 'the file')}: opened as text; open it with 'rb'") from None
+            data = ""
         if isinstance(data, str):
             raise ImageInputError(f"{getattr(src, 'name', 'the file')}: opened as text; open it with 'rb'")
         img = _decode_file(io.BytesIO(data), len(data), getattr(src, "name", None) or "image")
@@ -269,10 +269,11 @@ def _decode_file(f, size: int, name: str) -> Image.Image:
     except UnidentifiedImageError as e:
         f.seek(0)
         _refuse_unidentified(name, f.read(512), e)
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as e:
-        raise ImageInputError(f"{name}: the image is damaged or truncated ({e})") from e
-    except RuntimeError as e:  # Pillow's AVIF decoder: "Failed to decode frame 0"; a truncated QOI raised IndexError
-        if "memory" in str(e).lower() or "can't allocate" in str(e).lower():
+    # RuntimeError: Pillow's AVIF decoder ("Failed to decode frame 0"); IndexError: a truncated QOI
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, RuntimeError, struct.error) as e:
+        from .device import is_out_of_memory
+
+        if is_out_of_memory(e):
             raise
         raise ImageInputError(f"{name}: the image is damaged or truncated ({e})") from e
     return img

@@ -213,7 +213,7 @@ class Trainer:
         return states
 
     def _check_same_data(self, args: argparse.Namespace, names: tuple[str, ...]) -> None:
-        saved = self.args.run_dir / "args.json"
+        saved = args.run_dir / "args.json"
         try:
             before = json.loads(saved.read_text())
         except (OSError, ValueError):

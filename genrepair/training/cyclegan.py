@@ -208,8 +208,8 @@ def main() -> None:
     opt_d = torch.optim.Adam(itertools.chain(D_a.parameters(), D_b.parameters()), lr=args.lr, betas=(0.5, 0.999))
     modules = {"G_ab": G_ab, "G_ba": G_ba, "D_a": D_a, "D_b": D_b}
     emas = {k: EMA(modules[k], args.ema) for k in ("G_ab", "G_ba")} if args.ema else {}
-    ema_models = {f"{k}_ema": e.model for k, e in emas.items()}
-    t = Trainer(args, modules | ema_models, {"g": opt_g, "d": opt_d}, same_data=("seed",))  # seed: unpaired halves
+    modules_and_emas = modules | {f"{k}_ema": e.model for k, e in emas.items()}
+    t = Trainer(args, modules_and_emas, {"g": opt_g, "d": opt_d}, same_data=("seed",))  # seed: the unpaired halves
     pool_a, pool_b = ImagePool(), ImagePool()
     mse = nn.MSELoss()
     bs = args.batch_size
